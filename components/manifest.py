@@ -1,0 +1,148 @@
+"""Reading an image manifest: JSON Lines or CSV, one row per image.
+
+Columns (the input contract):
+
+    image   path of the image file, relative to the manifest's folder, or absolute
+    label   class or SKU id (a string)
+    title   free-text side information; may be empty or missing
+    sku     optional product id (defaults to the label)
+    tags    optional list of strings (in CSV: separated by '|')
+
+Every row comes back as a :class:`ManifestRow` with its 1-based line number, or as a
+:class:`Reject` that says which line and why. Bytes that are not UTF-8 are kept as
+surrogate escapes while reading so that one bad title rejects one row, not the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+from pathlib import Path
+from typing import Iterator
+
+COLUMNS = ("image", "label", "title", "sku", "tags")
+
+
+@dataclasses.dataclass(frozen=True)
+class ManifestRow:
+    source: str  # the manifest file
+    line: int  # 1-based line (JSONL) or record (CSV, header = line 1) number
+    image_path: Path
+    label: str
+    title: str
+    sku: str
+    tags: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Reject:
+    source: str
+    line: int
+    reason: str
+    image: str | None = None
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+class ManifestError(ValueError):
+    """The manifest as a whole cannot be read."""
+
+
+def _has_bad_bytes(text: str) -> bool:
+    # Lone surrogates U+DC80..U+DCFF stand for undecodable bytes (surrogateescape).
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+def _validate(source: str, base: Path, line: int, record: dict) -> ManifestRow | Reject:
+    image = record.get("image")
+    if not isinstance(image, str) or not image.strip():
+        return Reject(source, line, "missing image path")
+    if _has_bad_bytes(image):
+        return Reject(source, line, "image path is not valid UTF-8")
+    label = record.get("label")
+    if isinstance(label, (int, float)) and not isinstance(label, bool):
+        label = str(label)
+    if not isinstance(label, str) or not label.strip():
+        return Reject(source, line, "missing label", image)
+    if _has_bad_bytes(label):
+        return Reject(source, line, "label is not valid UTF-8", image)
+    title = record.get("title")
+    if title is None:
+        title = ""
+    if not isinstance(title, str):
+        return Reject(source, line, f"title must be a string, got {type(title).__name__}", image)
+    if _has_bad_bytes(title):
+        return Reject(source, line, "title is not valid UTF-8", image)
+    sku = record.get("sku")
+    sku = label if sku in (None, "") else str(sku)
+    tags = record.get("tags")
+    if tags in (None, ""):
+        tags = []
+    elif isinstance(tags, str):
+        tags = [t for t in tags.split("|") if t]
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        return Reject(source, line, "tags must be a list of strings", image)
+    if any(_has_bad_bytes(t) for t in tags) or _has_bad_bytes(sku):
+        return Reject(source, line, "sku or tags are not valid UTF-8", image)
+    path = Path(image)
+    if not path.is_absolute():
+        path = base / path
+    return ManifestRow(
+        source=source,
+        line=line,
+        image_path=path,
+        label=label.strip(),
+        title=" ".join(title.split()),
+        sku=sku.strip(),
+        tags=tuple(t.strip() for t in tags),
+    )
+
+
+def _jsonl_records(text: str) -> Iterator[tuple[int, dict | str]]:
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except json.JSONDecodeError as e:
+            yield number, f"not valid JSON ({e.msg})"
+            continue
+        if not isinstance(record, dict):
+            yield number, "not a JSON object"
+            continue
+        yield number, record
+
+
+def _csv_records(text: str) -> Iterator[tuple[int, dict | str]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if reader.fieldnames is None:
+        return
+    missing = {"image", "label"} - set(reader.fieldnames)
+    if missing:
+        raise ManifestError(f"CSV manifest lacks the column(s): {', '.join(sorted(missing))}")
+    for record in reader:
+        number = reader.line_num
+        if None in record:
+            yield number, "more fields than header columns"
+            continue
+        yield number, record
+
+
+def read_manifest(path: str | Path) -> Iterator[ManifestRow | Reject]:
+    """Yields one ManifestRow or Reject per row of a .jsonl/.json or .csv manifest."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ManifestError(f"manifest not found: {path}") from None
+    text = data.decode("utf-8", errors="surrogateescape")
+    records = _csv_records(text) if path.suffix.lower() == ".csv" else _jsonl_records(text)
+    source = str(path)
+    for line, record in records:
+        if isinstance(record, str):
+            yield Reject(source, line, record)
+        else:
+            yield _validate(source, path.parent, line, record)

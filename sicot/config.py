@@ -1,0 +1,259 @@
+"""The one place for sicot's configuration.
+
+A configuration is a tree of dataclasses whose defaults below are the documented
+defaults (``sicot config`` prints them as YAML). A user's YAML file is applied on top,
+then command-line overrides of the form ``section.key=value``::
+
+    sicot run --config my.yaml --set train.epochs=3 --set model.backbone=resnet50
+
+Every value that the pipeline, the Trainer or the ingest step uses comes from here; the
+Trainer receives the whole tree as JSON in its ``custom_config`` so that a change of any
+value is also a change of the component's cache key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import typing
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+class ConfigError(ValueError):
+    """A configuration file or override that cannot be applied."""
+
+
+@dataclasses.dataclass
+class DataConfig:
+    # Manifest of the training images (JSON Lines or CSV); relative paths in it are
+    # relative to the manifest's own folder.
+    manifest: str = "data/emoji/manifest.jsonl"
+    # Optional second manifest for evaluation; when null, a per-class hold-out is used.
+    eval_manifest: str | None = None
+    # Per-class hold-out: at most this many eval images per class ...
+    eval_per_class: int = 10
+    # ... and never more than this share of a class's images.
+    eval_max_fraction: float = 0.5
+    # Fail the ingest when more than this share of the rows is rejected.
+    max_reject_ratio: float = 0.1
+    # Number of TFRecord shards per split.
+    num_shards: int = 2
+    seed: int = 42
+
+
+@dataclasses.dataclass
+class PreprocessingConfig:
+    # Images are decoded, alpha-composited on white, resized to image_size x image_size
+    # and scaled to [-1, 1].
+    image_size: int = 64
+    # Titles are cut or padded to this many tokens.
+    max_title_tokens: int = 16
+    # Word vocabulary: at most this many words, each seen at least min_word_frequency
+    # times in the training titles.
+    vocab_top_k: int = 20000
+    min_word_frequency: int = 1
+    # Store the decoded images in Transform's output (large); when false the Trainer
+    # applies the transform graph on the fly to the raw examples.
+    materialize: bool = False
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    # Visual backbone: tiny_cnn (tests), small_resnet (CPU demo), resnet50 (paper).
+    backbone: str = "small_resnet"
+    # Size D of the visual feature.
+    feature_dim: int = 256
+    # Local Keras weights file for the backbone (nothing is downloaded).
+    backbone_weights: str | None = None
+    dropout: float = 0.2
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    batch_size: int = 64
+    epochs: int = 12
+    # Train steps per epoch; 0 means one pass over the training split.
+    steps_per_epoch: int = 0
+    optimizer: str = "sgd"
+    learning_rate: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    # Step decay: the learning rate is multiplied by lr_decay_gamma every
+    # lr_decay_epochs epochs (the paper: gamma 0.8).
+    lr_decay_gamma: float = 0.8
+    lr_decay_epochs: int = 1
+    # Random flips and crops of the training images.
+    augment: bool = True
+    seed: int = 42
+    # Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch.
+    verbose: int = 2
+
+
+@dataclasses.dataclass
+class EvalConfig:
+    top_k: list[int] = dataclasses.field(default_factory=lambda: [1, 3])
+
+
+@dataclasses.dataclass
+class PipelineConfig:
+    name: str = "sicot"
+    # Everything a run writes goes under this folder: ingested TFRecords, the pipeline
+    # root, ML Metadata, the serving models.
+    output_dir: str = "runs/emoji"
+    enable_cache: bool = False
+    # Extra Beam pipeline options for the Beam-based components.
+    beam_pipeline_args: list[str] = dataclasses.field(
+        default_factory=lambda: ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+    )
+
+
+@dataclasses.dataclass
+class SicotConfig:
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    preprocessing: PreprocessingConfig = dataclasses.field(default_factory=PreprocessingConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
+    pipeline: PipelineConfig = dataclasses.field(default_factory=PipelineConfig)
+
+    # -- derived paths ------------------------------------------------------------
+    @property
+    def output_path(self) -> Path:
+        return Path(self.pipeline.output_dir).absolute()
+
+    @property
+    def ingest_dir(self) -> Path:
+        return self.output_path / "ingest"
+
+    @property
+    def pipeline_root(self) -> Path:
+        return self.output_path / "pipeline"
+
+    @property
+    def metadata_path(self) -> Path:
+        return self.output_path / "metadata.sqlite"
+
+    @property
+    def serving_dir(self) -> Path:
+        return self.output_path / "serving" / self.pipeline.name
+
+    # -- (de)serialisation ---------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
+
+    @classmethod
+    def from_dict(cls, tree: dict[str, Any]) -> "SicotConfig":
+        config = cls()
+        _merge(config, tree, prefix="")
+        return config
+
+    @classmethod
+    def from_json(cls, text: str) -> "SicotConfig":
+        return cls.from_dict(json.loads(text))
+
+
+def _field_types(obj: Any) -> dict[str, Any]:
+    hints = typing.get_type_hints(type(obj))
+    return {f.name: hints[f.name] for f in dataclasses.fields(obj)}
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    """Converts a YAML/override value to the declared type of the field."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _coerce(value, inner, where)
+    if origin is list:
+        if isinstance(value, str):
+            value = yaml.safe_load(value) if value.strip().startswith("[") else [
+                v for v in value.split(",") if v
+            ]
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return [_coerce(v, args[0], where) for v in value]
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on"):
+            return True
+        if isinstance(value, str) and value.lower() in ("false", "0", "no", "off"):
+            return False
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if hint in (int, float):
+        if isinstance(value, bool):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        try:
+            number = hint(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected {hint.__name__}, got {value!r}") from None
+        if hint is int and isinstance(value, float) and not value.is_integer():
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return number
+    if hint is str:
+        if value is None:
+            raise ConfigError(f"{where}: expected a string, got null")
+        return str(value)
+    return value
+
+
+def _merge(obj: Any, tree: dict[str, Any], prefix: str) -> None:
+    if not isinstance(tree, dict):
+        raise ConfigError(f"{prefix or 'config'}: expected a mapping, got {tree!r}")
+    types = _field_types(obj)
+    for key, value in tree.items():
+        where = f"{prefix}{key}"
+        if key not in types:
+            known = ", ".join(sorted(types))
+            raise ConfigError(f"unknown setting '{where}' (known here: {known})")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            _merge(current, value, prefix=f"{where}.")
+        else:
+            setattr(obj, key, _coerce(value, types[key], where))
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    if "=" not in text:
+        raise ConfigError(f"override '{text}' is not of the form section.key=value")
+    key, raw = text.split("=", 1)
+    value = yaml.safe_load(raw) if raw != "" else ""
+    return key.strip().split("."), value
+
+
+def load_config(
+    path: str | os.PathLike | None = None, overrides: Iterable[str] = ()
+) -> SicotConfig:
+    """The defaults, then the YAML file at ``path`` (if any), then ``overrides``."""
+    config = SicotConfig()
+    if path is not None:
+        try:
+            with open(path, encoding="utf-8") as f:
+                tree = yaml.safe_load(f) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"configuration file not found: {path}") from None
+        except yaml.YAMLError as e:
+            raise ConfigError(f"configuration file {path} is not valid YAML: {e}") from None
+        _merge(config, tree, prefix="")
+    for text in overrides:
+        keys, value = parse_override(text)
+        tree: Any = value
+        for key in reversed(keys):
+            tree = {key: tree}
+        _merge(config, tree, prefix="")
+    return config
