@@ -43,7 +43,7 @@ def title_token_ids(titles: tf.Tensor, max_tokens: int, top_k: int, min_frequenc
     ids = tft.compute_and_apply_vocabulary(
         tokens,
         top_k=top_k,
-        frequency_threshold=min_frequency,
+        frequency_threshold=min_frequency if min_frequency > 1 else None,
         num_oov_buckets=1,
         vocab_filename=features.WORD_VOCABULARY,
     )

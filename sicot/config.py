@@ -89,13 +89,22 @@ class TrainConfig:
     # Random flips and crops of the training images.
     augment: bool = True
     seed: int = 42
-    # Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch.
-    verbose: int = 2
+    # Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch,
+    # -1 a progress bar on a terminal and one line per epoch otherwise.
+    verbose: int = -1
 
 
 @dataclasses.dataclass
 class EvalConfig:
-    top_k: list[int] = dataclasses.field(default_factory=lambda: [1, 3])
+    # The Evaluator blesses a model (and Pusher pushes it) only when its top-1 accuracy
+    # on the eval split is at least this.
+    min_top1_accuracy: float = 0.0
+
+
+@dataclasses.dataclass
+class ServingConfig:
+    # How many (label, score) pairs serving_default returns per image.
+    top_k: int = 5
 
 
 @dataclasses.dataclass
@@ -118,6 +127,7 @@ class SicotConfig:
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
+    serving: ServingConfig = dataclasses.field(default_factory=ServingConfig)
     pipeline: PipelineConfig = dataclasses.field(default_factory=PipelineConfig)
 
     # -- derived paths ------------------------------------------------------------

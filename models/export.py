@@ -1,0 +1,86 @@
+"""The SavedModel the Trainer writes: what TF Serving, TFMA and the service load.
+
+Signatures (``saved_model_cli show --dir MODEL --all`` lists them):
+
+- ``serving_default``: ``images`` [B] encoded image bytes (PNG/JPEG/GIF/BMP, any size;
+  decoded and resized in the graph) -> ``labels`` [B, k] label (SKU) strings,
+  ``scores`` [B, k] probabilities, ``class_ids`` [B, k] indices, top-k first.
+  The image alone: the title is never an input.
+- ``predict_examples``: ``examples`` [B] serialized tf.Examples -> ``probabilities``
+  [B, C]; used by TFMA and for batch scoring.
+- ``transform_features``: ``examples`` [B] serialized tf.Examples -> the transformed
+  non-image features (``label_id``, title ids) plus ``label_train_count``, the training
+  frequency of the example's class (for head/tail slicing); TFMA's preprocessing
+  function.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from models import features
+from models.image_preprocessing import decode_images
+from models.preprocessing import read_label_frequencies
+
+LABEL_TRAIN_COUNT = "label_train_count"
+
+
+class RecognitionModule(tf.Module):
+    def __init__(self, model: keras.Model, tft_output: tft.TFTransformOutput, image_size: int, top_k: int):
+        super().__init__(name="sicot")
+        self.model = model
+        self.tft_layer = tft_output.transform_features_layer()
+        labels = [v.decode("utf-8") for v in tft_output.vocabulary_by_name(features.LABEL_VOCABULARY)]
+        counts = read_label_frequencies(tft_output)
+        self._labels = tf.constant(labels, dtype=tf.string)
+        self._label_counts = tf.constant(np.array([counts.get(l, 0) for l in labels], dtype=np.int64))
+        self._raw_spec = tft_output.raw_feature_spec()
+        self._image_size = image_size
+        self._top_k = max(1, min(top_k, len(labels)))
+
+    def _probabilities(self, images: tf.Tensor) -> tf.Tensor:
+        pixels = decode_images(images, self._image_size)
+        return tf.nn.softmax(self.model(pixels, training=False), axis=-1)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
+    def recognize(self, images):
+        top = tf.math.top_k(self._probabilities(images), k=self._top_k)
+        return {
+            "labels": tf.gather(self._labels, top.indices),
+            "scores": top.values,
+            "class_ids": tf.cast(top.indices, tf.int64),
+        }
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def predict_examples(self, examples):
+        parsed = tf.io.parse_example(examples, {features.IMAGE: tf.io.FixedLenFeature([], tf.string)})
+        return {"probabilities": self._probabilities(parsed[features.IMAGE])}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def transform_features(self, examples):
+        parsed = tf.io.parse_example(examples, self._raw_spec)
+        transformed = self.tft_layer(parsed)
+        outputs = {k: v for k, v in transformed.items() if k != features.IMAGE_PIXELS}
+        label_id = tf.reshape(transformed[features.LABEL_ID], [-1])
+        outputs[LABEL_TRAIN_COUNT] = tf.where(
+            label_id >= 0, tf.gather(self._label_counts, tf.maximum(label_id, 0)), tf.zeros_like(label_id)
+        )
+        return outputs
+
+
+def export_recognition_model(
+    model: keras.Model, tft_output: tft.TFTransformOutput, image_size: int, top_k: int, export_dir: str
+) -> None:
+    module = RecognitionModule(model, tft_output, image_size, top_k)
+    tf.saved_model.save(
+        module,
+        export_dir,
+        signatures={
+            "serving_default": module.recognize,
+            "predict_examples": module.predict_examples,
+            "transform_features": module.transform_features,
+        },
+    )

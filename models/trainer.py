@@ -1,0 +1,163 @@
+"""The Trainer component's run_fn (TFX generic Trainer, Keras 3)."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+
+import keras
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from models import features
+from models.export import export_recognition_model
+from models.preprocessing import config_from_custom_config, read_label_frequencies
+from models.visual_classifier import build_visual_classifier
+from sicot.config import SicotConfig
+
+_AUTOTUNE = tf.data.AUTOTUNE
+
+
+def _files(patterns: list[str]) -> list[str]:
+    files = sorted(f for p in patterns for f in tf.io.gfile.glob(p))
+    if not files:
+        raise FileNotFoundError(f"no example files match {patterns}")
+    return files
+
+
+def transformed_examples(
+    patterns: list[str], tft_output: tft.TFTransformOutput, materialized: bool, parse_batch: int = 64
+) -> tf.data.Dataset:
+    """Unbatched dicts of transformed features (from raw or materialized examples)."""
+    records = tf.data.TFRecordDataset(_files(patterns), compression_type="GZIP")
+    if materialized:
+        spec = tft_output.transformed_feature_spec()
+        return records.batch(parse_batch).map(
+            lambda x: tf.io.parse_example(x, spec), num_parallel_calls=_AUTOTUNE
+        ).unbatch()
+    layer = tft_output.transform_features_layer()
+    spec = tft_output.raw_feature_spec()
+    return records.batch(parse_batch).map(
+        lambda x: layer(tf.io.parse_example(x, spec)), num_parallel_calls=_AUTOTUNE
+    ).unbatch()
+
+
+def _augment(pixels: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """Random horizontal flip and a random shift of up to 1/8 of the image."""
+    size = pixels.shape[0]
+    pad = max(1, size // 8)
+    pixels = tf.image.stateless_random_flip_left_right(pixels, seed)
+    padded = tf.pad(pixels, [[pad, pad], [pad, pad], [0, 0]], constant_values=1.0)
+    return tf.image.stateless_random_crop(padded, tf.shape(pixels), seed + 1)
+
+
+def make_dataset(
+    patterns: list[str],
+    tft_output: tft.TFTransformOutput,
+    config: SicotConfig,
+    training: bool,
+) -> tf.data.Dataset:
+    """(pixels, label_id) batches; training ones are cached, shuffled and augmented."""
+    ds = transformed_examples(patterns, tft_output, config.preprocessing.materialize)
+    ds = ds.filter(lambda f: tf.reshape(f[features.LABEL_ID], []) >= 0)
+    ds = ds.map(
+        lambda f: (f[features.IMAGE_PIXELS], tf.reshape(f[features.LABEL_ID], [])),
+        num_parallel_calls=_AUTOTUNE,
+    ).cache()
+    batch = config.train.batch_size
+    if not training:
+        return ds.batch(batch).prefetch(_AUTOTUNE)
+    ds = ds.shuffle(4096, seed=config.train.seed, reshuffle_each_iteration=True).repeat()
+    if config.train.augment:
+        counter = tf.data.Dataset.counter().map(lambda i: tf.stack([i, tf.constant(config.train.seed, tf.int64)]))
+        ds = tf.data.Dataset.zip((ds, counter)).map(
+            lambda xy, s: (_augment(xy[0], tf.cast(s, tf.int32)), xy[1]), num_parallel_calls=_AUTOTUNE
+        )
+    return ds.batch(batch, drop_remainder=False).prefetch(_AUTOTUNE)
+
+
+def learning_rate_schedule(config: SicotConfig, steps_per_epoch: int):
+    t = config.train
+    return keras.optimizers.schedules.ExponentialDecay(
+        t.learning_rate,
+        decay_steps=max(1, steps_per_epoch * t.lr_decay_epochs),
+        decay_rate=t.lr_decay_gamma,
+        staircase=True,
+    )
+
+
+def make_optimizer(config: SicotConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    t = config.train
+    schedule = learning_rate_schedule(config, steps_per_epoch)
+    if t.optimizer == "sgd":
+        return keras.optimizers.SGD(schedule, momentum=t.momentum)
+    if t.optimizer == "adam":
+        return keras.optimizers.Adam(schedule)
+    raise ValueError(f"unknown train.optimizer '{t.optimizer}' (known: sgd, adam)")
+
+
+def steps_per_epoch(config: SicotConfig, num_train_examples: int) -> int:
+    if config.train.steps_per_epoch > 0:
+        return config.train.steps_per_epoch
+    return max(1, math.ceil(num_train_examples / config.train.batch_size))
+
+
+def _verbosity(config: SicotConfig) -> int:
+    if config.train.verbose >= 0:
+        return config.train.verbose
+    return 1 if sys.stdout.isatty() else 2
+
+
+def train_and_export(
+    config: SicotConfig,
+    train_patterns: list[str],
+    eval_patterns: list[str],
+    transform_output: str,
+    serving_model_dir: str,
+    log_dir: str | None = None,
+) -> keras.callbacks.History:
+    keras.utils.set_random_seed(config.train.seed)
+    tft_output = tft.TFTransformOutput(transform_output)
+    label_counts = read_label_frequencies(tft_output)
+    num_classes = tft_output.vocabulary_size_by_name(features.LABEL_VOCABULARY)
+    steps = steps_per_epoch(config, sum(label_counts.values()))
+
+    model = build_visual_classifier(config, num_classes)
+    model.compile(
+        optimizer=make_optimizer(config, steps),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[
+            keras.metrics.SparseCategoricalAccuracy(name="top1"),
+            keras.metrics.SparseTopKCategoricalAccuracy(k=min(3, num_classes), name="top3"),
+        ],
+    )
+    callbacks = []
+    if log_dir:
+        callbacks.append(keras.callbacks.CSVLogger(os.path.join(log_dir, "training_log.csv")))
+    history = model.fit(
+        make_dataset(train_patterns, tft_output, config, training=True),
+        validation_data=make_dataset(eval_patterns, tft_output, config, training=False),
+        epochs=config.train.epochs,
+        steps_per_epoch=steps,
+        verbose=_verbosity(config),
+        callbacks=callbacks,
+    )
+    export_recognition_model(
+        model, tft_output, config.preprocessing.image_size, config.serving.top_k, serving_model_dir
+    )
+    return history
+
+
+def run_fn(fn_args) -> None:
+    """TFX Trainer entry point: trains, then writes the SavedModel to serving_model_dir."""
+    config = config_from_custom_config(fn_args.custom_config)
+    os.makedirs(fn_args.model_run_dir, exist_ok=True)
+    train_and_export(
+        config,
+        fn_args.train_files,
+        fn_args.eval_files,
+        fn_args.transform_output,
+        fn_args.serving_model_dir,
+        log_dir=fn_args.model_run_dir,
+    )
