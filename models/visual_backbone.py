@@ -1,8 +1,9 @@
 """Visual stream backbones: image pixels -> a visual feature x_v of size D.
 
 - ``tiny_cnn``: two conv layers; for tests (seconds on a CPU).
-- ``small_resnet``: a compact ResNet (three stages of basic residual blocks, widths
-  32/64/128); trains on the bundled 64x64 sample in minutes on two CPU cores.
+- ``small_resnet``: a compact ResNet (a stride-2 stem, then three stages of two basic
+  residual blocks, widths 32/64/128); trains on the bundled 64x64 sample in minutes on
+  two CPU cores.
 - ``resnet50``: Keras' ResNet-50 (the paper's backbone), global average pooled.
 
 Every backbone ends in a projection to ``feature_dim`` with ReLU, so that the visual
@@ -40,7 +41,7 @@ def _basic_block(x, filters: int, stride: int, name: str):
 
 
 def _small_resnet(inputs):
-    x = layers.Conv2D(32, 3, padding="same", use_bias=False, name="stem_conv")(inputs)
+    x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
     x = layers.BatchNormalization(name="stem_bn")(x)
     x = layers.ReLU()(x)
     for stage, filters in enumerate((32, 64, 128)):

@@ -224,7 +224,7 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
 
 def _merge(obj: Any, tree: dict[str, Any], prefix: str) -> None:
     if not isinstance(tree, dict):
-        raise ConfigError(f"{prefix or 'config'}: expected a mapping, got {tree!r}")
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {tree!r}")
     types = _field_types(obj)
     for key, value in tree.items():
         where = f"{prefix}{key}"

@@ -77,6 +77,9 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     # Keras notes that fit() ignores shuffle=True for a tf.data input (ours is shuffled).
     warnings.filterwarnings("ignore", message="`shuffle=True` was passed", category=UserWarning)
+    # Keras warns when a finite dataset of unknown cardinality (our filtered eval split)
+    # ends; validation is meant to end there.
+    warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
     warnings.filterwarnings("ignore", message=".*is deprecated.*", category=UserWarning)
     warnings.filterwarnings("ignore", message=".*Tensorflow version.*")
     global _INSTALLED

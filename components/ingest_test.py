@@ -1,0 +1,155 @@
+"""Ingestion: every kind of bad row is reported with its line; good rows go through."""
+
+import io
+import json
+
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from components.ingest import IngestError, IngestOptions, ingest
+from models import features
+from tests.tiny_catalogue import COLOURS, png_bytes, write_catalogue
+
+
+def _read_split(path):
+    spec = {
+        features.IMAGE: tf.io.FixedLenFeature([], tf.string),
+        features.TITLE: tf.io.FixedLenFeature([], tf.string),
+        features.LABEL: tf.io.FixedLenFeature([], tf.string),
+        features.SKU: tf.io.FixedLenFeature([], tf.string),
+        features.TAGS: tf.io.VarLenFeature(tf.string),
+        features.EXAMPLE_ID: tf.io.FixedLenFeature([], tf.string),
+    }
+    files = sorted(str(p) for p in path.glob("data-*.tfrecord"))
+    return [tf.io.parse_single_example(r, spec) for r in tf.data.TFRecordDataset(files)]
+
+
+@pytest.fixture()
+def messy_manifest(tmp_path):
+    """10 good rows with, between them, one row of each bad kind."""
+    (tmp_path / "images").mkdir()
+    good = []
+    for i in range(10):
+        label = ["red", "blue"][i % 2]
+        (tmp_path / f"images/good{i}.png").write_bytes(png_bytes(COLOURS[label], noise=i + 1))
+        good.append(json.dumps({"image": f"images/good{i}.png", "label": label, "title": f"{label} shoe {i}",
+                                "tags": ["a", "b"]}).encode())
+    (tmp_path / "images/corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\nthis is not a png")
+    (tmp_path / "images/truncated.png").write_bytes(png_bytes((1, 2, 3), size=(64, 64), noise=50)[:-40])
+    (tmp_path / "images/not_image.png").write_bytes(b"hello, I am text")
+    (tmp_path / "images/nolabel.png").write_bytes(png_bytes((9, 9, 9)))
+    (tmp_path / "images/badtitle.png").write_bytes(png_bytes((8, 8, 8)))
+    webp = io.BytesIO()
+    Image.new("RGB", (9, 9), (40, 50, 60)).save(webp, "WEBP")
+    (tmp_path / "images/photo.webp").write_bytes(webp.getvalue())
+    bad = [
+        b'{"image": "images/missing.png", "label": "red", "title": "gone"}',
+        b'{"image": "images/corrupt.png", "label": "red", "title": "broken"}',
+        b'{"image": "images/truncated.png", "label": "red", "title": "cut short"}',
+        b'{"image": "images/not_image.png", "label": "red", "title": "text"}',
+        b'{"image": "images/nolabel.png", "title": "no label"}',
+        b'{"image": "images/badtitle.png", "label": "red", "title": "caf\xe9 latin-1"}',
+        b'{"image": "images/good0.png", "label": "red", "title": "same bytes again"}',
+        b'{"image": "images/good1.png", "label": ',
+        b'{"image": "images/photo.webp", "label": "blue"}',  # good: converted, no title
+    ]
+    lines = []
+    for i in range(10):
+        lines.append(good[i])
+        if i < len(bad):
+            lines.append(bad[i])
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_bytes(b"\n".join(lines) + b"\n")
+    return manifest
+
+
+def _options(manifest, **kw):
+    base = dict(manifest=str(manifest), eval_per_class=1, eval_max_fraction=0.5, max_reject_ratio=0.9, num_shards=2)
+    base.update(kw)
+    return IngestOptions(**base)
+
+
+def test_each_bad_row_is_reported_with_its_line_and_good_rows_survive(messy_manifest, tmp_path):
+    result = ingest(_options(messy_manifest), tmp_path / "out")
+    reasons = {r.line: r.reason for r in result.rejects}
+    # Lines alternate good (odd) and bad (even) for the first 9 pairs.
+    assert reasons[2] == "image file not found"
+    assert reasons[4].startswith("image cannot be decoded") or reasons[4].startswith("not an image")
+    assert reasons[6].startswith("image cannot be decoded")
+    assert reasons[8] == "not an image (unknown format)"
+    assert reasons[10] == "missing label"
+    assert reasons[12] == "title is not valid UTF-8"
+    assert reasons[14] == f"exact duplicate of the image at {messy_manifest}:1"
+    assert reasons[16].startswith("not valid JSON")
+    assert set(reasons) == {2, 4, 6, 8, 10, 12, 14, 16}
+    assert result.counts["rows"] == 19 and result.counts["accepted"] == 11 and result.counts["rejected"] == 8
+
+    rows = _read_split(tmp_path / "out/train") + _read_split(tmp_path / "out/eval")
+    titles = sorted(r[features.TITLE].numpy().decode() for r in rows)
+    assert titles == sorted([f"{['red', 'blue'][i % 2]} shoe {i}" for i in range(10)] + [""])
+    webp_row = [r for r in rows if r[features.TITLE].numpy() == b""][0]
+    # The WebP image was re-encoded as PNG, which TensorFlow decodes.
+    decoded = tf.io.decode_image(webp_row[features.IMAGE])
+    assert decoded.shape == (9, 9, 3)
+    assert webp_row[features.SKU].numpy() == b"blue"  # sku defaults to the label
+
+    report = json.loads(result.report_path.read_text())
+    assert len(report["rejects"]) == 8 and report["rejects"][0]["line"] == 2
+    assert report["counts"]["empty_titles"] == 1
+
+
+def test_rows_trace_back_to_their_manifest_line(tmp_path):
+    manifest = write_catalogue(tmp_path / "cat")
+    result = ingest(_options(manifest, eval_per_class=2), tmp_path / "out")
+    rows = _read_split(tmp_path / "out/train")
+    ids = {r[features.EXAMPLE_ID].numpy().decode() for r in rows}
+    assert "manifest.jsonl:1" in ids or "manifest.jsonl:2" in ids
+    assert result.counts["train"] + result.counts["eval"] == 45
+    assert [t.decode() for t in tf.sparse.to_dense(rows[0][features.TAGS]).numpy()][-1] == "colour"
+
+
+def test_too_many_rejects_fails_but_writes_the_report(messy_manifest, tmp_path):
+    with pytest.raises(IngestError, match="8 of 19 rows rejected .* over data.max_reject_ratio=0.1"):
+        ingest(_options(messy_manifest, max_reject_ratio=0.1), tmp_path / "out")
+    report = json.loads((tmp_path / "out/ingest_report.json").read_text())
+    assert report["counts"]["rejected"] == 8
+    assert not (tmp_path / "out/train").exists()
+
+
+def test_nothing_valid_fails_clearly(tmp_path):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text('{"image": "nope.png", "label": "x"}\n')
+    with pytest.raises(IngestError, match="no valid training rows"):
+        ingest(_options(manifest), tmp_path / "out")
+
+
+def test_eval_manifest_rejects_unknown_labels_and_leaked_duplicates(tmp_path):
+    manifest = write_catalogue(tmp_path / "cat", {"red": 4, "green": 4})
+    (tmp_path / "cat/images/purple.png").write_bytes(png_bytes((128, 0, 128)))
+    (tmp_path / "cat/images/red_eval.png").write_bytes(png_bytes(COLOURS["red"], noise=40))
+    eval_manifest = tmp_path / "cat/eval.csv"
+    eval_manifest.write_text(
+        "image,label,title,tags\n"
+        "images/red_eval.png,red,a red one,x|y\n"
+        "images/purple.png,purple,a purple one,\n"
+        "images/red_0.png,red,seen in training,\n"
+    )
+    result = ingest(_options(manifest, eval_manifest=str(eval_manifest)), tmp_path / "out")
+    reasons = {(r.source.endswith("csv"), r.line): r.reason for r in result.rejects}
+    assert reasons[(True, 3)] == "unknown label 'purple': no training image has it"
+    assert reasons[(True, 4)].startswith("exact duplicate of the image at")
+    assert result.counts["train"] == 8 and result.counts["eval"] == 1
+    (row,) = _read_split(tmp_path / "out/eval")
+    assert row[features.TITLE].numpy() == b"a red one"
+    assert tf.sparse.to_dense(row[features.TAGS]).numpy().tolist() == [b"x", b"y"]
+
+
+def test_second_ingest_of_unchanged_inputs_is_skipped(tmp_path):
+    manifest = write_catalogue(tmp_path / "cat", {"red": 3, "blue": 3})
+    first = ingest(_options(manifest), tmp_path / "out")
+    assert not first.skipped
+    again = ingest(_options(manifest), tmp_path / "out")
+    assert again.skipped and again.counts == first.counts
+    (tmp_path / "cat/images/red_0.png").write_bytes(png_bytes(COLOURS["red"], noise=30))
+    assert not ingest(_options(manifest), tmp_path / "out").skipped

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# README command 2: install (first time only) and run the test suite.
+# Extra arguments go to pytest, e.g.  scripts/test.sh -m "not slow"
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+cd "$ROOT"
+exec python -m pytest -p no:cacheprovider "$@"

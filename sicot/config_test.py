@@ -1,0 +1,61 @@
+import json
+
+import pytest
+
+from sicot.config import ConfigError, SicotConfig, load_config
+
+
+def test_defaults_are_the_documented_ones():
+    config = load_config()
+    assert config.model.backbone == "small_resnet"
+    assert config.train.lr_decay_gamma == 0.8
+    assert config.data.manifest == "data/emoji/manifest.jsonl"
+
+
+def test_file_then_overrides_apply_in_order(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("train:\n  epochs: 3\n  learning_rate: 0.5\nmodel:\n  backbone: tiny_cnn\n")
+    config = load_config(path, ["train.epochs=7", "data.eval_manifest=eval.jsonl", "pipeline.enable_cache=true"])
+    assert config.train.epochs == 7  # the override wins over the file
+    assert config.train.learning_rate == 0.5  # from the file
+    assert config.model.backbone == "tiny_cnn"
+    assert config.data.eval_manifest == "eval.jsonl"
+    assert config.pipeline.enable_cache is True
+
+
+def test_values_are_coerced_to_the_declared_types():
+    config = load_config(None, ["train.learning_rate=1", "data.seed=3", "pipeline.beam_pipeline_args=[--a, --b]"])
+    assert isinstance(config.train.learning_rate, float) and config.train.learning_rate == 1.0
+    assert config.data.seed == 3
+    assert config.pipeline.beam_pipeline_args == ["--a", "--b"]
+    assert load_config(None, ["data.eval_manifest=null"]).data.eval_manifest is None
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("train.epocs=3", "unknown setting 'train.epocs'"),
+        ("train.epochs=three", "train.epochs: expected int"),
+        ("train.epochs=2.5", "expected an integer"),
+        ("pipeline.enable_cache=maybe", "expected true or false"),
+        ("train", "not of the form"),
+        ("train=3", "train: expected a mapping"),
+    ],
+)
+def test_bad_overrides_say_what_is_wrong(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, [override])
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_json_round_trip_and_fingerprint():
+    config = load_config(None, ["train.epochs=5"])
+    again = SicotConfig.from_json(config.to_json())
+    assert again == config
+    assert again.fingerprint() == config.fingerprint()
+    assert load_config(None, ["train.epochs=6"]).fingerprint() != config.fingerprint()
+    assert json.loads(config.to_json())["train"]["epochs"] == 5

@@ -1,0 +1,112 @@
+"""The whole pipeline on a tiny catalogue, through the `sicot run` command.
+
+Runs ingest -> ImportExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator ->
+Transform -> Trainer -> Evaluator -> Pusher with LocalDagRunner and SQLite ML
+Metadata, then checks what a user relies on: the pushed SavedModel answers real
+images, TFMA's accuracy equals the accuracy recomputed from the pushed model, and the
+summary points at the right places.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models import features
+from sicot.cli import main
+from tests.tiny_catalogue import COLOURS, COUNTS, png_bytes, write_catalogue
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    manifest = write_catalogue(root / "catalogue")
+    out = root / "run"
+    code = main(
+        [
+            "run",
+            "--set", f"data.manifest={manifest}",
+            "--set", "data.eval_per_class=2",
+            "--set", f"pipeline.output_dir={out}",
+            "--set", "model.backbone=tiny_cnn",
+            "--set", "model.feature_dim=16",
+            "--set", "model.dropout=0.0",
+            "--set", "preprocessing.image_size=12",
+            "--set", "train.optimizer=adam",
+            "--set", "train.learning_rate=0.03",
+            "--set", "train.lr_decay_gamma=1.0",
+            "--set", "train.epochs=4",
+            "--set", "train.steps_per_epoch=15",
+            "--set", "train.batch_size=16",
+            "--set", "train.augment=false",
+            "--set", "serving.top_k=3",
+        ]
+    )
+    assert code == 0
+    return out
+
+
+def test_summary_points_at_what_was_produced(run_dir):
+    summary = json.loads((run_dir / "run_summary.json").read_text())
+    assert summary["blessed"] is True
+    pushed = Path(summary["pushed_dir"])
+    # TF Serving layout: <base>/<model name>/<integer version>/saved_model.pb
+    assert pushed.parent == run_dir / "serving" / "sicot"
+    assert pushed.name.isdigit()
+    assert (pushed / "saved_model.pb").exists() and (pushed / "variables").is_dir()
+    report = json.loads(Path(summary["ingest_report"]).read_text())
+    assert report["counts"]["train"] + report["counts"]["eval"] == sum(COUNTS.values())
+
+
+def test_pushed_model_recognises_real_images(run_dir):
+    summary = json.loads((run_dir / "run_summary.json").read_text())
+    model = tf.saved_model.load(summary["pushed_dir"])
+    serve = model.signatures["serving_default"]
+    images = tf.constant([png_bytes(COLOURS[c], size=(30, 17)) for c in ("red", "green", "blue")])
+    out = serve(images=images)
+    labels = out["labels"].numpy().astype(str)
+    scores = out["scores"].numpy()
+    assert labels.shape == (3, 3) and scores.shape == (3, 3)
+    assert all(set(row) <= set(COUNTS) and len(set(row)) == 3 for row in labels)
+    assert np.all(np.diff(scores, axis=1) <= 1e-7)  # best first
+    assert np.all(scores.sum(axis=1) <= 1.0 + 1e-5)
+    # Solid colours are easy: the three classes with the most images are learned.
+    assert labels[:, 0].tolist() == ["red", "green", "blue"]
+
+
+def test_tfma_accuracy_equals_the_pushed_models_accuracy_on_eval(run_dir):
+    summary = json.loads((run_dir / "run_summary.json").read_text())
+    model = tf.saved_model.load(summary["pushed_dir"])
+    labels = [l.decode() for l in model.signatures["serving_default"](
+        images=tf.constant([png_bytes(COLOURS["red"])]))["labels"].numpy()[0]]
+    assert len(labels) == 3
+    records = sorted(str(p) for p in (run_dir / "ingest/eval").glob("data-*.tfrecord"))
+    serialized = tf.constant(list(tf.data.TFRecordDataset(records).as_numpy_iterator()))
+    probabilities = model.signatures["predict_examples"](examples=serialized)["probabilities"].numpy()
+    transformed = model.signatures["transform_features"](examples=serialized)
+    label_ids = transformed[features.LABEL_ID].numpy().reshape(-1)
+    top1 = float(np.mean(np.argmax(probabilities, axis=1) == label_ids))
+    top3 = float(np.mean([l in np.argsort(-p)[:3] for p, l in zip(probabilities, label_ids)]))
+    assert summary["metrics"]["example_count"] == len(label_ids)
+    assert summary["metrics"]["top1_accuracy"] == pytest.approx(top1, abs=1e-6)
+    assert summary["metrics"]["top3_accuracy"] == pytest.approx(top3, abs=1e-6)
+    # The training frequency of each example's class rides along for head/tail slicing.
+    counts = transformed["label_train_count"].numpy().reshape(-1)
+    assert set(counts) <= {COUNTS[c] - min(2, COUNTS[c] // 2) for c in COUNTS}
+
+
+def test_every_component_ran_and_is_recorded_in_ml_metadata(run_dir):
+    from ml_metadata.metadata_store import metadata_store
+    from tfx.orchestration import metadata
+
+    store = metadata_store.MetadataStore(
+        metadata.sqlite_metadata_connection_config(str(run_dir / "metadata.sqlite"))
+    )
+    ran = {t.name.split(".")[-1] for t in store.get_execution_types()}
+    assert {"ImportExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform", "Trainer",
+            "Evaluator", "Pusher"} <= ran
+    assert all(e.last_known_state == 3 for e in store.get_executions())  # COMPLETE

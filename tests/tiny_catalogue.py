@@ -1,0 +1,46 @@
+"""A tiny, easy, long-tailed image catalogue for tests: one solid colour per class."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from PIL import Image
+
+COLOURS = {
+    "red": (220, 20, 20),
+    "green": (20, 200, 20),
+    "blue": (20, 20, 220),
+    "yellow": (230, 230, 20),
+}
+# A long tail: 24, 12, 6 and 3 images.
+COUNTS = {"red": 24, "green": 12, "blue": 6, "yellow": 3}
+
+
+def png_bytes(rgb, size=(12, 10), noise: int = 0) -> bytes:
+    image = Image.new("RGB", size, rgb)
+    if noise:
+        # A few pixels differ so that no two images are exact duplicates.
+        for i in range(noise):
+            image.putpixel((i % size[0], (i // size[0]) % size[1]), tuple((c + 7 * (i + 1)) % 256 for c in rgb))
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def write_catalogue(root: Path, counts: dict[str, int] = COUNTS) -> Path:
+    """Writes images/ and manifest.jsonl under root; returns the manifest path."""
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for label, n in counts.items():
+        for i in range(n):
+            name = f"images/{label}_{i}.png"
+            (root / name).write_bytes(png_bytes(COLOURS[label], noise=i + 1))
+            rows.append(
+                {"image": name, "label": label, "title": f"{label} thing number {i}", "sku": f"{label}-{i}",
+                 "tags": [label, "colour"]}
+            )
+    manifest = root / "manifest.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return manifest
