@@ -3,9 +3,10 @@
 Analysers run over the training split only, so vocabularies and class frequencies are
 the training ones:
 
-- ``words``: title word vocabulary (top_k / frequency threshold from the config);
-  token ids are shifted by one so that 0 is padding, and out-of-vocabulary words get
-  id ``vocab_size + 1``.
+- ``words``: title word vocabulary (top_k / frequency threshold from the config), most
+  frequent first; the most and least frequent words are dropped from titles (paper,
+  4.1) and the remaining ids shifted by one so that 0 is padding. The embedding table
+  therefore has ``vocab_size + 1`` rows.
 - ``labels``: label vocabulary, most frequent class first; an unknown label maps to -1.
 - ``label_frequency``: the same labels with their training-image counts (lines
   ``"count label"``), the per-class training frequency the Trainer and the head/tail
@@ -38,17 +39,27 @@ def _dense(x: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
     return tf.reshape(x, [-1])
 
 
-def title_token_ids(titles: tf.Tensor, max_tokens: int, top_k: int, min_frequency: int):
+def title_token_ids(titles: tf.Tensor, pre) -> tuple[tf.Tensor, tf.Tensor]:
+    """Titles -> ([B, max_title_tokens] ids, 0 = padding, [B] lengths).
+
+    Word ids are frequency ranks (0 = most frequent). The ranks below
+    floor(drop_most_frequent_words * V) and from V - floor(drop_least_frequent_words * V)
+    on (out-of-vocabulary words included) are dropped; the rest are shifted by one.
+    """
     tokens = tokenize_titles(titles)
-    ids = tft.compute_and_apply_vocabulary(
+    ranks = tft.compute_and_apply_vocabulary(
         tokens,
-        top_k=top_k,
-        frequency_threshold=min_frequency if min_frequency > 1 else None,
+        top_k=pre.vocab_top_k,
+        frequency_threshold=pre.min_word_frequency if pre.min_word_frequency > 1 else None,
         num_oov_buckets=1,
         vocab_filename=features.WORD_VOCABULARY,
     )
-    ids = ids[:, :max_tokens] + 1  # 0 is padding
-    dense = ids.to_tensor(default_value=0, shape=[None, max_tokens])
+    size = tf.cast(tft.experimental.get_vocabulary_size_by_name(features.WORD_VOCABULARY), tf.float32)
+    low = tf.cast(tf.floor(pre.drop_most_frequent_words * size), tf.int64)
+    high = tf.cast(size, tf.int64) - tf.cast(tf.floor(pre.drop_least_frequent_words * size), tf.int64)
+    ranks = tf.ragged.boolean_mask(ranks, (ranks >= low) & (ranks < high))
+    ids = ranks[:, : pre.max_title_tokens] + 1  # 0 is padding
+    dense = ids.to_tensor(default_value=0, shape=[None, pre.max_title_tokens])
     return dense, tf.cast(ids.row_lengths(), tf.int64)
 
 
@@ -56,9 +67,7 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any] | Non
     config = config_from_custom_config(custom_config)
     pre = config.preprocessing
     labels = tf.strings.strip(_dense(inputs[features.LABEL]))
-    token_ids, lengths = title_token_ids(
-        _dense(inputs[features.TITLE]), pre.max_title_tokens, pre.vocab_top_k, pre.min_word_frequency
-    )
+    token_ids, lengths = title_token_ids(_dense(inputs[features.TITLE]), pre)
     tft.vocabulary(labels, vocab_filename=features.LABEL_FREQUENCY_VOCABULARY, store_frequency=True)
     outputs = {
         features.IMAGE_PIXELS: decode_images(_dense(inputs[features.IMAGE]), pre.image_size),

@@ -30,6 +30,8 @@ def _png(color, mode="RGB", size=(10, 6)):
 
 def _run(rows, **pre):
     config = SicotConfig()
+    config.preprocessing.drop_most_frequent_words = 0.0
+    config.preprocessing.drop_least_frequent_words = 0.0
     config.preprocessing.image_size = 8
     config.preprocessing.max_title_tokens = 4
     for k, v in pre.items():
@@ -72,14 +74,26 @@ def test_word_vocabulary_filters_rare_words_and_pads(transformed):
     # min_word_frequency=2 keeps words seen at least twice: red (3), shoe (2).
     assert sorted(words) == ["red", "shoe"]
     word_id = {w: i + 1 for i, w in enumerate(words)}  # 0 is padding
-    oov = len(words) + 1
     ids = [list(r[features.TITLE_TOKEN_IDS]) for r in rows]
     assert ids[0] == [word_id["red"], word_id["shoe"], word_id["red"], 0]
-    assert ids[1] == [oov, word_id["shoe"], 0, 0]
+    assert ids[1] == [word_id["shoe"], 0, 0, 0]  # "blue" is out of vocabulary: dropped
     assert ids[2] == [0, 0, 0, 0]  # empty title: all padding
-    # CJK characters are single tokens and the title is cut at max_title_tokens=4.
-    assert ids[3] == [oov, oov, oov, oov]
-    assert [r[features.TITLE_LENGTH] for r in rows] == [3, 2, 0, 4]
+    # Only "red" of "红 色 帽 子 red hat rare" is in the vocabulary.
+    assert ids[3] == [word_id["red"], 0, 0, 0]
+    assert [r[features.TITLE_LENGTH] for r in rows] == [3, 1, 0, 1]
+
+
+def test_most_and_least_frequent_words_are_dropped():
+    # Vocabulary by frequency: red (3), shoe (2), then the words seen once; with
+    # 9 words, 0.12 drops floor(1.08) = 1 from each end: "red" and the rarest word.
+    rows, tft_output = _run(ROWS, drop_most_frequent_words=0.12, drop_least_frequent_words=0.12,
+                            max_title_tokens=8)
+    words = [w.decode() for w in tft_output.vocabulary_by_name(features.WORD_VOCABULARY)]
+    assert len(words) == 9 and words[:2] == ["red", "shoe"]
+    kept = [[words[i - 1] for i in r[features.TITLE_TOKEN_IDS] if i] for r in rows]
+    dropped = {"red", words[-1]}  # the most frequent and the rarest (ties broken by TFT)
+    titles = [["red", "shoe", "red"], ["blue", "shoe"], [], ["红", "色", "帽", "子", "red", "hat", "rare"]]
+    assert kept == [[w for w in t if w not in dropped] for t in titles]
 
 
 def test_images_are_resized_composited_and_scaled(transformed):

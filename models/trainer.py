@@ -13,7 +13,7 @@ import tensorflow_transform as tft
 from models import features
 from models.export import export_recognition_model
 from models.preprocessing import config_from_custom_config, read_label_frequencies
-from models.visual_classifier import build_visual_classifier
+from models.sicot_model import build_sicot_model
 from sicot.config import SicotConfig
 
 _AUTOTUNE = tf.data.AUTOTUNE
@@ -58,11 +58,18 @@ def make_dataset(
     config: SicotConfig,
     training: bool,
 ) -> tf.data.Dataset:
-    """(pixels, label_id) batches; training ones are cached, shuffled and augmented."""
+    """({image_pixels, title_token_ids}, label_id) batches; training ones are cached,
+    shuffled and augmented (the images)."""
     ds = transformed_examples(patterns, tft_output, config.preprocessing.materialize)
     ds = ds.filter(lambda f: tf.reshape(f[features.LABEL_ID], []) >= 0)
     ds = ds.map(
-        lambda f: (f[features.IMAGE_PIXELS], tf.reshape(f[features.LABEL_ID], [])),
+        lambda f: (
+            {
+                features.IMAGE_PIXELS: f[features.IMAGE_PIXELS],
+                features.TITLE_TOKEN_IDS: tf.cast(f[features.TITLE_TOKEN_IDS], tf.int64),
+            },
+            tf.reshape(f[features.LABEL_ID], []),
+        ),
         num_parallel_calls=_AUTOTUNE,
     ).cache()
     batch = config.train.batch_size
@@ -72,7 +79,11 @@ def make_dataset(
     if config.train.augment:
         counter = tf.data.Dataset.counter().map(lambda i: tf.stack([i, tf.constant(config.train.seed, tf.int64)]))
         ds = tf.data.Dataset.zip((ds, counter)).map(
-            lambda xy, s: (_augment(xy[0], tf.cast(s, tf.int32)), xy[1]), num_parallel_calls=_AUTOTUNE
+            lambda xy, s: (
+                {**xy[0], features.IMAGE_PIXELS: _augment(xy[0][features.IMAGE_PIXELS], tf.cast(s, tf.int32))},
+                xy[1],
+            ),
+            num_parallel_calls=_AUTOTUNE,
         )
     return ds.batch(batch, drop_remainder=False).prefetch(_AUTOTUNE)
 
@@ -123,10 +134,11 @@ def train_and_export(
     num_classes = tft_output.vocabulary_size_by_name(features.LABEL_VOCABULARY)
     steps = steps_per_epoch(config, sum(label_counts.values()))
 
-    model = build_visual_classifier(config, num_classes)
+    # Word ids run from 1 to the vocabulary size (0 is padding).
+    vocab_size = tft_output.vocabulary_size_by_name(features.WORD_VOCABULARY) + 1
+    model = build_sicot_model(config, num_classes, vocab_size)
     model.compile(
         optimizer=make_optimizer(config, steps),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[
             keras.metrics.SparseCategoricalAccuracy(name="top1"),
             keras.metrics.SparseTopKCategoricalAccuracy(k=min(3, num_classes), name="top3"),
@@ -144,7 +156,7 @@ def train_and_export(
         callbacks=callbacks,
     )
     export_recognition_model(
-        model, tft_output, config.preprocessing.image_size, config.serving.top_k, serving_model_dir
+        model.inference_model(), tft_output, config.preprocessing.image_size, config.serving.top_k, serving_model_dir
     )
     return history
 

@@ -19,6 +19,8 @@ import keras
 from keras import layers
 
 BACKBONES = ("tiny_cnn", "small_resnet", "resnet50")
+# Moving statistics that settle within an epoch of a small data set (Keras: 0.99).
+_BN_MOMENTUM = 0.9
 
 
 def _tiny_cnn(inputs):
@@ -30,19 +32,19 @@ def _tiny_cnn(inputs):
 def _basic_block(x, filters: int, stride: int, name: str):
     shortcut = x
     y = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=f"{name}_conv1")(x)
-    y = layers.BatchNormalization(name=f"{name}_bn1")(y)
+    y = layers.BatchNormalization(momentum=_BN_MOMENTUM, name=f"{name}_bn1")(y)
     y = layers.ReLU()(y)
     y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2")(y)
-    y = layers.BatchNormalization(name=f"{name}_bn2")(y)
+    y = layers.BatchNormalization(momentum=_BN_MOMENTUM, name=f"{name}_bn2")(y)
     if stride != 1 or shortcut.shape[-1] != filters:
         shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=False, name=f"{name}_proj")(shortcut)
-        shortcut = layers.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
+        shortcut = layers.BatchNormalization(momentum=_BN_MOMENTUM, name=f"{name}_proj_bn")(shortcut)
     return layers.ReLU()(layers.Add()([y, shortcut]))
 
 
 def _small_resnet(inputs):
     x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
-    x = layers.BatchNormalization(name="stem_bn")(x)
+    x = layers.BatchNormalization(momentum=_BN_MOMENTUM, name="stem_bn")(x)
     x = layers.ReLU()(x)
     for stage, filters in enumerate((32, 64, 128)):
         x = _basic_block(x, filters, stride=1 if stage == 0 else 2, name=f"stage{stage}_block0")

@@ -49,13 +49,17 @@ class DataConfig:
 class PreprocessingConfig:
     # Images are decoded, alpha-composited on white, resized to image_size x image_size
     # and scaled to [-1, 1].
-    image_size: int = 64
+    image_size: int = 48
     # Titles are cut or padded to this many tokens.
     max_title_tokens: int = 16
     # Word vocabulary: at most this many words, each seen at least min_word_frequency
     # times in the training titles.
     vocab_top_k: int = 20000
     min_word_frequency: int = 1
+    # Paper 4.1: the most frequent and the least frequent words of the vocabulary are
+    # dropped from titles (these shares of the vocabulary; out-of-vocabulary words too).
+    drop_most_frequent_words: float = 0.05
+    drop_least_frequent_words: float = 0.05
     # Store the decoded images in Transform's output (large); when false the Trainer
     # applies the transform graph on the fly to the raw examples.
     materialize: bool = False
@@ -70,6 +74,18 @@ class ModelConfig:
     # Local Keras weights file for the backbone (nothing is downloaded).
     backbone_weights: str | None = None
     dropout: float = 0.2
+    # SICoT co-training: the semantic stream and the mixed-stream loss. false gives the
+    # visual-only baseline with everything else identical.
+    co_training: bool = True
+    # lambda in loss = CE(visual) + lambda * CE(mixed).
+    mixed_loss_weight: float = 1.0
+    # Title encoder: mean, bilstm, bilstm_attention or bilinear_attention (paper's Table 3).
+    title_encoder: str = "bilinear_attention"
+    # Rank K of the bilinear word attention (and units of the BiLSTM self-attention).
+    attention_rank: int = 64
+    # A learned projection of word embeddings to D (always on with pretrained vectors of
+    # another size); off: the embeddings are D-dimensional and only pass a ReLU.
+    project_words: bool = True
 
 
 @dataclasses.dataclass

@@ -1,0 +1,100 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models import features
+from models.sicot_model import build_sicot_model
+from models.title_encoders import ENCODERS
+from sicot.config import load_config
+
+NUM_CLASSES, VOCAB, SIZE, TOKENS = 5, 12, 16, 6
+
+
+def _config(*overrides):
+    return load_config(
+        None,
+        ["model.backbone=tiny_cnn", "model.feature_dim=8", f"preprocessing.image_size={SIZE}",
+         f"preprocessing.max_title_tokens={TOKENS}", "model.attention_rank=4", "model.dropout=0.0", "train.weight_decay=0.0", *overrides],
+    )
+
+
+def _batch(empty_titles=False):
+    rng = np.random.default_rng(0)
+    pixels = rng.uniform(-1, 1, (4, SIZE, SIZE, 3)).astype("float32")
+    ids = rng.integers(1, VOCAB, (4, TOKENS)).astype("int64")
+    ids[:, 4:] = 0
+    if empty_titles:
+        ids[:] = 0
+    return {features.IMAGE_PIXELS: pixels, features.TITLE_TOKEN_IDS: ids}, np.array([0, 1, 2, 3])
+
+
+@pytest.mark.parametrize("encoder", ENCODERS)
+def test_gradients_reach_backbone_and_word_embeddings_through_the_shared_classifier(encoder):
+    model = build_sicot_model(_config(f"model.title_encoder={encoder}"), NUM_CLASSES, VOCAB)
+    x, y = _batch()
+    with tf.GradientTape() as tape:
+        total, visual, mixed, _ = model._stream_losses(x, tf.constant(y), training=True)
+    grads = dict(zip([v.path for v in model.trainable_variables],
+                     tape.gradient(total, model.trainable_variables)))
+    embedding = [g for p, g in grads.items() if "word_embedding" in p]
+    backbone = [g for p, g in grads.items() if "conv" in p]
+    classifier = [g for p, g in grads.items() if p.startswith("classifier")]
+    assert embedding and np.abs(tf.convert_to_tensor(embedding[0]).numpy()).sum() > 0
+    assert backbone and all(np.abs(g.numpy()).sum() > 0 for g in backbone)
+    assert len(classifier) == 2  # one kernel and one bias: a single classifier serves both streams
+    assert float(mixed) > 0 and float(total) == pytest.approx(float(visual) + float(mixed), rel=1e-5)
+
+
+def test_examples_without_title_train_the_visual_stream_only():
+    model = build_sicot_model(_config(), NUM_CLASSES, VOCAB)
+    x, y = _batch(empty_titles=True)
+    with tf.GradientTape() as tape:
+        total, visual, mixed, _ = model._stream_losses(x, tf.constant(y), training=True)
+    assert float(mixed) == 0.0 and float(total) == pytest.approx(float(visual))
+    grads = tape.gradient(total, model.semantic.trainable_variables)
+    assert all(g is None or np.abs(tf.convert_to_tensor(g).numpy()).sum() == 0 for g in grads)
+
+
+def test_lambda_weighs_the_mixed_term():
+    x, y = _batch()
+    keras.utils.set_random_seed(1)
+    m1 = build_sicot_model(_config("model.mixed_loss_weight=1.0"), NUM_CLASSES, VOCAB)
+    keras.utils.set_random_seed(1)
+    m3 = build_sicot_model(_config("model.mixed_loss_weight=3.0"), NUM_CLASSES, VOCAB)
+    t1, v1, x1, _ = m1._stream_losses(x, tf.constant(y), training=False)
+    t3, v3, x3, _ = m3._stream_losses(x, tf.constant(y), training=False)
+    assert float(x1) == pytest.approx(float(x3), rel=1e-5)
+    assert float(t3) == pytest.approx(float(v3) + 3 * float(x3), rel=1e-5)
+
+
+def test_baseline_switch_drops_the_semantic_stream_and_nothing_else():
+    cotrain = build_sicot_model(_config(), NUM_CLASSES, VOCAB)
+    baseline = build_sicot_model(_config("model.co_training=false"), NUM_CLASSES, VOCAB)
+    assert baseline.semantic is None and cotrain.semantic is not None
+    x, y = _batch()
+    _, visual, mixed, _ = baseline._stream_losses(x, tf.constant(y), training=False)
+    assert float(mixed) == 0.0
+    assert baseline.inference_model().count_params() == cotrain.inference_model().count_params()
+
+
+def test_training_improves_and_the_deployed_model_takes_the_image_alone(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = build_sicot_model(_config(), NUM_CLASSES, VOCAB)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), metrics=[keras.metrics.SparseCategoricalAccuracy(name="top1")])
+    x, y = _batch()
+    history = model.fit(tf.data.Dataset.from_tensors((x, y)).repeat(30), epochs=1, verbose=0)
+    assert {"loss", "visual_loss", "mixed_loss", "top1"} <= set(history.history)
+    inference = model.inference_model()
+    assert [i.name for i in inference.inputs] == [features.IMAGE_PIXELS]
+    before = inference(x[features.IMAGE_PIXELS]).numpy()
+    np.testing.assert_allclose(before, model(x[features.IMAGE_PIXELS]).numpy(), rtol=1e-5)
+    path = tmp_path / "inference.keras"
+    inference.save(path)
+    after = keras.models.load_model(path)(x[features.IMAGE_PIXELS]).numpy()
+    np.testing.assert_allclose(before, after, rtol=1e-5, atol=1e-6)
+
+
+def test_unknown_encoder_is_refused():
+    with pytest.raises(ValueError, match="unknown title encoder 'gru'"):
+        build_sicot_model(_config("model.title_encoder=gru"), NUM_CLASSES, VOCAB)

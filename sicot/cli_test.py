@@ -1,0 +1,37 @@
+import json
+
+import yaml
+
+from sicot.cli import main
+
+
+def test_config_prints_the_effective_settings(capsys):
+    assert main(["config", "--set", "train.epochs=4", "--set", "model.backbone=tiny_cnn"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["train"]["epochs"] == 4 and printed["model"]["backbone"] == "tiny_cnn"
+
+
+def test_bad_setting_is_a_clear_error_not_a_traceback(capsys):
+    assert main(["config", "--set", "train.epocs=4"]) == 2
+    assert "sicot: error: unknown setting 'train.epocs'" in capsys.readouterr().err
+
+
+def test_ingest_failure_exits_2_with_the_reason_and_keeps_the_report(tmp_path, capsys):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text('{"image": "a.png", "label": "x"}\nnot json\n')
+    out = tmp_path / "out"
+    code = main(["ingest", "--set", f"data.manifest={manifest}", "--set", f"pipeline.output_dir={out}"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "no valid training rows" in err and "ingest_report.json" in err
+    report = json.loads((out / "ingest" / "ingest_report.json").read_text())
+    assert [(r["line"], r["reason"]) for r in report["rejects"]] == [
+        (1, "image file not found"),
+        (2, "not valid JSON (Expecting value)"),
+    ]
+
+
+def test_missing_manifest_is_reported(tmp_path, capsys):
+    code = main(["ingest", "--set", f"data.manifest={tmp_path}/none.jsonl", "--set", f"pipeline.output_dir={tmp_path}"])
+    assert code == 2
+    assert "manifest not found" in capsys.readouterr().err
