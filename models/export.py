@@ -12,6 +12,9 @@ Signatures (``saved_model_cli show --dir MODEL --all`` lists them):
   non-image features (``label_id``, title ids) plus ``label_train_count``, the training
   frequency of the example's class (for head/tail slicing); TFMA's preprocessing
   function.
+- ``title_attention`` (co-trained models only): ``titles`` [B] strings -> ``words``
+  [B, L] (the kept words, "" for padding) and their attention ``weights`` [B, L]
+  (the paper's Fig. 7 view). Never used for recognition.
 """
 
 from __future__ import annotations
@@ -24,8 +27,39 @@ import tensorflow_transform as tft
 from models import features
 from models.image_preprocessing import decode_images
 from models.preprocessing import read_label_frequencies
+from models.title_ids import keep_word_ranks, padded_token_ids
+from models.title_tokenizer import tokenize_titles
+from sicot.config import SicotConfig
 
 LABEL_TRAIN_COUNT = "label_train_count"
+
+
+class TitleAttentionModule(tf.Module):
+    """Titles -> kept words and their attention weights, through the trained stream."""
+
+    def __init__(self, semantic: keras.Model, tft_output: tft.TFTransformOutput, config: SicotConfig):
+        super().__init__(name="title_attention")
+        self.semantic = semantic
+        vocab = tft_output.vocabulary_by_name(features.WORD_VOCABULARY)
+        self._vocab_size = len(vocab)
+        self._words = tf.constant([b""] + list(vocab), dtype=tf.string)
+        self._table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(
+                tf.constant(list(vocab), dtype=tf.string), tf.range(len(vocab), dtype=tf.int64)
+            ),
+            default_value=len(vocab),  # out of vocabulary: dropped like the rarest words
+        )
+        pre = config.preprocessing
+        self._drop = (pre.drop_most_frequent_words, pre.drop_least_frequent_words)
+        self._max_tokens = pre.max_title_tokens
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="titles")])
+    def __call__(self, titles):
+        ranks = tf.ragged.map_flat_values(self._table.lookup, tokenize_titles(titles))
+        ranks = keep_word_ranks(ranks, self._vocab_size, *self._drop)
+        ids, _ = padded_token_ids(ranks, self._max_tokens)
+        _, weights = self.semantic(ids, training=False)
+        return {"words": tf.gather(self._words, ids), "weights": weights}
 
 
 class RecognitionModule(tf.Module):
@@ -72,15 +106,30 @@ class RecognitionModule(tf.Module):
 
 
 def export_recognition_model(
-    model: keras.Model, tft_output: tft.TFTransformOutput, image_size: int, top_k: int, export_dir: str
+    model: keras.Model,
+    tft_output: tft.TFTransformOutput,
+    config: SicotConfig,
+    export_dir: str,
+    semantic: keras.Model | None = None,
 ) -> None:
-    module = RecognitionModule(model, tft_output, image_size, top_k)
-    tf.saved_model.save(
-        module,
-        export_dir,
-        signatures={
-            "serving_default": module.recognize,
-            "predict_examples": module.predict_examples,
-            "transform_features": module.transform_features,
-        },
-    )
+    module = RecognitionModule(model, tft_output, config.preprocessing.image_size, config.serving.top_k)
+    signatures = {
+        "serving_default": module.recognize,
+        "predict_examples": module.predict_examples,
+        "transform_features": module.transform_features,
+    }
+    if semantic is not None:
+        module.title_attention = TitleAttentionModule(semantic, tft_output, config)
+        signatures["title_attention"] = module.title_attention.__call__
+    tf.saved_model.save(module, export_dir, signatures=signatures)
+
+
+def read_title_attention(model_dir: str, titles: list[str]) -> list[list[tuple[str, float]]]:
+    """For each title, its kept words with their attention weights, highest first."""
+    signature = tf.saved_model.load(model_dir).signatures["title_attention"]
+    out = signature(titles=tf.constant(titles))
+    result = []
+    for words, weights in zip(out["words"].numpy(), out["weights"].numpy()):
+        pairs = [(w.decode("utf-8"), float(a)) for w, a in zip(words, weights) if w]
+        result.append(sorted(pairs, key=lambda p: -p[1]))
+    return result

@@ -22,6 +22,7 @@ import tensorflow_transform as tft
 
 from models import features
 from models.image_preprocessing import decode_images
+from models.title_ids import keep_word_ranks, padded_token_ids
 from models.title_tokenizer import tokenize_titles
 from sicot.config import SicotConfig
 
@@ -42,9 +43,8 @@ def _dense(x: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
 def title_token_ids(titles: tf.Tensor, pre) -> tuple[tf.Tensor, tf.Tensor]:
     """Titles -> ([B, max_title_tokens] ids, 0 = padding, [B] lengths).
 
-    Word ids are frequency ranks (0 = most frequent). The ranks below
-    floor(drop_most_frequent_words * V) and from V - floor(drop_least_frequent_words * V)
-    on (out-of-vocabulary words included) are dropped; the rest are shifted by one.
+    Word ids are frequency ranks (0 = most frequent); see models/title_ids.py for the
+    dropping of the most and least frequent words and the shift that makes 0 padding.
     """
     tokens = tokenize_titles(titles)
     ranks = tft.compute_and_apply_vocabulary(
@@ -54,13 +54,9 @@ def title_token_ids(titles: tf.Tensor, pre) -> tuple[tf.Tensor, tf.Tensor]:
         num_oov_buckets=1,
         vocab_filename=features.WORD_VOCABULARY,
     )
-    size = tf.cast(tft.experimental.get_vocabulary_size_by_name(features.WORD_VOCABULARY), tf.float32)
-    low = tf.cast(tf.floor(pre.drop_most_frequent_words * size), tf.int64)
-    high = tf.cast(size, tf.int64) - tf.cast(tf.floor(pre.drop_least_frequent_words * size), tf.int64)
-    ranks = tf.ragged.boolean_mask(ranks, (ranks >= low) & (ranks < high))
-    ids = ranks[:, : pre.max_title_tokens] + 1  # 0 is padding
-    dense = ids.to_tensor(default_value=0, shape=[None, pre.max_title_tokens])
-    return dense, tf.cast(ids.row_lengths(), tf.int64)
+    size = tft.experimental.get_vocabulary_size_by_name(features.WORD_VOCABULARY)
+    ranks = keep_word_ranks(ranks, size, pre.drop_most_frequent_words, pre.drop_least_frequent_words)
+    return padded_token_ids(ranks, pre.max_title_tokens)
 
 
 def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any] | None = None):

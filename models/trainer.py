@@ -14,6 +14,7 @@ from models import features
 from models.export import export_recognition_model
 from models.preprocessing import config_from_custom_config, read_label_frequencies
 from models.sicot_model import build_sicot_model
+from models.word_vectors import aligned_embedding_matrix
 from sicot.config import SicotConfig
 
 _AUTOTUNE = tf.data.AUTOTUNE
@@ -120,6 +121,25 @@ def _verbosity(config: SicotConfig) -> int:
     return 1 if sys.stdout.isatty() else 2
 
 
+def initial_word_vectors(config: SicotConfig, tft_output: tft.TFTransformOutput, log_dir: str | None):
+    """The pretrained embedding table aligned to the word vocabulary, or None."""
+    if not (config.model.co_training and config.model.word_vectors):
+        return None
+    vocabulary = [w.decode("utf-8") for w in tft_output.vocabulary_by_name(features.WORD_VOCABULARY)]
+    alignment = aligned_embedding_matrix(
+        vocabulary, config.model.word_vectors, config.model.word_vectors_format, config.train.seed
+    )
+    message = (
+        f"word vectors {config.model.word_vectors}: {alignment.found} of {alignment.vocabulary} "
+        f"vocabulary words found (coverage {alignment.coverage:.1%}), dim {alignment.matrix.shape[1]}"
+    )
+    print("    " + message, flush=True)
+    if log_dir:
+        with open(os.path.join(log_dir, "word_vectors.txt"), "w") as f:
+            f.write(message + "\n")
+    return alignment.matrix
+
+
 def train_and_export(
     config: SicotConfig,
     train_patterns: list[str],
@@ -136,7 +156,8 @@ def train_and_export(
 
     # Word ids run from 1 to the vocabulary size (0 is padding).
     vocab_size = tft_output.vocabulary_size_by_name(features.WORD_VOCABULARY) + 1
-    model = build_sicot_model(config, num_classes, vocab_size)
+    word_vectors = initial_word_vectors(config, tft_output, log_dir)
+    model = build_sicot_model(config, num_classes, vocab_size, word_vectors)
     model.compile(
         optimizer=make_optimizer(config, steps),
         metrics=[
@@ -155,9 +176,7 @@ def train_and_export(
         verbose=_verbosity(config),
         callbacks=callbacks,
     )
-    export_recognition_model(
-        model.inference_model(), tft_output, config.preprocessing.image_size, config.serving.top_k, serving_model_dir
-    )
+    export_recognition_model(model.inference_model(), tft_output, config, serving_model_dir, model.semantic)
     return history
 
 

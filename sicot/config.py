@@ -86,6 +86,10 @@ class ModelConfig:
     # A learned projection of word embeddings to D (always on with pretrained vectors of
     # another size); off: the embeddings are D-dimensional and only pass a ReLU.
     project_words: bool = True
+    # Pretrained word vectors to start the word embeddings from (a local file), with its
+    # format: auto, word2vec_text, word2vec_binary or glove_text. null: random start.
+    word_vectors: str | None = None
+    word_vectors_format: str = "auto"
 
 
 @dataclasses.dataclass

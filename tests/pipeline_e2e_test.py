@@ -99,6 +99,23 @@ def test_tfma_accuracy_equals_the_pushed_models_accuracy_on_eval(run_dir):
     assert set(counts) <= {COUNTS[c] - min(2, COUNTS[c] // 2) for c in COUNTS}
 
 
+def test_title_attention_reads_out_word_weights(run_dir):
+    from models.export import read_title_attention
+
+    summary = json.loads((run_dir / "run_summary.json").read_text())
+    model = tf.saved_model.load(summary["pushed_dir"])
+    out = model.signatures["title_attention"](titles=tf.constant(["Red thing, number 3!", "", "zzz unknown"]))
+    words = out["words"].numpy().astype(str)
+    weights = out["weights"].numpy()
+    kept = [w for w in words[0] if w]
+    assert kept and set(kept) <= {"red", "thing", "number", "3"}
+    np.testing.assert_allclose(weights[0].sum(), 1.0, rtol=1e-5)
+    assert np.all(weights[0][words[0] == ""] == 0.0)  # padding gets exactly zero
+    assert np.all(weights[1] == 0.0) and np.all(weights[2] == 0.0)  # no known word
+    readout = read_title_attention(summary["pushed_dir"], ["red thing number 3"])[0]
+    assert [w for w, _ in readout] and all(a >= b for (_, a), (_, b) in zip(readout, readout[1:]))
+
+
 def test_every_component_ran_and_is_recorded_in_ml_metadata(run_dir):
     from ml_metadata.metadata_store import metadata_store
     from tfx.orchestration import metadata
