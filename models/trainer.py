@@ -89,19 +89,21 @@ def make_dataset(
     return ds.batch(batch, drop_remainder=False).prefetch(_AUTOTUNE)
 
 
-def learning_rate_schedule(config: SicotConfig, steps_per_epoch: int):
+def learning_rate_schedule(config: SicotConfig, steps_per_epoch: int, start_epoch: int = 0):
+    """Step decay; a schedule that starts at start_epoch carries the decays before it."""
     t = config.train
+    decays_done = start_epoch // max(1, t.lr_decay_epochs)
     return keras.optimizers.schedules.ExponentialDecay(
-        t.learning_rate,
+        t.learning_rate * t.lr_decay_gamma**decays_done,
         decay_steps=max(1, steps_per_epoch * t.lr_decay_epochs),
         decay_rate=t.lr_decay_gamma,
         staircase=True,
     )
 
 
-def make_optimizer(config: SicotConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+def make_optimizer(config: SicotConfig, steps_per_epoch: int, start_epoch: int = 0) -> keras.optimizers.Optimizer:
     t = config.train
-    schedule = learning_rate_schedule(config, steps_per_epoch)
+    schedule = learning_rate_schedule(config, steps_per_epoch, start_epoch)
     if t.optimizer == "sgd":
         return keras.optimizers.SGD(schedule, momentum=t.momentum)
     if t.optimizer == "adam":
@@ -119,6 +121,45 @@ def _verbosity(config: SicotConfig) -> int:
     if config.train.verbose >= 0:
         return config.train.verbose
     return 1 if sys.stdout.isatty() else 2
+
+
+def backbone_trunk(model) -> keras.Model:
+    """The part of the visual backbone that pretrained weights fill (all but the projection)."""
+    return model.visual.get_layer(f"{model.visual.name.removesuffix('_backbone')}_trunk")
+
+
+def _compile(model, config: SicotConfig, steps: int, start_epoch: int) -> None:
+    num_classes = model.classifier.units
+    model.compile(
+        optimizer=make_optimizer(config, steps, start_epoch),
+        metrics=[
+            keras.metrics.SparseCategoricalAccuracy(name="top1"),
+            keras.metrics.SparseTopKCategoricalAccuracy(k=min(3, num_classes), name="top3"),
+        ],
+    )
+
+
+def fit_with_warmup(model, config: SicotConfig, train_ds, eval_ds, steps: int, callbacks=()):
+    """Trains for train.epochs; the first train.freeze_backbone_epochs with the trunk frozen."""
+    epochs = config.train.epochs
+    warm = max(0, min(config.train.freeze_backbone_epochs, epochs))
+    fit = dict(validation_data=eval_ds, steps_per_epoch=steps, verbose=_verbosity(config), callbacks=list(callbacks))
+    history = None
+    if warm:
+        trunk = backbone_trunk(model)
+        trunk.trainable = False
+        _compile(model, config, steps, 0)
+        history = model.fit(train_ds, epochs=warm, **fit)
+        trunk.trainable = True
+    if warm < epochs:
+        _compile(model, config, steps, warm)
+        later = model.fit(train_ds, epochs=epochs, initial_epoch=warm, **fit)
+        if history is None:
+            history = later
+        else:
+            for key, values in later.history.items():
+                history.history.setdefault(key, []).extend(values)
+    return history
 
 
 def initial_word_vectors(config: SicotConfig, tft_output: tft.TFTransformOutput, log_dir: str | None):
@@ -158,23 +199,16 @@ def train_and_export(
     vocab_size = tft_output.vocabulary_size_by_name(features.WORD_VOCABULARY) + 1
     word_vectors = initial_word_vectors(config, tft_output, log_dir)
     model = build_sicot_model(config, num_classes, vocab_size, word_vectors)
-    model.compile(
-        optimizer=make_optimizer(config, steps),
-        metrics=[
-            keras.metrics.SparseCategoricalAccuracy(name="top1"),
-            keras.metrics.SparseTopKCategoricalAccuracy(k=min(3, num_classes), name="top3"),
-        ],
-    )
     callbacks = []
     if log_dir:
-        callbacks.append(keras.callbacks.CSVLogger(os.path.join(log_dir, "training_log.csv")))
-    history = model.fit(
+        callbacks.append(keras.callbacks.CSVLogger(os.path.join(log_dir, "training_log.csv"), append=True))
+    history = fit_with_warmup(
+        model,
+        config,
         make_dataset(train_patterns, tft_output, config, training=True),
-        validation_data=make_dataset(eval_patterns, tft_output, config, training=False),
-        epochs=config.train.epochs,
-        steps_per_epoch=steps,
-        verbose=_verbosity(config),
-        callbacks=callbacks,
+        make_dataset(eval_patterns, tft_output, config, training=False),
+        steps,
+        callbacks,
     )
     export_recognition_model(model.inference_model(), tft_output, config, serving_model_dir, model.semantic)
     return history

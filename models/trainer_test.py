@@ -36,3 +36,48 @@ def test_augmentation_keeps_shape_and_is_seeded():
     assert a.shape == (16, 16, 3)
     np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert not np.array_equal(a.numpy(), c.numpy())
+
+
+def test_schedule_started_later_carries_the_earlier_decays():
+    config = load_config(None, ["train.learning_rate=0.1", "train.lr_decay_gamma=0.5", "train.lr_decay_epochs=1"])
+    assert float(learning_rate_schedule(config, 10, start_epoch=2)(0)) == pytest.approx(0.025)
+
+
+def test_frozen_warmup_then_full_fine_tuning():
+    import keras
+
+    from models import features
+    from models.sicot_model import build_sicot_model
+    from models.trainer import backbone_trunk, fit_with_warmup
+
+    config = load_config(None, [
+        "model.backbone=tiny_cnn", "model.feature_dim=8", "preprocessing.image_size=12",
+        "preprocessing.max_title_tokens=4", "train.epochs=2", "train.freeze_backbone_epochs=1",
+        "train.optimizer=adam", "train.learning_rate=0.05", "train.verbose=0",
+    ])
+    keras.utils.set_random_seed(0)
+    model = build_sicot_model(config, 3, 6)
+    rng = np.random.default_rng(0)
+    x = {features.IMAGE_PIXELS: rng.uniform(-1, 1, (8, 12, 12, 3)).astype("float32"),
+         features.TITLE_TOKEN_IDS: rng.integers(0, 6, (8, 4)).astype("int64")}
+    y = rng.integers(0, 3, 8)
+    ds = tf.data.Dataset.from_tensors((x, y)).repeat()
+    trunk = backbone_trunk(model)
+    snapshots = []
+
+    class Snapshot(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            snapshots.append(([w.numpy().copy() for w in trunk.weights],
+                              model.get_layer("classifier").kernel.numpy().copy()))
+
+    model(x[features.IMAGE_PIXELS])  # builds the classifier
+    initial = [w.numpy().copy() for w in trunk.weights]
+    initial_head = model.get_layer("classifier").kernel.numpy().copy()
+    history = fit_with_warmup(model, config, ds, tf.data.Dataset.from_tensors((x, y)), steps=5,
+                              callbacks=[Snapshot()])
+    assert len(history.history["loss"]) == 2
+    (trunk_1, head_1), (trunk_2, head_2) = snapshots
+    assert all(np.array_equal(a, b) for a, b in zip(initial, trunk_1))  # frozen during warm-up
+    assert not np.array_equal(initial_head, head_1)  # the classifier trains during warm-up
+    assert any(not np.array_equal(a, b) for a, b in zip(trunk_1, trunk_2))  # then fine-tuned
+    assert trunk.trainable

@@ -66,10 +66,10 @@ def build_backbone(
     """[B, S, S, 3] pixels in [-1, 1] -> [B, feature_dim] visual feature."""
     if name not in _BUILDERS:
         raise ValueError(f"unknown backbone '{name}' (known: {', '.join(BACKBONES)})")
-    inputs = keras.Input((image_size, image_size, 3), name="image_pixels")
-    pooled = _BUILDERS[name](inputs)
-    trunk = keras.Model(inputs, pooled, name=f"{name}_trunk")
+    trunk_inputs = keras.Input((image_size, image_size, 3), name="trunk_pixels")
+    trunk = keras.Model(trunk_inputs, _BUILDERS[name](trunk_inputs), name=f"{name}_trunk")
     if weights:
         trunk.load_weights(weights)
-    feature = layers.Dense(feature_dim, activation="relu", name="visual_projection")(trunk.output)
+    inputs = keras.Input((image_size, image_size, 3), name="image_pixels")
+    feature = layers.Dense(feature_dim, activation="relu", name="visual_projection")(trunk(inputs))
     return keras.Model(inputs, feature, name=f"{name}_backbone")

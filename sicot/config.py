@@ -106,6 +106,9 @@ class TrainConfig:
     # lr_decay_epochs epochs (the paper: gamma 0.8).
     lr_decay_gamma: float = 0.8
     lr_decay_epochs: int = 1
+    # Fine-tuning policy: the backbone's trunk (the part a pretrained weights file fills)
+    # is frozen for this many epochs (BatchNorm in inference mode), then all layers train.
+    freeze_backbone_epochs: int = 0
     # Random flips and crops of the training images.
     augment: bool = True
     seed: int = 42
