@@ -98,3 +98,12 @@ def test_training_improves_and_the_deployed_model_takes_the_image_alone(tmp_path
 def test_unknown_encoder_is_refused():
     with pytest.raises(ValueError, match="unknown title encoder 'gru'"):
         build_sicot_model(_config("model.title_encoder=gru"), NUM_CLASSES, VOCAB)
+
+
+def test_word_embeddings_start_from_the_given_vectors():
+    vectors = np.random.default_rng(3).normal(size=(VOCAB, 7)).astype("float32")
+    model = build_sicot_model(_config(), NUM_CLASSES, VOCAB, word_vectors=vectors)
+    table = model.semantic.get_layer("word_embedding").embeddings.numpy()
+    np.testing.assert_array_equal(table, vectors)
+    # Vectors of another size are projected to D.
+    assert model.semantic.get_layer("word_projection").kernel.shape == (7, 8)

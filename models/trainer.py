@@ -162,10 +162,24 @@ def fit_with_warmup(model, config: SicotConfig, train_ds, eval_ds, steps: int, c
     return history
 
 
-def initial_word_vectors(config: SicotConfig, tft_output: tft.TFTransformOutput, log_dir: str | None):
-    """The pretrained embedding table aligned to the word vocabulary, or None."""
-    if not (config.model.co_training and config.model.word_vectors):
+def initial_word_vectors(
+    config: SicotConfig, tft_output: tft.TFTransformOutput, log_dir: str | None, word_vectors_uri: str | None = None
+):
+    """The initial word embedding table (rows = token ids), or None for a random start.
+
+    A pretrained file (model.word_vectors) wins; else the vectors of the pipeline's
+    TitleWord2Vec step (word_vectors_uri).
+    """
+    if not config.model.co_training:
         return None
+    if not config.model.word_vectors:
+        if not word_vectors_uri:
+            return None
+        from components.title_word2vec import load_word_vectors
+
+        vectors = load_word_vectors(word_vectors_uri)
+        print(f"    word vectors: the word2vec step's {vectors.shape[0] - 1} x {vectors.shape[1]}", flush=True)
+        return vectors
     vocabulary = [w.decode("utf-8") for w in tft_output.vocabulary_by_name(features.WORD_VOCABULARY)]
     alignment = aligned_embedding_matrix(
         vocabulary, config.model.word_vectors, config.model.word_vectors_format, config.train.seed
@@ -188,6 +202,7 @@ def train_and_export(
     transform_output: str,
     serving_model_dir: str,
     log_dir: str | None = None,
+    word_vectors_uri: str | None = None,
 ) -> keras.callbacks.History:
     keras.utils.set_random_seed(config.train.seed)
     tft_output = tft.TFTransformOutput(transform_output)
@@ -197,7 +212,7 @@ def train_and_export(
 
     # Word ids run from 1 to the vocabulary size (0 is padding).
     vocab_size = tft_output.vocabulary_size_by_name(features.WORD_VOCABULARY) + 1
-    word_vectors = initial_word_vectors(config, tft_output, log_dir)
+    word_vectors = initial_word_vectors(config, tft_output, log_dir, word_vectors_uri)
     model = build_sicot_model(config, num_classes, vocab_size, word_vectors)
     callbacks = []
     if log_dir:
@@ -225,4 +240,5 @@ def run_fn(fn_args) -> None:
         fn_args.transform_output,
         fn_args.serving_model_dir,
         log_dir=fn_args.model_run_dir,
+        word_vectors_uri=(fn_args.custom_config or {}).get("word_vectors_uri"),
     )

@@ -81,3 +81,16 @@ def test_frozen_warmup_then_full_fine_tuning():
     assert not np.array_equal(initial_head, head_1)  # the classifier trains during warm-up
     assert any(not np.array_equal(a, b) for a, b in zip(trunk_1, trunk_2))  # then fine-tuned
     assert trunk.trainable
+
+
+def test_trainer_starts_from_the_word2vec_step_unless_a_file_is_given(tmp_path):
+    from components.title_word2vec import EMBEDDING_FILE
+    from models.trainer import initial_word_vectors
+
+    vectors = np.arange(12, dtype="float32").reshape(4, 3)
+    np.save(tmp_path / EMBEDDING_FILE, vectors)
+    config = load_config(None, [])
+    np.testing.assert_array_equal(initial_word_vectors(config, None, None, str(tmp_path)), vectors)
+    assert initial_word_vectors(config, None, None, None) is None
+    baseline = load_config(None, ["model.co_training=false"])
+    assert initial_word_vectors(baseline, None, None, str(tmp_path)) is None

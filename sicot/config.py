@@ -87,9 +87,23 @@ class ModelConfig:
     # another size); off: the embeddings are D-dimensional and only pass a ReLU.
     project_words: bool = True
     # Pretrained word vectors to start the word embeddings from (a local file), with its
-    # format: auto, word2vec_text, word2vec_binary or glove_text. null: random start.
+    # format: auto, word2vec_text, word2vec_binary, glove_text or npy_index. null: the
+    # vectors of the pipeline's word2vec step (see word2vec), else a random start.
     word_vectors: str | None = None
     word_vectors_format: str = "auto"
+
+
+@dataclasses.dataclass
+class Word2VecConfig:
+    # When co-training without model.word_vectors, the pipeline's TitleWord2Vec step
+    # trains skip-gram word2vec (negative sampling) on the training titles and the
+    # Trainer starts the word embeddings from those vectors.
+    enabled: bool = True
+    # Vector size; 0 means the feature size D.
+    dim: int = 0
+    window: int = 2
+    negatives: int = 5
+    epochs: int = 5
 
 
 @dataclasses.dataclass
@@ -148,6 +162,7 @@ class SicotConfig:
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     preprocessing: PreprocessingConfig = dataclasses.field(default_factory=PreprocessingConfig)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    word2vec: Word2VecConfig = dataclasses.field(default_factory=Word2VecConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
     serving: ServingConfig = dataclasses.field(default_factory=ServingConfig)

@@ -112,6 +112,18 @@ def test_title_attention_reads_out_word_weights(run_dir):
     np.testing.assert_allclose(weights[0].sum(), 1.0, rtol=1e-5)
     assert np.all(weights[0][words[0] == ""] == 0.0)  # padding gets exactly zero
     assert np.all(weights[1] == 0.0) and np.all(weights[2] == 0.0)  # no known word
+    # No skew between serving-side title ids and Transform's: same kept words, same places.
+    records = sorted(str(p) for p in (run_dir / "ingest/eval").glob("data-*.tfrecord"))
+    serialized = tf.constant(list(tf.data.TFRecordDataset(records).as_numpy_iterator()))
+    titles = tf.io.parse_example(serialized, {features.TITLE: tf.io.FixedLenFeature([], tf.string)})[features.TITLE]
+    transform_ids = model.signatures["transform_features"](examples=serialized)[features.TITLE_TOKEN_IDS].numpy()
+    served_words = model.signatures["title_attention"](titles=titles)["words"].numpy()
+    import tensorflow_transform as tft
+
+    (graph_dir,) = (run_dir / "pipeline" / "Transform" / "transform_graph").iterdir()
+    vocab = np.array([b""] + tft.TFTransformOutput(str(graph_dir)).vocabulary_by_name(features.WORD_VOCABULARY))
+    np.testing.assert_array_equal(vocab[transform_ids], served_words)
+    assert (served_words != b"").any()
     readout = read_title_attention(summary["pushed_dir"], ["red thing number 3"])[0]
     assert [w for w, _ in readout] and all(a >= b for (_, a), (_, b) in zip(readout, readout[1:]))
 
@@ -124,6 +136,6 @@ def test_every_component_ran_and_is_recorded_in_ml_metadata(run_dir):
         metadata.sqlite_metadata_connection_config(str(run_dir / "metadata.sqlite"))
     )
     ran = {t.name.split(".")[-1] for t in store.get_execution_types()}
-    assert {"ImportExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform", "Trainer",
+    assert {"ImportExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform", "TitleWord2Vec", "SicotTrainer",
             "Evaluator", "Pusher"} <= ran
     assert all(e.last_known_state == 3 for e in store.get_executions())  # COMPLETE

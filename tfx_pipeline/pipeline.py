@@ -1,7 +1,8 @@
 """The sicot TFX pipeline graph (runner-independent).
 
 ImportExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator -> Transform ->
-Trainer -> Evaluator (TFMA) -> Pusher (versioned folder that TF Serving loads).
+[TitleWord2Vec] -> Trainer -> Evaluator (TFMA) -> Pusher (versioned folder that TF
+Serving loads). TitleWord2Vec runs when co-training starts from no pretrained file.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
+from components.title_word2vec import SicotTrainer, TitleWord2Vec
 from models import features
 from models.preprocessing import custom_config_for
 from sicot.config import SicotConfig
@@ -93,7 +95,14 @@ def create_pipeline(config: SicotConfig, ingest_dir: str | None = None) -> tfx.d
         custom_config=custom_config,
         materialize=config.preprocessing.materialize,
     )
-    trainer = tfx.components.Trainer(
+    word2vec = None
+    if config.model.co_training and not config.model.word_vectors and config.word2vec.enabled:
+        word2vec = TitleWord2Vec(
+            examples=example_gen.outputs["examples"],
+            transform_graph=transform.outputs["transform_graph"],
+            sicot_config=config.to_json(),
+        )
+    trainer = SicotTrainer(
         run_fn=RUN_FN,
         examples=(
             transform.outputs["transformed_examples"]
@@ -105,6 +114,7 @@ def create_pipeline(config: SicotConfig, ingest_dir: str | None = None) -> tfx.d
         train_args=tfx.proto.TrainArgs(splits=["train"]),
         eval_args=tfx.proto.EvalArgs(splits=["eval"]),
         custom_config=custom_config,
+        word_vectors=word2vec.outputs["word_vectors"] if word2vec else None,
     )
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs["examples"],
@@ -128,6 +138,7 @@ def create_pipeline(config: SicotConfig, ingest_dir: str | None = None) -> tfx.d
             schema_gen,
             example_validator,
             transform,
+            *([word2vec] if word2vec else []),
             trainer,
             evaluator,
             pusher,
