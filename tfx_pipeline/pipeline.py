@@ -20,11 +20,11 @@ from sicot.config import SicotConfig
 
 PREPROCESSING_FN = "models.preprocessing.preprocessing_fn"
 RUN_FN = "models.trainer.run_fn"
-_CODE_PACKAGES = ("models",)
+_CODE_PACKAGES = ("models", "components")
 
 
 def code_version() -> str:
-    """A hash of the model code: part of Transform's and Trainer's cache keys."""
+    """A hash of the model and component code: part of Transform's and Trainer's cache keys."""
     root = Path(__file__).resolve().parent.parent
     h = hashlib.sha256()
     for package in _CODE_PACKAGES:
