@@ -3,5 +3,6 @@
 # Extra arguments go to pytest, e.g.  scripts/test.sh -m "not slow"
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/system_packages.sh"
 cd "$ROOT"
 exec python -m pytest -p no:cacheprovider "$@"

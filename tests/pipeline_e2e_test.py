@@ -15,39 +15,14 @@ import pytest
 import tensorflow as tf
 
 from models import features
-from sicot.cli import main
 from tests.tiny_catalogue import COLOURS, COUNTS, png_bytes, write_catalogue
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("e2e")
-    manifest = write_catalogue(root / "catalogue")
-    out = root / "run"
-    code = main(
-        [
-            "run",
-            "--set", f"data.manifest={manifest}",
-            "--set", "data.eval_per_class=2",
-            "--set", f"pipeline.output_dir={out}",
-            "--set", "model.backbone=tiny_cnn",
-            "--set", "model.feature_dim=16",
-            "--set", "model.dropout=0.0",
-            "--set", "preprocessing.image_size=12",
-            "--set", "train.optimizer=adam",
-            "--set", "train.learning_rate=0.03",
-            "--set", "train.lr_decay_gamma=1.0",
-            "--set", "train.epochs=4",
-            "--set", "train.steps_per_epoch=15",
-            "--set", "train.batch_size=16",
-            "--set", "train.augment=false",
-            "--set", "serving.top_k=3",
-        ]
-    )
-    assert code == 0
-    return out
+def run_dir(tiny_run_dir):
+    return tiny_run_dir
 
 
 def test_summary_points_at_what_was_produced(run_dir):
