@@ -25,7 +25,15 @@ TINY_RUN_SETTINGS = (
     "train.batch_size=16",
     "train.augment=false",
     "serving.top_k=3",
+    # red (22 training images) and green (10) are head classes, blue (4) and yellow (2) tail.
+    "eval.head_min_train_images=10",
+    "eval.frequency_buckets=[3,12]",
 )
+
+
+def tiny_catalogue_manifest(run_dir):
+    """The manifest of the tiny catalogue that ``tiny_run_dir`` was made from."""
+    return run_dir.parent / "catalogue" / "manifest.jsonl"
 
 
 def tiny_run_args(manifest, output_dir, extra=()) -> list[str]:

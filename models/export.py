@@ -9,9 +9,10 @@ Signatures (``saved_model_cli show --dir MODEL --all`` lists them):
 - ``predict_examples``: ``examples`` [B] serialized tf.Examples -> ``probabilities``
   [B, C]; used by TFMA and for batch scoring.
 - ``transform_features``: ``examples`` [B] serialized tf.Examples -> the transformed
-  non-image features (``label_id``, title ids) plus ``label_train_count``, the training
-  frequency of the example's class (for head/tail slicing); TFMA's preprocessing
-  function.
+  non-image features (``label_id``, title ids) plus ``label_train_count`` (the
+  training frequency of the example's class), ``label_group`` (``head``/``tail``) and
+  ``label_frequency_bucket`` (e.g. ``6-20``), by the ``eval.*`` settings (see
+  sicot/head_tail.py); TFMA's preprocessing function, whose outputs it slices on.
 - ``title_attention`` (co-trained models only): ``titles`` [B] strings -> ``words``
   [B, L] (the kept words, "" for padding) and their attention ``weights`` [B, L]
   (the paper's Fig. 7 view). Never used for recognition.
@@ -29,6 +30,7 @@ from models.image_preprocessing import decode_images
 from models.preprocessing import read_label_frequencies
 from models.title_ids import keep_word_ranks, padded_token_ids
 from models.title_tokenizer import tokenize_titles
+from sicot import head_tail
 from sicot.config import SicotConfig
 
 LABEL_TRAIN_COUNT = "label_train_count"
@@ -62,9 +64,26 @@ class TitleAttentionModule(tf.Module):
         return {"words": tf.gather(self._words, ids), "weights": weights}
 
 
+class LabelFrequencySlices(tf.Module):
+    """Training counts -> head/tail group and frequency bucket names (sicot/head_tail.py)."""
+
+    def __init__(self, head_min_train_images: int, bounds: list[int]):
+        super().__init__(name="label_frequency_slices")
+        self._head_min = tf.constant(head_min_train_images, tf.int64)
+        self._bounds = tf.constant(head_tail.check_bounds(bounds), tf.int64)
+        self._names = tf.constant(head_tail.bucket_names(bounds) + [head_tail.UNSEEN])
+
+    def __call__(self, counts: tf.Tensor) -> dict[str, tf.Tensor]:
+        group = tf.where(counts >= self._head_min, head_tail.HEAD, head_tail.TAIL)
+        index = tf.searchsorted(self._bounds, counts, side="left")
+        index = tf.where(counts > 0, index, tf.size(self._names, out_type=index.dtype) - 1)
+        return {head_tail.LABEL_GROUP: group, head_tail.LABEL_FREQUENCY_BUCKET: tf.gather(self._names, index)}
+
+
 class RecognitionModule(tf.Module):
-    def __init__(self, model: keras.Model, tft_output: tft.TFTransformOutput, image_size: int, top_k: int):
+    def __init__(self, model: keras.Model, tft_output: tft.TFTransformOutput, config: SicotConfig):
         super().__init__(name="sicot")
+        image_size, top_k = config.preprocessing.image_size, config.serving.top_k
         self.model = model
         self.tft_layer = tft_output.transform_features_layer()
         labels = [v.decode("utf-8") for v in tft_output.vocabulary_by_name(features.LABEL_VOCABULARY)]
@@ -74,6 +93,7 @@ class RecognitionModule(tf.Module):
         self._raw_spec = tft_output.raw_feature_spec()
         self._image_size = image_size
         self._top_k = max(1, min(top_k, len(labels)))
+        self._slices = LabelFrequencySlices(config.eval.head_min_train_images, config.eval.frequency_buckets)
 
     def _probabilities(self, images: tf.Tensor) -> tf.Tensor:
         pixels = decode_images(images, self._image_size)
@@ -99,9 +119,11 @@ class RecognitionModule(tf.Module):
         transformed = self.tft_layer(parsed)
         outputs = {k: v for k, v in transformed.items() if k != features.IMAGE_PIXELS}
         label_id = tf.reshape(transformed[features.LABEL_ID], [-1])
-        outputs[LABEL_TRAIN_COUNT] = tf.where(
+        counts = tf.where(
             label_id >= 0, tf.gather(self._label_counts, tf.maximum(label_id, 0)), tf.zeros_like(label_id)
         )
+        outputs[LABEL_TRAIN_COUNT] = counts
+        outputs.update(self._slices(counts))
         return outputs
 
 
@@ -112,7 +134,7 @@ def export_recognition_model(
     export_dir: str,
     semantic: keras.Model | None = None,
 ) -> None:
-    module = RecognitionModule(model, tft_output, config.preprocessing.image_size, config.serving.top_k)
+    module = RecognitionModule(model, tft_output, config)
     signatures = {
         "serving_default": module.recognize,
         "predict_examples": module.predict_examples,

@@ -15,6 +15,7 @@ the training ones:
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import tensorflow as tf
@@ -76,9 +77,18 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any] | Non
     return outputs
 
 
-def custom_config_for(config: SicotConfig, code_version: str = "") -> dict[str, str]:
-    """The custom_config passed to Transform and Trainer (also their cache key)."""
-    return {"sicot_config": config.to_json(), "code_version": code_version}
+def custom_config_for(config: SicotConfig, code_version: str = "", sections: tuple[str, ...] = ()) -> dict[str, str]:
+    """The custom_config passed to Transform and Trainer (also their cache key).
+
+    ``sections``: only these sections of the configuration (the others keep their
+    defaults on the reading side), so that a component's cache key changes only with
+    the settings it reads: Transform reads ``preprocessing`` alone and is reused by
+    trainings that differ in any other setting.
+    """
+    tree = config.to_dict()
+    if sections:
+        tree = {name: tree[name] for name in sections}
+    return {"sicot_config": json.dumps(tree, sort_keys=True), "code_version": code_version}
 
 
 def read_label_frequencies(tft_output: tft.TFTransformOutput) -> dict[str, int]:

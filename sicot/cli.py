@@ -1,6 +1,8 @@
 """The `sicot` command.
 
-    sicot run     [--config FILE] [--set section.key=value ...]   ingest + pipeline
+    sicot run     [--config FILE] [--set section.key=value ...]   ingest + pipeline + report
+    sicot compare [--config FILE] [--set ...]                      baseline vs co-training tables
+    sicot report  RUN_DIR [--out DIR]                              results.json + report.html again
     sicot ingest  [--config FILE] [--set ...] [--force]            manifest -> TFRecords
     sicot config  [--config FILE] [--set ...]                      print the settings
 """
@@ -57,6 +59,37 @@ def cmd_config(args) -> int:
     return 0
 
 
+def _report(run_dir) -> None:
+    from evaluation.report import make_report
+
+    stage("report", str(run_dir))
+    report = make_report(run_dir)
+    for table in report.tables:
+        say("")
+        say(table.to_text())
+    say("")
+    say(f"    results (JSON): {report.results_path}")
+    say(f"    report (HTML):  {report.html_path}")
+
+
+def cmd_report(args) -> int:
+    _report(args.run_dir)
+    return 0
+
+
+def cmd_compare(args) -> int:
+    started = time.time()
+    config = _load(args)
+    from evaluation.compare import planned_runs, run_comparison
+
+    planned_runs(config)  # refuses unknown variants before any work
+    _ingest(config, force=args.force_ingest)
+    compare_dir = run_comparison(config, config.ingest_dir, say=say)
+    _report(compare_dir)
+    stage("summary", f"{time.time() - started:.0f} s in all; comparison folder {compare_dir}")
+    return 0
+
+
 def cmd_run(args) -> int:
     started = time.time()
     config = _load(args)
@@ -72,6 +105,7 @@ def cmd_run(args) -> int:
     for line in summary.lines():
         say("    " + line)
     say(f"    run summary:    {path}")
+    _report(config.output_path)
     return 0
 
 
@@ -85,6 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--force-ingest", action="store_true", help="re-ingest even if inputs are unchanged")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser(
+        "compare",
+        help="train baseline and co-training (compare.variants x compare.seeds) on the same data; print the tables",
+    )
+    _common(p)
+    p.add_argument("--force-ingest", action="store_true", help="re-ingest even if inputs are unchanged")
+    p.set_defaults(func=cmd_compare)
+    p = sub.add_parser("report", help="write results.json and report.html of a finished run (no retraining)")
+    p.add_argument("run_dir", help="a `sicot run` output folder or a `sicot compare` folder")
+    p.set_defaults(func=cmd_report)
     p = sub.add_parser("ingest", help="turn an image manifest into TFRecords with train/eval splits")
     _common(p)
     p.add_argument("--force", action="store_true", help="re-ingest even if inputs are unchanged")
@@ -100,11 +144,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from components.ingest import IngestError
     from components.manifest import ManifestError
+    from evaluation.run_results import RunResultsError
     from sicot.config import ConfigError
 
     try:
         return args.func(args)
-    except (ConfigError, IngestError, ManifestError) as e:
+    except (ConfigError, IngestError, ManifestError, RunResultsError) as e:
         print(f"sicot: error: {e}", file=sys.stderr)
         return 2
 

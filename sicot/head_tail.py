@@ -1,44 +1,51 @@
-"""Top-k accuracy overall and on head / tail classes (by training-image count).
+"""Head and tail classes, and frequency buckets, by training-image count.
 
 A class is *head* when it has at least ``head_min_train_images`` training images, else
-*tail*. Accuracies come example-weighted and averaged per class (the paper's test sets
-hold about the same number of images per class, so the per-class mean is the faithful
-number on unbalanced eval data).
+*tail* (the paper: 200, 5000, 100 and 200 on its four data sets). Frequency buckets
+split the counts at increasing bounds: bounds ``[5, 20, 100]`` give the buckets
+``1-5``, ``6-20``, ``21-100`` and ``>100`` (a count equal to a bound falls in the
+bucket it closes). A class with no training image is ``unseen``.
+
+The counts come from the train split (Transform's ``label_frequency`` vocabulary). The
+exported model attaches both to every eval example (``transform_features``), so TFMA
+slices on them; this module holds the one definition that the graph
+(models/export.py) and the reports follow.
 """
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
-
-def topk_hits(probabilities: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    """[N] booleans: is the label among the k highest-scoring classes?"""
-    k = min(k, probabilities.shape[1])
-    top = np.argpartition(-probabilities, k - 1, axis=1)[:, :k]
-    return (top == labels[:, None]).any(axis=1)
+HEAD, TAIL, UNSEEN = "head", "tail", "unseen"
+LABEL_GROUP = "label_group"  # feature: "head" or "tail"
+LABEL_FREQUENCY_BUCKET = "label_frequency_bucket"  # feature: e.g. "6-20"
 
 
-def slice_accuracies(
-    probabilities: np.ndarray,
-    labels: np.ndarray,
-    train_counts: np.ndarray,
-    head_min_train_images: int,
-    ks: tuple[int, ...] = (1, 3),
-) -> dict[str, dict[str, float]]:
-    """{slice: {"top1": .., "top1_per_class": .., ..., "examples": n, "classes": c}}."""
-    slices = {
-        "overall": np.ones_like(labels, dtype=bool),
-        "head": train_counts >= head_min_train_images,
-        "tail": train_counts < head_min_train_images,
-    }
-    hits = {k: topk_hits(probabilities, labels, k) for k in ks}
-    out = {}
-    for name, member in slices.items():
-        row = {"examples": int(member.sum()), "classes": int(len(np.unique(labels[member])))}
-        for k in ks:
-            h = hits[k][member]
-            row[f"top{k}"] = float(h.mean()) if h.size else float("nan")
-            per_class = [h[labels[member] == c].mean() for c in np.unique(labels[member])]
-            row[f"top{k}_per_class"] = float(np.mean(per_class)) if per_class else float("nan")
-        out[name] = row
-    return out
+def check_bounds(bounds: Sequence[int]) -> list[int]:
+    bounds = [int(b) for b in bounds]
+    if not bounds or bounds[0] < 1 or any(b >= c for b, c in zip(bounds, bounds[1:])):
+        raise ValueError(f"frequency bucket bounds must be increasing positive integers, got {bounds}")
+    return bounds
+
+
+def bucket_names(bounds: Sequence[int]) -> list[str]:
+    """Names of the buckets that ``bounds`` make, smallest counts first."""
+    bounds = check_bounds(bounds)
+    lows = [1] + [b + 1 for b in bounds]
+    names = [f"{lo}-{hi}" if lo < hi else str(hi) for lo, hi in zip(lows, bounds)]
+    return names + [f">{bounds[-1]}"]
+
+
+def bucket_of(counts: np.ndarray, bounds: Sequence[int]) -> np.ndarray:
+    """The bucket name of each training count (``unseen`` for 0)."""
+    counts = np.asarray(counts)
+    names = np.array(bucket_names(bounds) + [UNSEEN], dtype=object)
+    index = np.searchsorted(np.asarray(check_bounds(bounds)), counts, side="left")
+    return names[np.where(counts > 0, index, len(names) - 1)]
+
+
+def group_of(counts: np.ndarray, head_min_train_images: int) -> np.ndarray:
+    """``head`` or ``tail`` for each training count."""
+    return np.where(np.asarray(counts) >= head_min_train_images, HEAD, TAIL).astype(object)

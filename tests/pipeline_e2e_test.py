@@ -72,6 +72,13 @@ def test_tfma_accuracy_equals_the_pushed_models_accuracy_on_eval(run_dir):
     # The training frequency of each example's class rides along for head/tail slicing.
     counts = transformed["label_train_count"].numpy().reshape(-1)
     assert set(counts) <= {COUNTS[c] - min(2, COUNTS[c] // 2) for c in COUNTS}
+    groups = transformed["label_group"].numpy().reshape(-1).astype(str)
+    assert groups.tolist() == ["head" if c >= 10 else "tail" for c in counts]
+    slices = summary["slices"]
+    assert slices["head"]["example_count"] == (counts >= 10).sum()
+    assert slices["tail"]["example_count"] == (counts < 10).sum()
+    head_top1 = float(np.mean(np.argmax(probabilities, axis=1)[counts >= 10] == label_ids[counts >= 10]))
+    assert slices["head"]["top1_accuracy"] == pytest.approx(head_top1, abs=1e-6)
 
 
 def test_title_attention_reads_out_word_weights(run_dir):

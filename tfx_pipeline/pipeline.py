@@ -1,8 +1,12 @@
 """The sicot TFX pipeline graph (runner-independent).
 
 ImportExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator -> Transform ->
-[TitleWord2Vec] -> Trainer -> Evaluator (TFMA) -> Pusher (versioned folder that TF
-Serving loads). TitleWord2Vec runs when co-training starts from no pretrained file.
+[TitleWord2Vec] -> Trainer -> Evaluator (TFMA, head/tail slices; gated on the last
+blessed model, which a Resolver finds) -> Pusher (versioned folder that TF Serving
+loads). TitleWord2Vec runs when co-training starts from no pretrained file.
+
+``sicot compare`` builds the same graph without the resolver and the Pusher: each
+variant is evaluated on its own and nothing is pushed.
 """
 
 from __future__ import annotations
@@ -10,13 +14,13 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
 from components.title_word2vec import SicotTrainer, TitleWord2Vec
 from models import features
 from models.preprocessing import custom_config_for
 from sicot.config import SicotConfig
+from tfx_pipeline.eval_config import eval_config
 
 PREPROCESSING_FN = "models.preprocessing.preprocessing_fn"
 RUN_FN = "models.trainer.run_fn"
@@ -34,43 +38,14 @@ def code_version() -> str:
     return h.hexdigest()[:16]
 
 
-def eval_config(config: SicotConfig) -> tfma.EvalConfig:
-    top1_threshold = tfma.MetricThreshold(
-        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": config.eval.min_top1_accuracy})
-    )
-    return tfma.EvalConfig(
-        model_specs=[
-            tfma.ModelSpec(
-                signature_name="predict_examples",
-                prediction_key="probabilities",
-                label_key=features.LABEL_ID,
-                preprocessing_function_names=["transform_features"],
-            )
-        ],
-        slicing_specs=[tfma.SlicingSpec()],
-        metrics_specs=[
-            tfma.MetricsSpec(
-                metrics=[
-                    tfma.MetricConfig(class_name="ExampleCount"),
-                    tfma.MetricConfig(
-                        class_name="SparseCategoricalAccuracy",
-                        config='{"name": "top1_accuracy"}',
-                        threshold=top1_threshold,
-                    ),
-                    tfma.MetricConfig(
-                        class_name="SparseTopKCategoricalAccuracy",
-                        config='{"name": "top3_accuracy", "k": 3}',
-                    ),
-                ]
-            )
-        ],
-    )
+def create_pipeline(config: SicotConfig, ingest_dir: str | None = None, push: bool = True) -> tfx.dsl.Pipeline:
+    """The pipeline over the TFRecords that `sicot ingest` wrote to ingest_dir.
 
-
-def create_pipeline(config: SicotConfig, ingest_dir: str | None = None) -> tfx.dsl.Pipeline:
-    """The pipeline over the TFRecords that `sicot ingest` wrote to ingest_dir."""
+    ``push=False`` (``sicot compare``): no baseline resolver and no Pusher.
+    """
     ingest_dir = str(ingest_dir or config.ingest_dir)
-    custom_config = custom_config_for(config, code_version())
+    version = code_version()
+    custom_config = custom_config_for(config, version)
 
     example_gen = tfx.components.ImportExampleGen(
         input_base=ingest_dir,
@@ -92,7 +67,7 @@ def create_pipeline(config: SicotConfig, ingest_dir: str | None = None) -> tfx.d
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
-        custom_config=custom_config,
+        custom_config=custom_config_for(config, version, sections=("preprocessing",)),
         materialize=config.preprocessing.materialize,
     )
     word2vec = None
@@ -100,7 +75,7 @@ def create_pipeline(config: SicotConfig, ingest_dir: str | None = None) -> tfx.d
         word2vec = TitleWord2Vec(
             examples=example_gen.outputs["examples"],
             transform_graph=transform.outputs["transform_graph"],
-            sicot_config=config.to_json(),
+            sicot_config=custom_config_for(config, sections=("word2vec", "model", "train"))["sicot_config"],
         )
     trainer = SicotTrainer(
         run_fn=RUN_FN,
@@ -116,19 +91,29 @@ def create_pipeline(config: SicotConfig, ingest_dir: str | None = None) -> tfx.d
         custom_config=custom_config,
         word_vectors=word2vec.outputs["word_vectors"] if word2vec else None,
     )
+    resolver = None
+    if push:
+        resolver = tfx.dsl.Resolver(
+            strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+            model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+            model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+        ).with_id("latest_blessed_model_resolver")
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
-        eval_config=eval_config(config),
+        baseline_model=resolver.outputs["model"] if resolver else None,
+        eval_config=eval_config(config, with_baseline=push),
         example_splits=["eval"],
     )
-    pusher = tfx.components.Pusher(
-        model=trainer.outputs["model"],
-        model_blessing=evaluator.outputs["blessing"],
-        push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=str(config.serving_dir))
-        ),
-    )
+    pusher = None
+    if push:
+        pusher = tfx.components.Pusher(
+            model=trainer.outputs["model"],
+            model_blessing=evaluator.outputs["blessing"],
+            push_destination=tfx.proto.PushDestination(
+                filesystem=tfx.proto.PushDestination.Filesystem(base_directory=str(config.serving_dir))
+            ),
+        )
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline.name,
         pipeline_root=str(config.pipeline_root),
@@ -140,8 +125,9 @@ def create_pipeline(config: SicotConfig, ingest_dir: str | None = None) -> tfx.d
             transform,
             *([word2vec] if word2vec else []),
             trainer,
+            *([resolver] if resolver else []),
             evaluator,
-            pusher,
+            *([pusher] if pusher else []),
         ],
         enable_cache=config.pipeline.enable_cache,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(

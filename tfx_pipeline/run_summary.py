@@ -16,6 +16,7 @@ class RunSummary:
     blessed: bool | None = None
     pushed_dir: str | None = None
     metrics: dict[str, float] = dataclasses.field(default_factory=dict)
+    slices: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
     ingest_report: str | None = None
 
     def to_dict(self) -> dict:
@@ -23,12 +24,14 @@ class RunSummary:
 
     def lines(self) -> list[str]:
         out = []
-        if self.metrics:
-            out.append(
-                "eval accuracy: "
-                + ", ".join(f"{k} {v:.4f}" for k, v in sorted(self.metrics.items()) if k != "example_count")
-                + (f" over {int(self.metrics['example_count'])} examples" if "example_count" in self.metrics else "")
-            )
+        for name in ("overall", "head", "tail"):
+            m = self.slices.get(name)
+            if m:
+                out.append(
+                    f"eval {name + ':':<9} top-1 {m['top1_accuracy']:.4f}, top-3 {m['top3_accuracy']:.4f} "
+                    f"(per class {m['top1_accuracy_per_class']:.4f} / {m['top3_accuracy_per_class']:.4f}) "
+                    f"over {int(m['example_count'])} examples"
+                )
         out.append(f"blessed:        {self.blessed}")
         out.append(f"pushed model:   {self.pushed_dir or '(not pushed)'}")
         out.append(f"trained model:  {self.model_dir}")
@@ -42,17 +45,11 @@ def _latest(store, type_name: str):
     return max(artifacts, key=lambda a: a.id) if artifacts else None
 
 
-def overall_metrics(evaluation_uri: str) -> dict[str, float]:
-    import tensorflow_model_analysis as tfma
+def slice_metrics(evaluation_uri: str) -> dict[str, dict[str, float]]:
+    """TFMA's scalar metrics of the candidate, by slice name (overall, head, tail, ...)."""
+    from evaluation.tfma_results import read_slice_metrics
 
-    metrics = {}
-    for slice_metrics in tfma.load_metrics(evaluation_uri):
-        if slice_metrics.slice_key.single_slice_keys:
-            continue
-        for kv in slice_metrics.metric_keys_and_values:
-            if kv.value.HasField("double_value"):
-                metrics[kv.key.name] = kv.value.double_value.value
-    return metrics
+    return {s.name: s.metrics for s in read_slice_metrics(evaluation_uri)}
 
 
 def summarize(config: SicotConfig) -> RunSummary:
@@ -71,7 +68,8 @@ def summarize(config: SicotConfig) -> RunSummary:
     evaluation = _latest(store, "ModelEvaluation")
     if evaluation is not None:
         summary.evaluation_dir = evaluation.uri
-        summary.metrics = overall_metrics(evaluation.uri)
+        summary.slices = slice_metrics(evaluation.uri)
+        summary.metrics = summary.slices.get("overall", {})
     blessing = _latest(store, "ModelBlessing")
     if blessing is not None and "blessed" in blessing.custom_properties:
         summary.blessed = bool(blessing.custom_properties["blessed"].int_value)

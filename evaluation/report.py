@@ -1,0 +1,46 @@
+"""``sicot report RUN_DIR``: results.json and report.html from a finished run.
+
+Reads the run's ML Metadata and TFMA output (a ``sicot run`` folder, a ``sicot
+compare`` folder, or an output folder holding a ``compare/`` one), takes the models of
+the newest configuration (evaluation/run_results.py), runs the co-trained model's
+title attention over a few eval titles, and writes the machine-readable results and
+the HTML report beside the metadata. Nothing is retrained or re-evaluated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from evaluation.attention_view import attention_examples
+from evaluation.html_report import write_report
+from evaluation.results_document import build_results, write_results
+from evaluation.run_results import collect_model_results, latest_comparison, metadata_path_of
+from evaluation.tables import Table, comparison_tables
+
+
+@dataclasses.dataclass
+class Report:
+    results_path: Path
+    html_path: Path
+    tables: list[Table]
+    document: dict
+
+
+def make_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Report:
+    metadata = metadata_path_of(run_dir)
+    models = latest_comparison(collect_model_results(metadata))
+    attention = []
+    co_trained = [m for m in models if m.co_trained]
+    if co_trained:
+        model = co_trained[0]
+        for item in attention_examples(model.model_dir, model.eval_examples_dir, model.config.eval.attention_examples):
+            attention.append({"variant": model.variant, "seed": model.seed, **item})
+    document = build_results(models, str(metadata.parent), attention)
+    out = Path(out_dir) if out_dir else metadata.parent
+    return Report(
+        results_path=write_results(document, out / "results.json"),
+        html_path=write_report(document, out / "report.html"),
+        tables=comparison_tables(document),
+        document=document,
+    )

@@ -1,0 +1,117 @@
+"""The machine-readable results of a run or a comparison (``results.json``).
+
+Schema ``sicot.results/1`` (all accuracies are fractions in [0, 1]):
+
+```
+{
+  "schema": "sicot.results/1",
+  "run_dir": str,                       # the folder whose ML Metadata was read
+  "config_hash": str,                   # hash of the settings every model shares
+  "head_min_train_images": int, "frequency_buckets": [int, ...],
+  "seeds": [int, ...], "variants": [str, ...],   # "baseline", "sicot-<title encoder>"
+  "slices": [str, ...],                 # "overall", "head", "tail", "label_frequency_bucket:<b>"
+  "models": [{
+     "variant": str, "seed": int, "blessed": bool | null,
+     "model_dir": str, "evaluation_dir": str,
+     "slices": {slice: {"example_count", "classes", "top1_accuracy", "top3_accuracy",
+                        "top1_accuracy_per_class", "top3_accuracy_per_class"}},
+     "classes": [{"class_id", "label", "train_count", "eval_examples", "top1_hits", "top3_hits"}]
+  }],
+  "summary": {variant: {slice: {metric: {"mean", "std", "n"}}}},   # over seeds
+  "gains":   {variant: {slice: {metric: {"mean", "std", "n"}}}},   # variant - baseline, paired by seed
+  "attention": [{"variant", "seed", "label", "title", "words": [[word, weight], ...]}]
+}
+```
+``std`` is the sample standard deviation over seeds (0 for one seed).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from evaluation.run_results import ModelResult
+from sicot import head_tail
+
+SCHEMA = "sicot.results/1"
+ACCURACY_METRICS = ("top1_accuracy", "top3_accuracy", "top1_accuracy_per_class", "top3_accuracy_per_class")
+BASELINE = "baseline"
+
+
+def slice_order(bounds: list[int]) -> list[str]:
+    return ["overall", head_tail.HEAD, head_tail.TAIL] + [
+        f"{head_tail.LABEL_FREQUENCY_BUCKET}:{b}" for b in head_tail.bucket_names(bounds)
+    ]
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    values = [v for v in values if v is not None and not np.isnan(v)]
+    if not values:
+        return {"mean": float("nan"), "std": float("nan"), "n": 0}
+    std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return {"mean": float(np.mean(values)), "std": std, "n": len(values)}
+
+
+def class_rows(model: ModelResult) -> list[dict]:
+    rows = []
+    for class_id, examples, top1, top3 in model.class_hits.tolist():
+        label = model.labels[class_id] if 0 <= class_id < len(model.labels) else str(class_id)
+        rows.append(
+            {"class_id": class_id, "label": label, "train_count": int(model.train_counts.get(label, 0)),
+             "eval_examples": examples, "top1_hits": top1, "top3_hits": top3}
+        )
+    return rows
+
+
+def build_results(models: list[ModelResult], run_dir: str, attention: list[dict] | None = None) -> dict:
+    """The results document of ``models`` (one configuration; see latest_comparison)."""
+    config = models[0].config
+    slices = [s for s in slice_order(config.eval.frequency_buckets) if any(s in m.slices for m in models)]
+    variants = list(dict.fromkeys(m.variant for m in models))
+    entries = []
+    for m in models:
+        entries.append(
+            {"variant": m.variant, "seed": m.seed, "blessed": m.blessed, "model_dir": m.model_dir,
+             "evaluation_dir": m.evaluation_dir, "slices": {s: m.slices[s] for s in slices if s in m.slices},
+             "classes": class_rows(m)}
+        )
+    metrics = ACCURACY_METRICS + ("example_count", "classes")
+    summary = {
+        v: {s: {k: _stats([m.slices.get(s, {}).get(k) for m in models if m.variant == v]) for k in metrics}
+            for s in slices}
+        for v in variants
+    }
+    gains = {}
+    baseline = {m.seed: m for m in models if m.variant == BASELINE}
+    for v in variants:
+        if v == BASELINE or not baseline:
+            continue
+        paired = [(m, baseline[m.seed]) for m in models if m.variant == v and m.seed in baseline]
+        gains[v] = {
+            s: {k: _stats([m.slices.get(s, {}).get(k, np.nan) - b.slices.get(s, {}).get(k, np.nan)
+                           for m, b in paired]) for k in ACCURACY_METRICS}
+            for s in slices
+        }
+    return {
+        "schema": SCHEMA,
+        "run_dir": str(run_dir),
+        "config_hash": models[0].config_hash,
+        "head_min_train_images": config.eval.head_min_train_images,
+        "frequency_buckets": list(config.eval.frequency_buckets),
+        "seeds": sorted({m.seed for m in models}),
+        "variants": variants,
+        "slices": slices,
+        "models": entries,
+        "summary": summary,
+        "gains": gains,
+        "attention": attention or [],
+    }
+
+
+def write_results(document: dict, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1, allow_nan=True))
+    return path

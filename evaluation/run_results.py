@@ -1,0 +1,191 @@
+"""The evaluated models of a run folder, read back from ML Metadata and TFMA's output.
+
+Every completed (or cached) Evaluator execution in ``metadata.sqlite`` gives one
+``ModelResult``: which model it evaluated, the configuration the Trainer trained it
+with (read from the Trainer execution's ``custom_config``), TFMA's metrics per slice,
+the per-class hit table, the blessing, and the artifacts a report needs (the
+SavedModel, the Transform graph with the label vocabulary and training counts, the
+eval examples). Nothing is retrained or re-evaluated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from sicot.config import SicotConfig
+
+_COMPLETE, _CACHED = 3, 5
+_INPUT, _OUTPUT = 3, 4
+# Settings that make one compared model differ from another; the rest must be equal.
+VARIANT_SETTINGS = (("model", "co_training"), ("model", "title_encoder"), ("train", "seed"))
+
+
+class RunResultsError(RuntimeError):
+    """A run folder without what a report needs."""
+
+
+@dataclasses.dataclass
+class ModelResult:
+    variant: str
+    seed: int
+    config_hash: str
+    config: SicotConfig
+    execution_id: int
+    model_dir: str
+    evaluation_dir: str
+    transform_dir: str
+    eval_examples_dir: str
+    blessed: bool | None
+    slices: dict[str, dict[str, float]]
+    class_hits: np.ndarray  # overall slice: [class_id, examples, hits@1, hits@3]
+    labels: list[str]  # the label vocabulary: class id -> label
+    train_counts: dict[str, int]  # label -> training images
+
+    @property
+    def co_trained(self) -> bool:
+        return self.config.model.co_training
+
+
+def variant_of(config: SicotConfig) -> str:
+    """``baseline`` (visual only) or ``sicot-<title encoder>``."""
+    return f"sicot-{config.model.title_encoder}" if config.model.co_training else "baseline"
+
+
+def shared_config_hash(config: SicotConfig) -> str:
+    """A hash of the settings that compared models must share (all but VARIANT_SETTINGS,
+    the comparison's own settings and where the run lives)."""
+    tree = config.to_dict()
+    for section, key in VARIANT_SETTINGS:
+        tree[section].pop(key)
+    tree.pop("compare")
+    tree.pop("pipeline")
+    return SicotConfig.from_dict(tree).fingerprint()
+
+
+def metadata_path_of(run_dir: str | Path) -> Path:
+    """The ML Metadata file of a run folder (``sicot run``) or of its comparison."""
+    run_dir = Path(run_dir)
+    for candidate in (run_dir / "metadata.sqlite", run_dir / "compare" / "metadata.sqlite"):
+        if candidate.exists():
+            return candidate
+    raise RunResultsError(f"no ML Metadata (metadata.sqlite) in {run_dir} or {run_dir / 'compare'}")
+
+
+def _store(metadata_path: Path):
+    from ml_metadata.metadata_store import metadata_store
+    from tfx.orchestration import metadata
+
+    return metadata_store.MetadataStore(metadata.sqlite_metadata_connection_config(str(metadata_path)))
+
+
+def _linked(store, execution_id: int, event_type: int) -> dict[str, list]:
+    """Artifacts an execution read (INPUT) or wrote (OUTPUT), by channel key."""
+    events = [e for e in store.get_events_by_execution_ids([execution_id]) if e.type == event_type]
+    artifacts = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
+    out: dict[str, list] = {}
+    for event in events:
+        key = event.path.steps[0].key if event.path.steps else ""
+        out.setdefault(key, []).append(artifacts[event.artifact_id])
+    return out
+
+
+def _producer(store, artifact_id: int):
+    events = [e for e in store.get_events_by_artifact_ids([artifact_id]) if e.type == _OUTPUT]
+    if not events:
+        return None
+    return store.get_executions_by_id([events[0].execution_id])[0]
+
+
+def _trainer_config(execution) -> SicotConfig:
+    raw = execution.custom_properties["custom_config"].string_value
+    return SicotConfig.from_json(json.loads(raw)["sicot_config"])
+
+
+def label_vocabulary(transform_dir: str) -> tuple[list[str], dict[str, int]]:
+    """The label vocabulary (class id order) and the training count of each label."""
+    import tensorflow_transform as tft
+
+    from models import features
+    from models.preprocessing import read_label_frequencies
+
+    output = tft.TFTransformOutput(transform_dir)
+    labels = [v.decode("utf-8") for v in output.vocabulary_by_name(features.LABEL_VOCABULARY)]
+    return labels, read_label_frequencies(output)
+
+
+def collect_model_results(metadata_path: str | Path) -> list[ModelResult]:
+    """Every evaluated model of the run, oldest evaluation first."""
+    from evaluation.tfma_results import read_slice_metrics
+
+    vocabularies: dict[str, tuple[list[str], dict[str, int]]] = {}
+    store = _store(Path(metadata_path))
+    executions = [
+        e
+        for t in store.get_execution_types()
+        if t.name.split(".")[-1] == "Evaluator"
+        for e in store.get_executions_by_type(t.name)
+        if e.last_known_state in (_COMPLETE, _CACHED)
+    ]
+    results = []
+    for execution in sorted(executions, key=lambda e: e.id):
+        inputs, outputs = _linked(store, execution.id, _INPUT), _linked(store, execution.id, _OUTPUT)
+        if not outputs.get("evaluation") or not inputs.get("model"):
+            continue
+        model = inputs["model"][0]
+        trainer = _producer(store, model.id)
+        if trainer is None or "custom_config" not in trainer.custom_properties:
+            continue
+        config = _trainer_config(trainer)
+        transform_graph = _linked(store, trainer.id, _INPUT)["transform_graph"][0]
+        if transform_graph.uri not in vocabularies:
+            vocabularies[transform_graph.uri] = label_vocabulary(transform_graph.uri)
+        labels, train_counts = vocabularies[transform_graph.uri]
+        evaluation_dir = outputs["evaluation"][0].uri
+        slices, hits = {}, np.zeros((0, 4), dtype=np.int64)
+        for s in read_slice_metrics(evaluation_dir):
+            row = dict(s.metrics)
+            if s.class_hits is not None:
+                row["classes"] = float(len(s.class_hits))
+                if not s.slice_key:
+                    hits = s.class_hits
+            slices[s.name] = row
+        blessing = outputs.get("blessing")
+        blessed = None
+        if blessing and "blessed" in blessing[0].custom_properties:
+            blessed = bool(blessing[0].custom_properties["blessed"].int_value)
+        results.append(
+            ModelResult(
+                variant=variant_of(config),
+                seed=config.train.seed,
+                config_hash=shared_config_hash(config),
+                config=config,
+                execution_id=execution.id,
+                model_dir=str(Path(model.uri) / "Format-Serving"),
+                evaluation_dir=evaluation_dir,
+                transform_dir=transform_graph.uri,
+                eval_examples_dir=str(Path(inputs["examples"][0].uri) / "Split-eval"),
+                blessed=blessed,
+                slices=slices,
+                class_hits=hits,
+                labels=labels,
+                train_counts=train_counts,
+            )
+        )
+    return results
+
+
+def latest_comparison(results: list[ModelResult]) -> list[ModelResult]:
+    """The models trained with the newest evaluation's shared settings, the newest
+    evaluation of each (variant, seed); baseline first, then by variant and seed."""
+    if not results:
+        raise RunResultsError("no completed Evaluator execution in this run's ML Metadata")
+    wanted = results[-1].config_hash
+    latest: dict[tuple[str, int], ModelResult] = {}
+    for r in results:
+        if r.config_hash == wanted:
+            latest[(r.variant, r.seed)] = r
+    return sorted(latest.values(), key=lambda r: (r.variant != "baseline", r.variant, r.seed))

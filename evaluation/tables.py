@@ -1,0 +1,119 @@
+"""The paper's tables for a results document, as text (console) or HTML rows.
+
+- Table 2/4 style (one per co-trained variant): rows overall / head / tail / frequency
+  buckets; columns top-1 and top-3 of the baseline, of the co-trained model and the
+  gain; once per example and once averaged per class.
+- Table 3 style: one row per model (baseline and each title encoder), overall and
+  tail top-1 / top-3.
+A single model (``sicot run``) gets one table of its slices.
+Numbers are percentages, ``mean ± std`` over seeds when there are several.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sicot import head_tail
+
+BASELINE = "baseline"
+
+
+@dataclasses.dataclass
+class Table:
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+    note: str = ""
+
+    def to_text(self) -> str:
+        widths = [max(len(r[i]) for r in [self.header, *self.rows]) for i in range(len(self.header))]
+        line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+        out = [self.title, line(self.header), "  ".join("-" * w for w in widths)]
+        out += [line(r) for r in self.rows]
+        if self.note:
+            out.append(self.note)
+        return "\n".join(out)
+
+
+def slice_label(name: str) -> str:
+    prefix = f"{head_tail.LABEL_FREQUENCY_BUCKET}:"
+    return f"{name[len(prefix):]} train images" if name.startswith(prefix) else name
+
+
+def percent(stats: dict, signed: bool = False) -> str:
+    mean, std, n = stats.get("mean"), stats.get("std"), stats.get("n", 0)
+    if not n or mean != mean:  # nan
+        return "-"
+    text = f"{100 * mean:+.1f}" if signed else f"{100 * mean:.1f}"
+    return text + (f" ± {100 * std:.1f}" if n > 1 else "")
+
+
+def _sizes(doc: dict, variant: str, slice_name: str) -> str:
+    s = doc["summary"][variant][slice_name]
+    examples, classes = s["example_count"]["mean"], s["classes"]["mean"]
+    return f"{examples:.0f} / {classes:.0f}" if examples == examples else "-"
+
+
+def _note(doc: dict, averaging: str) -> str:
+    seeds = doc["seeds"]
+    return (
+        f"{averaging}; head = at least {doc['head_min_train_images']} training images; "
+        + (f"mean ± std over seeds {seeds}" if len(seeds) > 1 else f"seed {seeds[0]}")
+    )
+
+
+def comparison_tables(doc: dict) -> list[Table]:
+    tables = []
+    co_trained = [v for v in doc["variants"] if v != BASELINE]
+    if BASELINE not in doc["variants"] or not co_trained:
+        return single_model_tables(doc)
+    for variant in co_trained:
+        for suffix, averaging in (("", "per example"), ("_per_class", "averaged per class")):
+            keys = (f"top1_accuracy{suffix}", f"top3_accuracy{suffix}")
+            rows = []
+            for s in doc["slices"]:
+                base, co, gain = doc["summary"][BASELINE][s], doc["summary"][variant][s], doc["gains"][variant][s]
+                rows.append(
+                    [slice_label(s), _sizes(doc, BASELINE, s)]
+                    + [percent(base[k]) for k in keys]
+                    + [percent(co[k]) for k in keys]
+                    + [percent(gain[k], signed=True) for k in keys]
+                )
+            tables.append(
+                Table(
+                    f"Baseline vs {variant}: top-1 / top-3 accuracy (%), {averaging}",
+                    ["slice", "eval images / classes", "baseline top-1", "baseline top-3",
+                     f"{variant} top-1", f"{variant} top-3", "gain top-1", "gain top-3"],
+                    rows,
+                    _note(doc, averaging),
+                )
+            )
+    if len(doc["variants"]) > 2:
+        rows = []
+        for variant in doc["variants"]:
+            summary = doc["summary"][variant]
+            rows.append(
+                [variant]
+                + [percent(summary["overall"][k]) for k in ("top1_accuracy", "top3_accuracy")]
+                + [percent(summary.get("tail", {}).get(k, {})) for k in ("top1_accuracy", "top3_accuracy")]
+            )
+        tables.append(
+            Table("Title encoders (Table 3): accuracy (%)",
+                  ["model", "overall top-1", "overall top-3", "tail top-1", "tail top-3"], rows,
+                  _note(doc, "per example"))
+        )
+    return tables
+
+
+def single_model_tables(doc: dict) -> list[Table]:
+    tables = []
+    for variant in doc["variants"]:
+        summary = doc["summary"][variant]
+        keys = ("top1_accuracy", "top3_accuracy", "top1_accuracy_per_class", "top3_accuracy_per_class")
+        rows = [[slice_label(s), _sizes(doc, variant, s)] + [percent(summary[s][k]) for k in keys] for s in doc["slices"]]
+        tables.append(
+            Table(f"{variant}: accuracy (%)",
+                  ["slice", "eval images / classes", "top-1", "top-3", "top-1 per class", "top-3 per class"],
+                  rows, _note(doc, "per example and averaged per class"))
+        )
+    return tables

@@ -1,0 +1,77 @@
+"""Reads a TFMA evaluation back: metrics per slice, for the candidate model.
+
+``read_slice_metrics(path)`` turns TFMA's metrics output (the Evaluator's
+``evaluation`` artifact, or ``tfma.analyze_raw_data``'s output path) into
+``SliceMetrics``: the slice key as ``((column, value), ...)`` (``()`` is the overall
+slice), the scalar metrics by name, and the per-class hit table of
+``ClassTopKHits`` when present. With a baseline model in the evaluation, only the
+candidate's metrics are read (not the baseline's, not the diffs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from tfx_pipeline.eval_config import BASELINE, CLASS_HITS
+
+_ARRAY_FIELDS = {
+    "INT32": "int32_values",
+    "INT64": "int64_values",
+    "FLOAT32": "float32_values",
+    "FLOAT64": "float64_values",
+}
+
+
+@dataclasses.dataclass
+class SliceMetrics:
+    slice_key: tuple[tuple[str, str], ...]
+    metrics: dict[str, float]
+    class_hits: np.ndarray | None = None
+
+    @property
+    def name(self) -> str:
+        return slice_name(self.slice_key)
+
+
+def slice_name(slice_key: tuple[tuple[str, str], ...]) -> str:
+    """``overall``, ``head``, ``tail``, or ``<column>:<value>`` for other slices."""
+    from sicot.head_tail import LABEL_GROUP
+
+    if not slice_key:
+        return "overall"
+    if len(slice_key) == 1 and slice_key[0][0] == LABEL_GROUP:
+        return slice_key[0][1]
+    return ",".join(f"{column}:{value}" for column, value in slice_key)
+
+
+def _slice_value(key) -> str:
+    kind = key.WhichOneof("kind")
+    value = getattr(key, kind)
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _array(value) -> np.ndarray:
+    array = value.array_value
+    data_type = type(array).DataType.Name(array.data_type)
+    values = getattr(array, _ARRAY_FIELDS[data_type])
+    return np.asarray(values).reshape(tuple(array.shape))
+
+
+def read_slice_metrics(path: str) -> list[SliceMetrics]:
+    import tensorflow_model_analysis as tfma
+
+    out = []
+    for proto in tfma.load_metrics(path):
+        key = tuple((k.column, _slice_value(k)) for k in proto.slice_key.single_slice_keys)
+        metrics, hits = {}, None
+        for kv in proto.metric_keys_and_values:
+            if kv.key.model_name == BASELINE or kv.key.is_diff:
+                continue
+            if kv.key.name == CLASS_HITS and kv.value.HasField("array_value"):
+                hits = _array(kv.value)
+            elif kv.value.HasField("double_value"):
+                metrics[kv.key.name] = kv.value.double_value.value
+        out.append(SliceMetrics(key, metrics, hits))
+    return out

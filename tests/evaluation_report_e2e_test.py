@@ -1,0 +1,139 @@
+"""`sicot compare` and `sicot report` on the tiny catalogue, checked end to end.
+
+Baseline and co-training are trained by the pipeline on the same ingested data; TFMA
+evaluates them inside the pipeline with head/tail and bucket slices. The checks: the
+cached upstream components ran once; every TFMA slice number equals a recomputation
+from the model's own predictions on the eval TFRecords; `sicot report` regenerates
+the results without running anything; the HTML report renders in headless Chromium
+with its figures, tables and the attention view.
+"""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import tiny_run_args
+from models import features
+from sicot.cli import main
+from sicot.head_tail import LABEL_FREQUENCY_BUCKET, LABEL_GROUP
+from tests.headless_chromium import chromium_driver, full_page_screenshot, require_chromium
+from tests.tiny_catalogue import write_catalogue
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def compare_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("compare")
+    manifest = write_catalogue(root / "catalogue")
+    args = tiny_run_args(manifest, root / "run", ["train.epochs=2", "compare.seeds=[7]"])
+    assert main(["compare", *args[1:]]) == 0
+    return root / "run" / "compare"
+
+
+def _store(compare_dir):
+    from ml_metadata.metadata_store import metadata_store
+    from tfx.orchestration import metadata
+
+    return metadata_store.MetadataStore(
+        metadata.sqlite_metadata_connection_config(str(compare_dir / "metadata.sqlite")))
+
+
+def _states(store, component):
+    return sorted(e.last_known_state for t in store.get_execution_types() if t.name.endswith("." + component)
+                  for e in store.get_executions_by_type(t.name))
+
+
+def test_both_variants_trained_on_once_transformed_data(compare_dir):
+    store = _store(compare_dir)
+    assert _states(store, "SicotTrainer") == [3, 3]  # COMPLETE twice
+    assert _states(store, "Transform") == [3, 5]  # then CACHED
+    assert _states(store, "Evaluator") == [3, 3]
+    assert _states(store, "Pusher") == []
+
+
+def _recompute(model_dir, eval_dir):
+    model = tf.saved_model.load(model_dir)
+    files = sorted(str(p) for p in eval_dir.glob("*"))
+    serialized = tf.constant(list(tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator()))
+    probabilities = model.signatures["predict_examples"](examples=serialized)["probabilities"].numpy()
+    t = model.signatures["transform_features"](examples=serialized)
+    labels = t[features.LABEL_ID].numpy().reshape(-1)
+    group = t[LABEL_GROUP].numpy().reshape(-1).astype(str)
+    bucket = t[LABEL_FREQUENCY_BUCKET].numpy().reshape(-1).astype(str)
+    rank = (probabilities > probabilities[np.arange(len(labels)), labels][:, None]).sum(axis=1)
+    return labels, group, bucket, rank
+
+
+def test_tfma_slices_equal_a_recomputation_from_the_models_predictions(compare_dir):
+    doc = json.loads((compare_dir / "results.json").read_text())
+    assert doc["schema"] == "sicot.results/1"
+    assert doc["variants"] == ["baseline", "sicot-bilinear_attention"] and doc["seeds"] == [7]
+    assert doc["slices"][:3] == ["overall", "head", "tail"]
+    for entry in doc["models"]:
+        from pathlib import Path
+
+        eval_dir = Path(entry["model_dir"]).parents[3] / "ImportExampleGen"
+        (examples,) = list(eval_dir.glob("examples/*/Split-eval"))
+        labels, group, bucket, rank = _recompute(entry["model_dir"], examples)
+        # Head = at least 10 training images: red and green are head, blue and yellow tail.
+        assert set(group[labels <= 1]) == {"head"} and set(group[labels >= 2]) == {"tail"}
+        members = {"overall": np.ones_like(labels, bool), "head": group == "head", "tail": group == "tail"}
+        members.update({f"{LABEL_FREQUENCY_BUCKET}:{b}": bucket == b for b in set(bucket)})
+        assert set(entry["slices"]) == set(members)
+        for name, member in members.items():
+            got = entry["slices"][name]
+            assert got["example_count"] == member.sum()
+            for k in (1, 3):
+                hits = rank[member] < k
+                per_class = np.mean([hits[labels[member] == c].mean() for c in np.unique(labels[member])])
+                assert got[f"top{k}_accuracy"] == pytest.approx(hits.mean()), (name, k)
+                assert got[f"top{k}_accuracy_per_class"] == pytest.approx(per_class), (name, k)
+        per_class_rows = {r["class_id"]: r for r in entry["classes"]}
+        for c in np.unique(labels):
+            assert per_class_rows[c]["eval_examples"] == (labels == c).sum()
+            assert per_class_rows[c]["top1_hits"] == (rank[labels == c] < 1).sum()
+
+
+def test_report_regenerates_from_metadata_without_running_anything(compare_dir, tmp_path, capsys):
+    store = _store(compare_dir)
+    executions_before = len(store.get_executions())
+    before = json.loads((compare_dir / "results.json").read_text())
+    (compare_dir / "report.html").unlink()
+    assert main(["report", str(compare_dir.parent)]) == 0  # the output folder finds compare/
+    assert len(_store(compare_dir).get_executions()) == executions_before
+    assert json.loads((compare_dir / "results.json").read_text()) == before
+    assert (compare_dir / "report.html").exists()
+    out = capsys.readouterr().out
+    assert "Baseline vs sicot-bilinear_attention" in out and "gain top-1" in out
+    assert main(["report", str(tmp_path)]) == 2  # no metadata: a clear error, not a traceback
+    assert "no ML Metadata" in capsys.readouterr().err
+
+
+def test_html_report_renders_in_chromium(compare_dir, tmp_path):
+    require_chromium()
+    from selenium.webdriver.common.by import By
+
+    page = tmp_path / "report.html"
+    shutil.copy(compare_dir / "report.html", page)
+    with chromium_driver() as driver:
+        driver.get(page.as_uri())
+        images = driver.find_elements(By.TAG_NAME, "img")
+        assert len(images) == 2
+        assert all(driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 300", i)
+                   for i in images)
+        headings = [h.text for h in driver.find_elements(By.TAG_NAME, "h2")]
+        assert headings == ["Accuracy tables", "Per-class accuracy", "Head, tail and frequency buckets",
+                            "Tail classes: gains and losses", "Title attention (Fig. 7)"]
+        first_table = driver.find_elements(By.CSS_SELECTOR, "table.results")[0]
+        rows = [r.text.split()[0] for r in first_table.find_elements(By.CSS_SELECTOR, "tbody tr")]
+        assert rows[:3] == ["overall", "head", "tail"]
+        high = driver.find_elements(By.CSS_SELECTOR, ".word.high")
+        assert high and driver.execute_script(
+            "return getComputedStyle(arguments[0]).backgroundColor", high[0]) == "rgb(200, 236, 208)"
+        full_page_screenshot(driver, str(tmp_path / "report.png"))
+    assert (tmp_path / "report.png").stat().st_size > 10_000
+    shutil.copy(tmp_path / "report.png", "/tmp/sicot_report.png")

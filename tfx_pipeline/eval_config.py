@@ -1,0 +1,109 @@
+"""The Evaluator's TFMA configuration: head/tail slices, top-k metrics, blessing rules.
+
+Slices: overall, ``label_group`` (head / tail) and ``label_frequency_bucket`` (e.g.
+1-5, 6-20, 21-100, >100); both features come from the exported model's
+``transform_features`` signature (TFMA's preprocessing function), computed from the
+training counts of the example's class (sicot/head_tail.py), never from the label.
+
+Metrics (evaluation/topk_accuracy_metrics.py): example count; top-1 and top-3
+accuracy, per example and averaged per class; per-class hit counts for the report.
+
+Blessing: top-1 at least ``eval.min_top1_accuracy``; with a baseline (the last blessed
+model) no more than ``eval.max_top1_drop`` below it (TFMA drops this rule when there is
+no baseline yet); tail top-1 at least ``eval.min_tail_top1_accuracy`` when that is > 0.
+"""
+
+from __future__ import annotations
+
+import json
+
+import tensorflow_model_analysis as tfma
+
+from models import features
+from sicot import head_tail
+from sicot.config import SicotConfig
+
+METRICS_MODULE = "evaluation.topk_accuracy_metrics"
+CANDIDATE, BASELINE = "candidate", "baseline"
+TAIL_SLICE = tfma.SlicingSpec(feature_values={head_tail.LABEL_GROUP: head_tail.TAIL})
+
+# metric name -> (k, averaging)
+TOPK_METRICS = {
+    "top1_accuracy": (1, "example"),
+    "top3_accuracy": (3, "example"),
+    "top1_accuracy_per_class": (1, "class"),
+    "top3_accuracy_per_class": (3, "class"),
+}
+CLASS_HITS = "class_topk_hits"
+
+
+def slicing_specs() -> list[tfma.SlicingSpec]:
+    return [
+        tfma.SlicingSpec(),
+        tfma.SlicingSpec(feature_keys=[head_tail.LABEL_GROUP]),
+        tfma.SlicingSpec(feature_keys=[head_tail.LABEL_FREQUENCY_BUCKET]),
+    ]
+
+
+def _metric(class_name: str, **config) -> tfma.MetricConfig:
+    return tfma.MetricConfig(class_name=class_name, module=METRICS_MODULE, config=json.dumps(config))
+
+
+def _top1_thresholds(config: SicotConfig, metric: tfma.MetricConfig, with_baseline: bool) -> None:
+    e = config.eval
+    metric.threshold.value_threshold.lower_bound.value = e.min_top1_accuracy
+    if with_baseline:
+        metric.threshold.change_threshold.CopyFrom(
+            tfma.GenericChangeThreshold(
+                direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -e.max_top1_drop}
+            )
+        )
+    if e.min_tail_top1_accuracy > 0:
+        metric.per_slice_thresholds.append(
+            tfma.PerSliceMetricThreshold(
+                slicing_specs=[TAIL_SLICE],
+                threshold=tfma.MetricThreshold(
+                    value_threshold=tfma.GenericValueThreshold(lower_bound={"value": e.min_tail_top1_accuracy})
+                ),
+            )
+        )
+
+
+def metrics_specs(config: SicotConfig, with_baseline: bool = False) -> list[tfma.MetricsSpec]:
+    metrics = [tfma.MetricConfig(class_name="ExampleCount")]
+    for name, (k, averaging) in TOPK_METRICS.items():
+        metric = _metric("TopKAccuracy", name=name, k=k, averaging=averaging)
+        if name == "top1_accuracy":
+            _top1_thresholds(config, metric, with_baseline)
+        metrics.append(metric)
+    # The per-class table only for the candidate: arrays are not diffed against a baseline.
+    hits = tfma.MetricsSpec(metrics=[_metric("ClassTopKHits", name=CLASS_HITS, ks=[1, 3])])
+    if with_baseline:
+        hits.model_names.append(CANDIDATE)
+    return [tfma.MetricsSpec(metrics=metrics), hits]
+
+
+def _model_spec(**kwargs) -> tfma.ModelSpec:
+    return tfma.ModelSpec(
+        signature_name="predict_examples",
+        prediction_key="probabilities",
+        label_key=features.LABEL_ID,
+        preprocessing_function_names=["transform_features"],
+        **kwargs,
+    )
+
+
+def eval_config(config: SicotConfig, with_baseline: bool = True) -> tfma.EvalConfig:
+    """The pipeline's EvalConfig; ``with_baseline``: gate the candidate on the last
+    blessed model (the Evaluator gets it from a resolver; TFMA ignores the change
+    threshold while there is none)."""
+    head_tail.check_bounds(config.eval.frequency_buckets)
+    if with_baseline:
+        model_specs = [_model_spec(name=CANDIDATE), _model_spec(name=BASELINE, is_baseline=True)]
+    else:
+        model_specs = [_model_spec()]
+    return tfma.EvalConfig(
+        model_specs=model_specs,
+        slicing_specs=slicing_specs(),
+        metrics_specs=metrics_specs(config, with_baseline),
+    )
