@@ -184,8 +184,9 @@ def render_report(doc: dict) -> str:
         f"training count' src='{_per_class_figure(doc)}'><figcaption>Each point is a class; dashed line: "
         "the head threshold.</figcaption></figure>",
         "<h2 id='slices'>Head, tail and frequency buckets</h2><figure><img alt='accuracy by slice' "
-        f"src='{_slice_bars_figure(doc)}'><figcaption>Error bars: standard deviation over seeds."
-        "</figcaption></figure>",
+        f"src='{_slice_bars_figure(doc)}'><figcaption>"
+        + ("Error bars: standard deviation over seeds." if len(doc["seeds"]) > 1 else "One seed: no error bars.")
+        + "</figcaption></figure>",
     ]
     if BASELINE in doc["variants"] and len(doc["variants"]) > 1:
         sections.append("<h2 id='tail-changes'>Tail classes: gains and losses</h2>" + _changes_html(doc))
