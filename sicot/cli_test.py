@@ -35,3 +35,10 @@ def test_missing_manifest_is_reported(tmp_path, capsys):
     code = main(["ingest", "--set", f"data.manifest={tmp_path}/none.jsonl", "--set", f"pipeline.output_dir={tmp_path}"])
     assert code == 2
     assert "manifest not found" in capsys.readouterr().err
+
+
+def test_compare_refuses_an_unknown_variant_before_any_work(tmp_path, capsys):
+    code = main(["compare", "--set", "compare.variants=[baseline,sicot2]", "--set", f"pipeline.output_dir={tmp_path}"])
+    assert code == 2
+    assert "unknown variant 'sicot2'" in capsys.readouterr().err
+    assert not (tmp_path / "ingest").exists()
