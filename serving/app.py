@@ -192,7 +192,7 @@ def create_app(
         products = await run_in_threadpool(index.lookup, [p.sku for p in predictions])
         return {"model_version": version, "results": [_result(p, products) for p in predictions]}
 
-    @app.get("/v1/products/{sku}", summary="A product of the index", responses={404: {}})
+    @app.get("/v1/products/{sku:path}", summary="A product of the index", responses={404: {}})
     async def product(sku: str):
         found = await run_in_threadpool(index.get, sku)
         if found is None:

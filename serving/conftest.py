@@ -45,3 +45,4 @@ def direct_top_k(saved_model_backend):
         return [(p.sku, p.score) for p in row]
 
     return answer
+

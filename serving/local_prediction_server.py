@@ -49,9 +49,9 @@ def _servicer_class():
             with self._lock:
                 key = (name, wanted)
                 if key not in self._loaded:
-                    import tensorflow as tf
+                    from serving.recognition_backend import load_saved_model
 
-                    self._loaded[key] = tf.saved_model.load(str(versions[wanted]))
+                    self._loaded[key] = load_saved_model(versions[wanted])
                 return self._loaded[key], wanted
 
         def Predict(self, request, context):

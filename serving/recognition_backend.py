@@ -56,6 +56,16 @@ def is_model_input_error(error: Exception) -> bool:
     return isinstance(error, tf.errors.InvalidArgumentError)
 
 
+def load_saved_model(model_dir: str | Path):
+    """tf.saved_model.load with the TensorFlow Text ops registered first: the SavedModel's
+    title signatures (transform_features, title_attention) use them (CaseFoldUTF8, ...),
+    and loading fails on any unregistered op, even one serving_default never runs."""
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (registers the ops)
+
+    return tf.saved_model.load(str(model_dir))
+
+
 def latest_version_dir(model_base: str | Path) -> Path:
     """The newest integer version folder under a TF Serving model base (Pusher's layout)."""
     base = Path(model_base)
@@ -82,7 +92,7 @@ class SavedModelBackend(RecognitionBackend):
         self.model_dir = Path(model_dir)
         if not (self.model_dir / "saved_model.pb").exists():
             raise FileNotFoundError(f"no SavedModel at {self.model_dir}")
-        self._model = tf.saved_model.load(str(self.model_dir))
+        self._model = load_saved_model(self.model_dir)
         if signature_name not in self._model.signatures:
             raise ValueError(
                 f"{self.model_dir} has no signature '{signature_name}' (it has {sorted(self._model.signatures)})"

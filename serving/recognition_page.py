@@ -24,7 +24,7 @@ PAGE_HTML = """<!doctype html>
   main { display: grid; grid-template-columns: minmax(280px, 400px) 1fr; gap: 24px; padding: 24px 32px;
          max-width: 1200px; }
   .card { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 18px; }
-  #drop { border: 2px dashed #c4c9d4; border-radius: 10px; padding: 22px; text-align: center; cursor: pointer;
+  #drop { display: block; border: 2px dashed #c4c9d4; border-radius: 10px; padding: 22px; text-align: center; cursor: pointer;
           color: var(--muted); transition: background .15s, border-color .15s; }
   #drop.over { background: #fff4ec; border-color: var(--accent); }
   #drop strong { color: var(--ink); }
@@ -40,6 +40,7 @@ PAGE_HTML = """<!doctype html>
   .result { display: grid; grid-template-columns: 34px 1fr 220px; gap: 12px; align-items: center;
             padding: 12px 0; border-top: 1px solid var(--line); }
   .result:first-child { border-top: none; }
+  .result:first-child .sku { font-size: 17px; }
   .rank { font-weight: 700; color: var(--muted); font-size: 18px; text-align: center; }
   .result:first-child .rank { color: var(--accent); }
   .sku { font-weight: 700; }
@@ -117,7 +118,8 @@ function render(answer, millis) {
     const fill = el("div");
     fill.style.width = (100 * r.score).toFixed(1) + "%";
     bar.append(fill);
-    scoreBox.append(bar, el("div", "score", (100 * r.score).toFixed(1) + " %"));
+    const percent = 100 * r.score;
+    scoreBox.append(bar, el("div", "score", percent > 0 && percent < 0.1 ? "< 0.1 %" : percent.toFixed(1) + " %"));
     li.append(scoreBox);
     results.append(li);
   });
