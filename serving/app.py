@@ -18,6 +18,7 @@ index answers 503 naming it.
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from fastapi import FastAPI, Request
@@ -112,6 +113,17 @@ async def _read_multipart_image(request: Request) -> bytes:
         await form.close()
 
 
+@contextlib.contextmanager
+def _model_refusal_as_bad_input():
+    """An image Pillow accepted but the model cannot decode is the client's 400, not a 5xx."""
+    try:
+        yield
+    except Exception as e:
+        if is_model_input_error(e):
+            raise UploadRejected(400, "the model cannot decode this image") from None
+        raise
+
+
 def _result(prediction: Prediction, products) -> dict:
     product = products.get(prediction.sku)
     return {
@@ -145,12 +157,23 @@ def create_app(
         else None
     )
 
-    async def predict(image: bytes) -> tuple[list[Prediction], str]:
-        if batcher is not None:
-            return await batcher.recognize(image)
-        recognition = await run_in_threadpool(backend.recognize, [image])
+    def lookup_answer(predictions: list[Prediction], version: str) -> dict:
+        products = index.lookup([p.sku for p in predictions])
+        return {"model_version": version, "results": [_result(p, products) for p in predictions]}
+
+    def answer_now(data: bytes) -> dict:
+        """Without batching: check, model and index in one worker-thread hop."""
+        image = checked_upload(data, limits)
+        with _model_refusal_as_bad_input():
+            recognition = backend.recognize([image])
         metrics.batch_size.observe(1)
-        return recognition.predictions[0], recognition.model_version
+        return lookup_answer(recognition.predictions[0], recognition.model_version)
+
+    async def answer_batched(data: bytes) -> dict:
+        image = await run_in_threadpool(checked_upload, data, limits)
+        with _model_refusal_as_bad_input():
+            predictions, version = await batcher.recognize(image)
+        return await run_in_threadpool(lookup_answer, predictions, version)
 
     @app.exception_handler(UploadRejected)
     async def upload_rejected(_, e: UploadRejected):
@@ -168,6 +191,10 @@ def create_app(
     async def http_error(_, e: StarletteHTTPException):
         return _error(e.status_code, str(e.detail))
 
+    @app.exception_handler(Exception)
+    async def internal_error(_, e: Exception):  # a fault of the service, not of the request
+        return _error(500, f"internal error: {type(e).__name__}: {e}")
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(_, e: RequestValidationError):
         return _error(422, "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in e.errors()))
@@ -182,15 +209,9 @@ def create_app(
         kind = check_content_type(request.headers.get("content-type"))
         check_declared_length(request.headers.get("content-length"), limits)
         data = await (_read_multipart_image(request) if kind == MULTIPART else _read_raw_body(request, limits))
-        image = await run_in_threadpool(checked_upload, data, limits)
-        try:
-            predictions, version = await predict(image)
-        except Exception as e:
-            if is_model_input_error(e):
-                raise UploadRejected(400, "the model cannot decode this image") from None
-            raise
-        products = await run_in_threadpool(index.lookup, [p.sku for p in predictions])
-        return {"model_version": version, "results": [_result(p, products) for p in predictions]}
+        if batcher is not None:
+            return await answer_batched(data)
+        return await run_in_threadpool(answer_now, data)
 
     @app.get("/v1/products/{sku:path}", summary="A product of the index", responses={404: {}})
     async def product(sku: str):

@@ -7,8 +7,8 @@
 Both offer the same three operations, and both make a rebuild atomic:
 
 - SQLite: the new index is written to a temporary file beside the old one, then
-  ``os.replace`` puts it in place; every read opens the file afresh, so a reader sees
-  the old file or the new one.
+  ``os.replace`` puts it in place; a reader reopens the file when its inode changed,
+  so it reads the old file or the new one, whole.
 - PostgreSQL: one transaction creates and fills ``<table>_new``, renames the old table
   away, renames the new one to ``<table>`` and drops the old; readers keep seeing the
   old table until the commit, then the new one.
@@ -57,16 +57,24 @@ class SQLiteDatabase(IndexDatabase):
         self.path = Path(path).absolute()
         self.table = _check_identifier(table)
         self.location = f"SQLite file {self.path}"
+        self._local = threading.local()
 
     @contextlib.contextmanager
     def _reader(self):
-        if not self.path.exists():
-            raise IndexUnavailable(f"no product index at {self.path}: run `sicot index build` first")
-        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+        """A read-only connection to the current file: each thread keeps one and opens
+        the file afresh when a rebuild has replaced it (another inode)."""
         try:
-            yield conn
-        finally:
-            conn.close()
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            raise IndexUnavailable(f"no product index at {self.path}: run `sicot index build` first") from None
+        key = (st.st_dev, st.st_ino)
+        cached = getattr(self._local, "reader", None)
+        if cached is None or cached[0] != key:
+            if cached is not None:
+                cached[1].close()
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+            cached = self._local.reader = (key, conn)
+        yield cached[1]
 
     def replace_table(self, schema, columns, rows):
         self.path.parent.mkdir(parents=True, exist_ok=True)
