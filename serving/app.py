@@ -209,9 +209,8 @@ def create_app(
         kind = check_content_type(request.headers.get("content-type"))
         check_declared_length(request.headers.get("content-length"), limits)
         data = await (_read_multipart_image(request) if kind == MULTIPART else _read_raw_body(request, limits))
-        if batcher is not None:
-            return await answer_batched(data)
-        return await run_in_threadpool(answer_now, data)
+        answer = await (answer_batched(data) if batcher is not None else run_in_threadpool(answer_now, data))
+        return JSONResponse(answer)  # plain JSON: no response-model encoding on the hot path
 
     @app.get("/v1/products/{sku:path}", summary="A product of the index", responses={404: {}})
     async def product(sku: str):

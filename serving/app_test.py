@@ -144,3 +144,39 @@ def _samples(text: str, name: str, **labels) -> list[float]:
 def _counter(http, route: str, method: str, status: int) -> float:
     found = _samples(http.get("/metrics").text, "sicot_requests_total", route=route, method=method, status=str(status))
     return sum(found)
+
+
+def test_sicot_serve_answers_from_a_run_folder(tiny_run_dir, direct_top_k):
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from serving.background_server import free_port
+
+    port = free_port()
+    root = Path(__file__).resolve().parent.parent
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sicot.cli", "serve", "--set", f"pipeline.output_dir={tiny_run_dir}",
+         "--set", f"service.port={port}", "--set", "service.max_batch_size=4"],
+        env=dict(os.environ, PYTHONPATH=str(root)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                health = httpx.get(url + "/healthz", timeout=1).json()
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline, process.stdout.read()
+                time.sleep(0.2)
+        assert health["batching"] == {"max_batch_size": 4, "timeout_ms": 2.0} and health["products"] == len(COUNTS)
+        image = png_bytes(COLOURS["yellow"], size=(33, 21))
+        answer = RecognitionClient(url).recognize(image)
+        assert [r["sku"] for r in answer["results"]] == [s for s, _ in direct_top_k(image)]
+    finally:
+        process.terminate()
+        out, _ = process.communicate(timeout=30)
+    assert f"==> serve  http://127.0.0.1:{port}/" in out and "model: SavedModel" in out
