@@ -1,5 +1,6 @@
 """The service's page in headless Chromium: upload a catalogue photo, see the products."""
 
+import base64
 import shutil
 
 from selenium.webdriver.common.by import By
@@ -12,6 +13,16 @@ from tests.headless_chromium import chromium_driver, full_page_screenshot
 from tests.tiny_catalogue import COLOURS, png_bytes
 
 SHARED_SCREENSHOT = "/tmp/sicot_service_page.png"
+
+DROP_FILE_JS = """
+const [zone, b64, name] = arguments;
+const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+const transfer = new DataTransfer();
+transfer.items.add(new File([bytes], name, {type: "image/png"}));
+for (const type of ["dragenter", "dragover", "drop"]) {
+  zone.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: transfer}));
+}
+"""
 
 
 def test_uploading_a_photo_shows_the_recognised_products(saved_model_backend, run_index, tmp_path):
@@ -39,3 +50,9 @@ def test_uploading_a_photo_shows_the_recognised_products(saved_model_backend, ru
         wait.until(EC.text_to_be_present_in_element((By.ID, "status"), "Not recognised"))
         assert "not an image" in driver.find_element(By.ID, "status").text
         assert driver.find_elements(By.CSS_SELECTOR, "#results .result") == []
+        # A photo dropped on the drop zone (a drop event carrying the file, as a browser sends it).
+        driver.execute_script(DROP_FILE_JS, driver.find_element(By.ID, "drop"),
+                              base64.b64encode(png_bytes(COLOURS["red"], size=(50, 40))).decode(), "dropped.png")
+        wait.until(EC.text_to_be_present_in_element((By.ID, "preview-name"), "dropped.png"))
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#results .result")))
+        assert driver.find_elements(By.CSS_SELECTOR, "#results .result")[0].get_attribute("data-sku") == "red"
