@@ -46,3 +46,4 @@ def direct_top_k(saved_model_backend):
 
     return answer
 
+

@@ -59,3 +59,28 @@ def test_dockerfile_and_kubernetes_manifest_agree():
     assert container["readinessProbe"]["httpGet"]["path"] == "/v1/models/sicot"
     assert deployment["spec"]["selector"]["matchLabels"] == service["spec"]["selector"]
     assert {p["port"] for p in service["spec"]["ports"]} == {8500, 8501}
+
+
+def test_the_signature_defs_tf_serving_reads(pushed_model_dir):
+    """What `saved_model_cli show --all` prints and TF Serving serves: the MetaGraph's signature_defs."""
+    from tensorflow.core.framework import types_pb2
+    from tensorflow.python.tools import saved_model_utils
+
+    signatures = saved_model_utils.get_meta_graph_def(str(pushed_model_dir), "serve").signature_def
+
+    def shape(info):
+        return [d.size for d in info.tensor_shape.dim]
+
+    serving = signatures["serving_default"]
+    assert serving.method_name == "tensorflow/serving/predict"
+    assert list(serving.inputs) == ["images"] and serving.inputs["images"].dtype == types_pb2.DT_STRING
+    assert shape(serving.inputs["images"]) == [-1]
+    top_k = 3  # the tiny run's serving.top_k
+    assert {k: (v.dtype, shape(v)) for k, v in serving.outputs.items()} == {
+        "labels": (types_pb2.DT_STRING, [-1, top_k]),
+        "scores": (types_pb2.DT_FLOAT, [-1, top_k]),
+        "class_ids": (types_pb2.DT_INT64, [-1, top_k]),
+    }
+    examples = signatures["predict_examples"]
+    assert list(examples.inputs) == ["examples"] and examples.inputs["examples"].dtype == types_pb2.DT_STRING
+    assert shape(examples.outputs["probabilities"]) == [-1, 4]
