@@ -98,7 +98,7 @@ async def _read_raw_body(request: Request, limits: UploadLimits) -> bytes:
     return b"".join(chunks)
 
 
-async def _read_multipart_image(request: Request) -> bytes:
+async def _read_multipart_image(request: Request, limits: UploadLimits) -> bytes:
     try:
         form = await request.form(max_files=2, max_fields=20)
     except MultiPartException as e:
@@ -108,6 +108,8 @@ async def _read_multipart_image(request: Request) -> bytes:
         if field is None or isinstance(field, str):
             fields = ", ".join(f"'{k}'" for k in form.keys()) or "none"
             raise UploadRejected(400, f"the multipart form has no file field 'image' (fields: {fields})")
+        if field.size is not None and field.size > limits.max_image_bytes:  # spooled, not yet in memory
+            raise UploadRejected(413, f"image of {field.size} bytes is over the limit of {limits.max_image_bytes} bytes")
         return await field.read()
     finally:
         await form.close()
@@ -208,7 +210,7 @@ def create_app(
     async def recognize(request: Request):
         kind = check_content_type(request.headers.get("content-type"))
         check_declared_length(request.headers.get("content-length"), limits)
-        data = await (_read_multipart_image(request) if kind == MULTIPART else _read_raw_body(request, limits))
+        data = await (_read_multipart_image(request, limits) if kind == MULTIPART else _read_raw_body(request, limits))
         answer = await (answer_batched(data) if batcher is not None else run_in_threadpool(answer_now, data))
         return JSONResponse(answer)  # plain JSON: no response-model encoding on the hot path
 
@@ -239,7 +241,6 @@ def create_app(
         return PAGE_HTML
 
     return app
-
 
 
 def app_from_config(config) -> FastAPI:

@@ -90,6 +90,17 @@ def test_bad_input_gets_a_4xx_that_says_what_was_wrong(http, case):
     assert http.post("/v1/recognize", **_multipart(png_bytes(COLOURS["red"]))).status_code == 200
 
 
+def test_chunked_uploads_over_the_byte_limit_get_413(http):
+    """No Content-Length to refuse early on: the body is cut off as it streams in."""
+    chunks = lambda: (b"\1" * 10_000 for _ in range(5))  # 50 kB against the 20 kB limit
+    multipart = (b'--b\r\nContent-Disposition: form-data; name="image"; filename="x"\r\n\r\n', *chunks(), b"\r\n--b--\r\n")
+    response = http.post("/v1/recognize", content=iter(multipart),
+                         headers={"content-type": "multipart/form-data; boundary=b"})
+    assert response.status_code == 413 and "image of 50000 bytes is over the limit of 20000" in response.json()["error"]
+    response = http.post("/v1/recognize", content=chunks(), headers={"content-type": "image/jpeg"})
+    assert response.status_code == 413 and "request body is over the limit of 20000" in response.json()["error"]
+
+
 def test_product_lookup_and_unknown_sku(service):
     with RecognitionClient(service) as client:
         product = client.product("blue")
