@@ -4,6 +4,7 @@
                             image/* content type) -> {"model_version", "results": [{"sku",
                             "score", "class_id", "title", "tags", "missing_from_index"}]}
     GET  /v1/products/{sku} the product index entry of a SKU (404 for an unknown SKU)
+    GET  /v1/images/{sku}   its first catalogue image (when the file is on this server)
     GET  /healthz           model and index in use
     GET  /metrics           Prometheus: request counts by route and status, latency
     GET  /                  the recognition page (serving/recognition_page.py)
@@ -19,12 +20,14 @@ index answers 503 naming it.
 from __future__ import annotations
 
 import contextlib
+import mimetypes
 import time
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
@@ -220,6 +223,17 @@ def create_app(
         if found is None:
             return _error(404, f"unknown SKU '{sku}': it is not in the product index")
         return found.to_dict()
+
+    @app.get("/v1/images/{sku:path}", summary="The first catalogue image of a SKU", response_class=FileResponse,
+             responses={404: {}})
+    async def product_image(sku: str):
+        found = await run_in_threadpool(index.get, sku)
+        if found is None:
+            return _error(404, f"unknown SKU '{sku}': it is not in the product index")
+        path = next((Path(p) for p in found.images if Path(p).is_file()), None)
+        if path is None:
+            return _error(404, f"no image file of SKU '{sku}' on this server (the index lists {len(found.images)})")
+        return FileResponse(path, media_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream")
 
     @app.get("/healthz", summary="Liveness and what is being served")
     async def healthz():

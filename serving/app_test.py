@@ -8,7 +8,7 @@ from PIL import Image
 
 from serving.app import create_app
 from serving.background_server import serve_in_background
-from serving.product_index import ProductIndex, read_catalogue
+from serving.product_index import Product, ProductIndex, read_catalogue
 from serving.rest_client import RecognitionClient, ServiceError
 from serving.upload_checks import UploadLimits
 from tests.tiny_catalogue import COLOURS, COUNTS, png_bytes
@@ -109,6 +109,22 @@ def test_product_lookup_and_unknown_sku(service):
         with pytest.raises(ServiceError) as info:
             client.product("purple/x")
     assert info.value.status == 404 and info.value.message == "unknown SKU 'purple/x': it is not in the product index"
+
+
+def test_product_images_come_from_the_catalogue(http, tiny_run_dir, tmp_path, saved_model_backend):
+    first_red = tiny_run_dir.parent / "catalogue/images/red_0.png"
+    response = http.get("/v1/images/red")
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    assert response.content == first_red.read_bytes()
+    unknown = http.get("/v1/images/purple")
+    assert unknown.status_code == 404 and unknown.json()["error"].startswith("unknown SKU 'purple'")
+    # An index whose image files are not on this server.
+    index = ProductIndex.open(str(tmp_path / "elsewhere.sqlite"))
+    index.rebuild([Product("red", "Red", (), ("/nowhere/red.png",), ("red",))])
+    with serve_in_background(create_app(saved_model_backend, index, LIMITS)) as url:
+        missing = httpx.get(f"{url}/v1/images/red")
+    assert missing.status_code == 404
+    assert missing.json()["error"] == "no image file of SKU 'red' on this server (the index lists 1)"
 
 
 def test_predicted_skus_missing_from_the_index_are_flagged(saved_model_backend, tiny_run_dir, tmp_path):

@@ -1,7 +1,8 @@
 '''The recognition page the service serves at ``/``: the paper's Fig. 2 on a laptop.
 
 Plain HTML and JavaScript, no build step: choose or drop a photo, see it, and see the
-recognised products (SKU, title, tags, score bar) with the model version. It calls
+recognised products (catalogue image, SKU, title, tags, score bar) with the model
+version. It calls
 ``POST /v1/recognize`` with the photo as multipart field ``image`` and shows the
 service's ``{"error": ...}`` message when the upload is refused.
 '''
@@ -37,7 +38,9 @@ PAGE_HTML = """<!doctype html>
   #status { color: var(--muted); min-height: 1.4em; }
   #status.error { color: #b42318; font-weight: 600; }
   ol#results { list-style: none; padding: 0; margin: 0; }
-  .result { display: grid; grid-template-columns: 34px 1fr 220px; gap: 12px; align-items: center;
+  .thumb { width: 56px; height: 56px; object-fit: contain; border-radius: 6px; border: 1px solid var(--line);
+           background: #fff; }
+  .result { display: grid; grid-template-columns: 34px 56px 1fr 220px; gap: 12px; align-items: center;
             padding: 12px 0; border-top: 1px solid var(--line); }
   .result:first-child { border-top: none; }
   .result:first-child .sku { font-size: 17px; }
@@ -102,6 +105,15 @@ function render(answer, millis) {
     const li = el("li", "result");
     li.dataset.sku = r.sku;
     li.append(el("div", "rank", String(i + 1)));
+    const thumb = el("img", "thumb");
+    thumb.alt = "";
+    if (!r.missing_from_index) {
+      thumb.src = "v1/images/" + encodeURIComponent(r.sku);
+      thumb.onerror = () => { thumb.style.visibility = "hidden"; };
+    } else {
+      thumb.style.visibility = "hidden";
+    }
+    li.append(thumb);
     const info = el("div");
     info.append(el("div", "sku", r.sku));
     if (r.missing_from_index) {

@@ -43,6 +43,8 @@ def test_uploading_a_photo_shows_the_recognised_products(saved_model_backend, ru
         assert "blue thing number 0" in first and "colour" in first and "%" in first
         assert driver.find_element(By.ID, "model").text.startswith("model version ")
         assert driver.find_element(By.ID, "preview-img").get_attribute("naturalWidth") == "120"
+        # The catalogue image of each product (the tiny catalogue's are 12x10).
+        wait.until(lambda d: rows[0].find_element(By.CSS_SELECTOR, "img.thumb").get_attribute("naturalWidth") == "12")
         full_page_screenshot(driver, str(tmp_path / "page.png"))
         shutil.copyfile(tmp_path / "page.png", SHARED_SCREENSHOT)
         # A file that is not an image: the service's message, no results.
