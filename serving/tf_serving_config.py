@@ -14,6 +14,26 @@ from pathlib import Path
 
 CONTAINER_MODELS_ROOT = "/models"
 MODELS_CONFIG_NAME = "models.config"
+# The ops of the SavedModel that core TensorFlow lacks: TensorFlow Text's, used by the
+# title signatures (the model server loads every function, used or not). The official
+# tensorflow_model_server links TensorFlow Text's op library; a custom build must too.
+NON_CORE_OPS = frozenset({"CaseFoldUTF8", "NormalizeUTF8", "RegexSplitWithOffsets"})
+
+
+def non_core_ops(saved_model_pb: str | Path) -> set[str]:
+    """Op types in a saved_model.pb that this process's TensorFlow has not registered
+    (run it where tensorflow_text is not imported to see what a bare server lacks)."""
+    from tensorflow.core.protobuf import saved_model_pb2
+    from tensorflow.python.framework import op_def_registry
+
+    model = saved_model_pb2.SavedModel.FromString(Path(saved_model_pb).read_bytes())
+    ops, functions = set(), set()
+    for graph in model.meta_graphs:
+        ops.update(n.op for n in graph.graph_def.node)
+        for function in graph.graph_def.library.function:
+            functions.add(function.signature.name)
+            ops.update(n.op for n in function.node_def)
+    return {op for op in ops - functions if op_def_registry.get(op) is None}
 
 
 def models_config(model_names: list[str], container_root: str = CONTAINER_MODELS_ROOT, num_versions: int = 1):

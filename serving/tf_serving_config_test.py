@@ -1,10 +1,14 @@
 """models.config and the deployment files: exactly what TF Serving needs to load a push."""
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
 
-from serving.tf_serving_config import models_config_text, read_models_config, write_models_config
+from serving.tf_serving_config import NON_CORE_OPS, models_config_text, read_models_config, write_models_config
 from sicot.config import ServiceConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,3 +88,17 @@ def test_the_signature_defs_tf_serving_reads(pushed_model_dir):
     examples = signatures["predict_examples"]
     assert list(examples.inputs) == ["examples"] and examples.inputs["examples"].dtype == types_pb2.DT_STRING
     assert shape(examples.outputs["probabilities"]) == [-1, 4]
+
+
+def test_the_only_ops_beyond_core_tensorflow_are_tensorflow_texts(pushed_model_dir):
+    """Checked in a fresh interpreter: this one has imported tensorflow_text already."""
+    script = (
+        "import json, sys; from serving.tf_serving_config import non_core_ops; "
+        "print(json.dumps(sorted(non_core_ops(sys.argv[1]))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(pushed_model_dir / "saved_model.pb")],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3"),
+    ).stdout
+    assert set(json.loads(out.strip().splitlines()[-1])) == NON_CORE_OPS
