@@ -48,7 +48,9 @@ class IndexDatabase:
 
 def _check_identifier(name: str) -> str:
     if not _IDENTIFIER.match(name):
-        raise ValueError(f"index.table '{name}' is not a plain SQL identifier (letters, digits, _)")
+        from sicot.config import ConfigError
+
+        raise ConfigError(f"index.table '{name}' is not a plain SQL identifier (letters, digits, _)")
     return name
 
 

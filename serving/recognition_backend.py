@@ -143,4 +143,6 @@ def backend_from_config(config) -> RecognitionBackend:
             service.tf_serving_model_version,
             service.timeout_s,
         )
-    raise ValueError(f"service.backend must be saved_model or tf_serving, got '{service.backend}'")
+    from sicot.config import ConfigError
+
+    raise ConfigError(f"service.backend must be saved_model or tf_serving, got '{service.backend}'")
