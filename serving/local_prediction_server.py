@@ -5,11 +5,11 @@ The TF Serving binary cannot be installed on this project's machine (no Python o
 Debian package carries it; the official ``tensorflow/serving`` container needs a
 Docker engine). This server speaks the same protocol (``PredictRequest`` and
 ``PredictResponse`` with tensor protos) over the same folder layout
-(``<base>/<model name>/<integer version>/``), honouring the request's model name,
-version (default: the newest) and signature name, so the gRPC client and the
-service's TF Serving backend are tested against the real wire format. Unknown models,
-versions, signatures and inputs get TF Serving's status codes (NOT_FOUND,
-INVALID_ARGUMENT).
+(``<base>/<model name>/<integer version>/``, every version found loaded before it
+answers), honouring the request's model name, version (default: the newest) and
+signature name, so the gRPC client and the service's TF Serving backend are tested
+against the real wire format. Unknown models, versions, signatures and inputs get TF
+Serving's status codes (NOT_FOUND, INVALID_ARGUMENT).
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ def model_versions(model_base: Path) -> dict[int, Path]:
 def _servicer_class():
     from tensorflow_serving.apis import prediction_service_pb2_grpc
 
+    from serving.recognition_backend import load_saved_model
+
     class SavedModelPredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         """PredictionService.Predict over the versions of the models under a base folder."""
 
@@ -38,6 +40,11 @@ def _servicer_class():
             self.base_dir = Path(base_dir)
             self._loaded: dict[tuple[str, int], object] = {}
             self._lock = threading.Lock()
+            # Like the model server, load what is there before answering (a version
+            # pushed later is loaded on its first request).
+            for folder in sorted(p for p in self.base_dir.iterdir() if p.is_dir()):
+                for version, path in model_versions(folder).items():
+                    self._loaded[(folder.name, version)] = load_saved_model(path)
 
         def _model(self, name: str, version: int | None, context):
             folder = self.base_dir / name
@@ -49,8 +56,6 @@ def _servicer_class():
             with self._lock:
                 key = (name, wanted)
                 if key not in self._loaded:
-                    from serving.recognition_backend import load_saved_model
-
                     self._loaded[key] = load_saved_model(versions[wanted])
                 return self._loaded[key], wanted
 

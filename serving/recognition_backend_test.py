@@ -26,7 +26,7 @@ def tf_serving_address(tiny_run_dir):
 def test_service_over_tf_serving_grpc_answers_like_the_in_process_model(
     tf_serving_address, saved_model_backend, run_index
 ):
-    grpc_backend = TFServingBackend(tf_serving_address, "sicot", timeout_s=10)
+    grpc_backend = TFServingBackend(tf_serving_address, "sicot", timeout_s=30)
     with serve_in_background(create_app(saved_model_backend, run_index)) as local, \
             serve_in_background(create_app(grpc_backend, run_index)) as remote:
         for image in IMAGES:
@@ -56,7 +56,7 @@ def test_backend_from_config_picks_the_newest_pushed_version(tiny_run_dir, tf_se
     assert backend.model_dir == latest_version_dir(tiny_run_dir / "serving" / "sicot")
     grpc_config = load_config(overrides=[
         f"pipeline.output_dir={tiny_run_dir}", "service.backend=tf_serving",
-        f"service.tf_serving_address={tf_serving_address}",
+        f"service.tf_serving_address={tf_serving_address}", "service.timeout_s=30",
     ])
     grpc_backend = backend_from_config(grpc_config)
     assert grpc_backend.recognize(IMAGES[:1]).model_version == backend.model_version
