@@ -5,11 +5,15 @@
     sicot report  RUN_DIR [--out DIR]                              results.json + report.html again
     sicot ingest  [--config FILE] [--set ...] [--force]            manifest -> TFRecords
     sicot config  [--config FILE] [--set ...]                      print the settings
+    sicot index build [--catalogue FILE] [--url URL] [--set ...]   catalogue -> product index
+    sicot index show SKU [--set ...]                               one product of the index
+    sicot serve   [--config FILE] [--set service.key=value ...]    the recognition service
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 
@@ -59,7 +63,7 @@ def cmd_config(args) -> int:
     return 0
 
 
-def _report(run_dir) -> None:
+def _report(run_dir):
     from evaluation.report import make_report
 
     stage("report", str(run_dir))
@@ -70,6 +74,7 @@ def _report(run_dir) -> None:
     say("")
     say(f"    results (JSON): {report.results_path}")
     say(f"    report (HTML):  {report.html_path}")
+    return report
 
 
 def cmd_report(args) -> int:
@@ -90,6 +95,62 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def _build_index(config):
+    from serving.product_index import build_index
+
+    catalogue = config.index.catalogue or config.data.manifest
+    stage("index", f"{catalogue} -> {config.index_url}")
+    index, read = build_index(catalogue, config.index_url, config.index.table)
+    for reject in read.rejects[:5]:
+        say(f"    skipped {reject.source}:{reject.line}: {reject.reason}")
+    say(
+        f"    index: {len(read.products)} SKUs from {read.rows} catalogue rows"
+        f" ({len(read.rejects)} rows skipped) in {index.location}"
+    )
+    return index
+
+
+def _write_models_config(config) -> None:
+    from serving.tf_serving_config import write_models_config
+
+    path = write_models_config(config.serving_dir.parent, [config.pipeline.name])
+    say(f"    TF Serving config: {path} (model {config.pipeline.name}, base path /models/{config.pipeline.name})")
+
+
+def cmd_index(args) -> int:
+    config = _load(args)
+    if args.url:
+        config.index.url = args.url
+    if args.index_command == "build":
+        if args.catalogue:
+            config.index.catalogue = args.catalogue
+        _build_index(config)
+        return 0
+    from serving.product_index import ProductIndex
+
+    product = ProductIndex.open(config.index_url, config.index.table).get(args.sku)
+    if product is None:
+        print(f"sicot: error: unknown SKU '{args.sku}': not in the product index {config.index_url}", file=sys.stderr)
+        return 1
+    print(json.dumps(product.to_dict(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_serve(args) -> int:
+    config = _load(args)
+    import uvicorn
+
+    from serving.app import app_from_config
+
+    app = app_from_config(config)
+    host, port = config.service.host, config.service.port
+    stage("serve", f"http://{host}:{port}/  (page at /, API docs at /docs)")
+    say(f"    model: {app.state.backend.description}")
+    say(f"    index: {app.state.index.location}")
+    uvicorn.run(app, host=host, port=port, log_level="info")
+    return 0
+
+
 def cmd_run(args) -> int:
     started = time.time()
     config = _load(args)
@@ -101,11 +162,16 @@ def cmd_run(args) -> int:
     local_runner.run(config)
     summary = summarize(config)
     path = write_summary(config, summary)
+    if summary.pushed_dir:
+        _write_models_config(config)
+    _build_index(config)
+    report = _report(config.output_path)
     stage("summary", f"{time.time() - started:.0f} s in all")
     for line in summary.lines():
         say("    " + line)
+    say(f"    results (JSON): {report.results_path}")
+    say(f"    report (HTML):  {report.html_path}")
     say(f"    run summary:    {path}")
-    _report(config.output_path)
     return 0
 
 
@@ -136,7 +202,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("config", help="print the effective settings as YAML")
     _common(p)
     p.set_defaults(func=cmd_config)
+    p = sub.add_parser("index", help="the product index (SKU -> title, tags, images) the service reads")
+    index_sub = p.add_subparsers(dest="index_command", required=True)
+    q = index_sub.add_parser("build", help="load a catalogue (manifest) into the index, replacing it atomically")
+    _common(q)
+    q.add_argument("--catalogue", help="manifest/catalogue file (default: index.catalogue, else data.manifest)")
+    q.add_argument("--url", help="SQLite file or postgresql:// URL (default: index.url)")
+    q.set_defaults(func=cmd_index)
+    q = index_sub.add_parser("show", help="print one SKU's entry")
+    _common(q)
+    q.add_argument("sku")
+    q.add_argument("--url", help="SQLite file or postgresql:// URL (default: index.url)")
+    q.set_defaults(func=cmd_index)
+    p = sub.add_parser("serve", help="run the recognition service (HTTP API and page)")
+    _common(p)
+    p.set_defaults(func=cmd_serve)
     return parser
+
+
+def _service_setup_errors() -> tuple[type[Exception], ...]:
+    """Errors of the index and service set-up that are the user's to fix (missing files, bad URLs)."""
+    from serving.index_database import IndexUnavailable
+
+    return (IndexUnavailable, FileNotFoundError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,9 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     from evaluation.run_results import RunResultsError
     from sicot.config import ConfigError
 
+    service_errors = _service_setup_errors() if args.command in ("run", "index", "serve") else ()
+
     try:
         return args.func(args)
-    except (ConfigError, IngestError, ManifestError, RunResultsError) as e:
+    except (ConfigError, IngestError, ManifestError, RunResultsError, *service_errors) as e:
         print(f"sicot: error: {e}", file=sys.stderr)
         return 2
 

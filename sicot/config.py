@@ -169,6 +169,47 @@ class ServingConfig:
 
 
 @dataclasses.dataclass
+class IndexConfig:
+    # The product index (SKU -> title, tags, images) that the service reads.
+    # null: the SQLite file product_index.sqlite in pipeline.output_dir; a path or
+    # sqlite:///path: that SQLite file; postgresql://user@host:port/db: PostgreSQL.
+    url: str | None = None
+    # Table (PostgreSQL) the index lives in; a rebuild fills <table>_new, then swaps.
+    table: str = "sicot_products"
+    # The catalogue to index (a manifest: image, label, title, sku, tags; JSON Lines
+    # or CSV). null: data.manifest.
+    catalogue: str | None = None
+
+
+@dataclasses.dataclass
+class ServiceConfig:
+    # `sicot serve`: the HTTP recognition service.
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Model backend: saved_model (in-process, the default) or tf_serving (gRPC).
+    backend: str = "saved_model"
+    # saved_model: the SavedModel folder; null: the newest version under
+    # <pipeline.output_dir>/serving/<pipeline.name>/.
+    model_dir: str | None = None
+    # tf_serving: the PredictionService address, the model name (null: pipeline.name)
+    # and version (null: the newest TF Serving has loaded).
+    tf_serving_address: str = "localhost:8500"
+    tf_serving_model_name: str | None = None
+    tf_serving_model_version: int | None = None
+    signature_name: str = "serving_default"
+    # Deadline of one model call (gRPC) in seconds.
+    timeout_s: float = 5.0
+    # Uploads over these limits are refused with 413.
+    max_image_bytes: int = 10_000_000
+    max_image_pixels: int = 40_000_000
+    # Server-side batching: concurrent requests are run as one model call of up to
+    # max_batch_size images, waiting at most batch_timeout_ms for more to arrive.
+    # 1: off (the default: on 2 CPU cores it did not raise throughput, see README).
+    max_batch_size: int = 1
+    batch_timeout_ms: float = 2.0
+
+
+@dataclasses.dataclass
 class PipelineConfig:
     name: str = "sicot"
     # Everything a run writes goes under this folder: ingested TFRecords, the pipeline
@@ -191,6 +232,8 @@ class SicotConfig:
     eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
     compare: CompareConfig = dataclasses.field(default_factory=CompareConfig)
     serving: ServingConfig = dataclasses.field(default_factory=ServingConfig)
+    index: IndexConfig = dataclasses.field(default_factory=IndexConfig)
+    service: ServiceConfig = dataclasses.field(default_factory=ServiceConfig)
     pipeline: PipelineConfig = dataclasses.field(default_factory=PipelineConfig)
 
     # -- derived paths ------------------------------------------------------------
@@ -213,6 +256,15 @@ class SicotConfig:
     @property
     def serving_dir(self) -> Path:
         return self.output_path / "serving" / self.pipeline.name
+
+    @property
+    def models_config_path(self) -> Path:
+        """The TF Serving model server config written next to the versioned folders."""
+        return self.output_path / "serving" / "models.config"
+
+    @property
+    def index_url(self) -> str:
+        return self.index.url or str(self.output_path / "product_index.sqlite")
 
     # -- (de)serialisation ---------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -1,0 +1,104 @@
+"""models.config and the deployment files: exactly what TF Serving needs to load a push."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from serving.tf_serving_config import NON_CORE_OPS, models_config_text, read_models_config, write_models_config
+from sicot.config import ServiceConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+
+
+def test_models_config_parses_back_as_a_model_server_config(tmp_path):
+    path = write_models_config(tmp_path, ["sicot", "other"])
+    config = read_models_config(path)
+    models = config.model_config_list.config
+    assert [(m.name, m.base_path, m.model_platform) for m in models] == [
+        ("sicot", "/models/sicot", "tensorflow"), ("other", "/models/other", "tensorflow")]
+    assert models[0].model_version_policy.latest.num_versions == 1
+    assert models_config_text(["x"], "/srv/models/").count('base_path: "/srv/models/x"') == 1
+
+
+def test_sicot_run_writes_models_config_beside_the_versioned_folders(tiny_run_dir):
+    serving = tiny_run_dir / "serving"
+    (model,) = read_models_config(serving / "models.config").model_config_list.config
+    # Mounted at /models in the container, base_path names the folder the Pusher wrote.
+    versions = [p for p in (serving / Path(model.base_path).relative_to("/models")).iterdir()]
+    assert versions and all(p.name.isdigit() and (p / "saved_model.pb").exists() for p in versions)
+    assert (tiny_run_dir / "product_index.sqlite").exists()
+
+
+def _tf_serving_version() -> str:
+    from importlib.metadata import version
+
+    return version("tensorflow-serving-api")
+
+
+def test_compose_file_runs_the_official_image_on_models_config():
+    compose = yaml.safe_load((DEPLOY / "tf-serving/docker-compose.yaml").read_text())
+    service = compose["services"]["tf-serving"]
+    assert service["image"] == f"tensorflow/serving:{_tf_serving_version()}"
+    flags = service["entrypoint"]
+    assert flags[0] == "/usr/bin/tensorflow_model_server"
+    assert "--model_config_file=/models/models.config" in flags
+    grpc_port = ServiceConfig().tf_serving_address.rsplit(":", 1)[1]
+    assert f"--port={grpc_port}" in flags and f"{grpc_port}:{grpc_port}" in service["ports"]
+    assert any(v.endswith(":/models:ro") for v in service["volumes"])
+
+
+def test_dockerfile_and_kubernetes_manifest_agree():
+    dockerfile = (DEPLOY / "tf-serving/Dockerfile").read_text()
+    assert f"FROM tensorflow/serving:{_tf_serving_version()}\n" in dockerfile
+    assert '"--model_config_file=/models/models.config"' in dockerfile and "COPY . /models/" in dockerfile
+    deployment, service = yaml.safe_load_all((DEPLOY / "k8s/tf-serving.yaml").read_text())
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "sicot-tf-serving:latest"  # the image the Dockerfile builds
+    assert {p["containerPort"] for p in container["ports"]} == {8500, 8501}
+    assert container["readinessProbe"]["httpGet"]["path"] == "/v1/models/sicot"
+    assert deployment["spec"]["selector"]["matchLabels"] == service["spec"]["selector"]
+    assert {p["port"] for p in service["spec"]["ports"]} == {8500, 8501}
+
+
+def test_the_signature_defs_tf_serving_reads(pushed_model_dir):
+    """What `saved_model_cli show --all` prints and TF Serving serves: the MetaGraph's signature_defs."""
+    from tensorflow.core.framework import types_pb2
+    from tensorflow.python.tools import saved_model_utils
+
+    signatures = saved_model_utils.get_meta_graph_def(str(pushed_model_dir), "serve").signature_def
+
+    def shape(info):
+        return [d.size for d in info.tensor_shape.dim]
+
+    serving = signatures["serving_default"]
+    assert serving.method_name == "tensorflow/serving/predict"
+    assert list(serving.inputs) == ["images"] and serving.inputs["images"].dtype == types_pb2.DT_STRING
+    assert shape(serving.inputs["images"]) == [-1]
+    top_k = 3  # the tiny run's serving.top_k
+    assert {k: (v.dtype, shape(v)) for k, v in serving.outputs.items()} == {
+        "labels": (types_pb2.DT_STRING, [-1, top_k]),
+        "scores": (types_pb2.DT_FLOAT, [-1, top_k]),
+        "class_ids": (types_pb2.DT_INT64, [-1, top_k]),
+    }
+    examples = signatures["predict_examples"]
+    assert list(examples.inputs) == ["examples"] and examples.inputs["examples"].dtype == types_pb2.DT_STRING
+    assert shape(examples.outputs["probabilities"]) == [-1, 4]
+
+
+def test_the_only_ops_beyond_core_tensorflow_are_tensorflow_texts(pushed_model_dir):
+    """Checked in a fresh interpreter: this one has imported tensorflow_text already."""
+    script = (
+        "import json, sys; from serving.tf_serving_config import non_core_ops; "
+        "print(json.dumps(sorted(non_core_ops(sys.argv[1]))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(pushed_model_dir / "saved_model.pb")],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3"),
+    ).stdout
+    assert set(json.loads(out.strip().splitlines()[-1])) == NON_CORE_OPS
