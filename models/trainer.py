@@ -129,14 +129,7 @@ def backbone_trunk(model) -> keras.Model:
 
 
 def _compile(model, config: SicotConfig, steps: int, start_epoch: int) -> None:
-    num_classes = model.classifier.units
-    model.compile(
-        optimizer=make_optimizer(config, steps, start_epoch),
-        metrics=[
-            keras.metrics.SparseCategoricalAccuracy(name="top1"),
-            keras.metrics.SparseTopKCategoricalAccuracy(k=min(3, num_classes), name="top3"),
-        ],
-    )
+    model.compile(optimizer=make_optimizer(config, steps, start_epoch), metrics=model.accuracy_metrics())
 
 
 def fit_with_warmup(model, config: SicotConfig, train_ds, eval_ds, steps: int, callbacks=()):
@@ -225,7 +218,14 @@ def train_and_export(
         steps,
         callbacks,
     )
-    export_recognition_model(model.inference_model(), tft_output, config, serving_model_dir, model.semantic)
+    export_recognition_model(
+        model.inference_model(),
+        tft_output,
+        config,
+        serving_model_dir,
+        model.semantic,
+        sharded_head=(model.visual, model.classifier) if model.sharded else None,
+    )
     return history
 
 
