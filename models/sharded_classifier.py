@@ -151,7 +151,9 @@ class ShardedClassifier(keras.layers.Layer):
 
     def build(self, input_shape):
         dim = input_shape[-1]
-        self.kernels, self.biases = [], []
+        # All kernels first: a strategy that places variables round robin (parameter
+        # servers) then puts consecutive shards on different devices.
+        self.kernels = []
         for i, (size, device) in enumerate(zip(self.sizes, self.shard_devices)):
             with on_device(device):
                 self.kernels.append(
@@ -162,6 +164,9 @@ class ShardedClassifier(keras.layers.Layer):
                         name=f"kernel_{i}",
                     )
                 )
+        self.biases = []
+        for i, (size, device) in enumerate(zip(self.sizes, self.shard_devices)):
+            with on_device(device):
                 self.biases.append(self.add_weight(shape=(size,), initializer="zeros", name=f"bias_{i}"))
 
     def _kernel_initializer(self, dim: int):

@@ -155,8 +155,10 @@ class SicotModel(keras.Model):
         x, y = data
         with tf.GradientTape() as tape:
             total, visual_loss, mixed_loss, predictions = self._stream_losses(x, y, training=True)
+            # Replicas' gradients are summed: each replica's loss is its share of the mean.
+            replica_total = total / tf.distribute.get_strategy().num_replicas_in_sync
         variables = self.trainable_variables
-        self.optimizer.apply_gradients(zip(tape.gradient(total, variables), variables))
+        self.optimizer.apply_gradients(zip(tape.gradient(replica_total, variables), variables))
         return self._update_metrics(y, predictions, total, visual_loss, mixed_loss)
 
     def test_step(self, data):
@@ -165,6 +167,20 @@ class SicotModel(keras.Model):
         (visual_ce,), predictions = self._head_cross_entropies([self.visual_features(pixels)], y, training=False)
         visual_loss = tf.reduce_mean(visual_ce)
         return self._update_metrics(y, predictions, visual_loss, visual_loss, tf.constant(0.0))
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Keras 3.15's fit reduces the first distributed batch (a nested structure) to
+        build the model symbolically, which MultiWorkerMirroredStrategy's collective
+        reduce refuses; one replica's batch gives the same shapes."""
+        if iterator is not None and self._distribute_strategy is not None:
+            for _, _, batches in iterator:
+                local = self.distribute_strategy.experimental_local_results
+                data_batch = keras.tree.map_structure(
+                    lambda v: local(v)[0] if isinstance(v, tf.distribute.DistributedValues) else v, next(batches)
+                )
+                break
+            iterator = None
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def accuracy_metrics(self) -> list[keras.metrics.Metric]:
         """top1 and top3, read from the logits (Dense) or the merged top-k ids (sharded)."""
@@ -191,7 +207,12 @@ class SicotModel(keras.Model):
                 metric.update_state(mixed_loss)
             else:
                 metric.update_state(y, predictions)
-        return self.get_metrics_result()
+        results = self.get_metrics_result()
+        if isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras 3.15's fit averages each log over workers along axis 0, which a
+            # scalar lacks under MultiWorkerMirroredStrategy: give it one.
+            results = {name: tf.reshape(value, [1]) for name, value in results.items()}
+        return results
 
     def inference_model(self) -> keras.Model:
         """A functional image-only model sharing this model's layers (for export)."""

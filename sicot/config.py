@@ -137,9 +137,10 @@ class TrainConfig:
     # Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch,
     # -1 a progress bar on a terminal and one line per epoch otherwise.
     verbose: int = -1
-    # Fault tolerance: the training state (weights, optimizer, epoch and step) is backed
-    # up every this many steps (0: only at epoch ends) under checkpoint_dir (null: the
-    # Trainer's model_run folder); a restarted run resumes from the last backup.
+    # Fault tolerance: the training state (weights, optimizer, global step) is backed up
+    # every this many steps (0: no backups) under checkpoint_dir (null:
+    # <pipeline.output_dir>/train_backup/<configuration fingerprint>); a restarted
+    # Trainer with the same configuration resumes at the last backed-up step.
     checkpoint_every_steps: int = 0
     checkpoint_dir: str | None = None
 
@@ -151,12 +152,9 @@ class DistributeConfig:
     strategy: str = "none"
     # mirrored: the devices to mirror over (empty: all GPUs, else the CPU).
     devices: list[str] = dataclasses.field(default_factory=list)
-    # parameter_server: variables are split over the parameter servers by a
-    # variable_partitioner: "fixed" (ps_num_shards shards per variable, 0 = one per
-    # parameter server), "min_size" (shards of at least ps_min_shard_bytes) or "none".
-    ps_partitioner: str = "fixed"
-    ps_num_shards: int = 0
-    ps_min_shard_bytes: int = 256 << 10
+    # parameter_server: the classifier is split over the parameter servers by class
+    # with model.classifier_shards (one shard per parameter server); see
+    # models/distribution.py.
 
 
 @dataclasses.dataclass
@@ -220,6 +218,12 @@ class SicotConfig:
     @property
     def metadata_path(self) -> Path:
         return self.output_path / "metadata.sqlite"
+
+    @property
+    def train_backup_dir(self) -> str:
+        if self.train.checkpoint_dir:
+            return self.train.checkpoint_dir
+        return str(self.output_path / "train_backup" / self.fingerprint())
 
     @property
     def serving_dir(self) -> Path:
