@@ -96,6 +96,13 @@ class SicotModel(keras.Model):
         self.visual_loss_tracker = keras.metrics.Mean(name="visual_loss")
         self.mixed_loss_tracker = keras.metrics.Mean(name="mixed_loss") if semantic is not None else None
 
+    def build(self, input_shape):
+        """Creates the shared classifier's weights (the streams are functional models,
+        built already): the whole state exists before the first step, so a backup can
+        be restored into it and a strategy places it at creation."""
+        if not self.classifier.built:
+            self.classifier.build((None, self.visual.output_shape[-1]))
+
     def call(self, pixels, training=False):
         return self.classifier(self.visual_features(pixels, training))
 
@@ -226,7 +233,7 @@ def build_sicot_model(
     m = config.model
     visual = build_backbone(m.backbone, config.preprocessing.image_size, m.feature_dim, m.backbone_weights)
     semantic = build_semantic_stream(config, vocab_size, word_vectors) if m.co_training else None
-    return SicotModel(
+    model = SicotModel(
         visual,
         build_classifier(config, num_classes),
         semantic,
@@ -236,6 +243,8 @@ def build_sicot_model(
         seed=config.train.seed,
         name="sicot",
     )
+    model.build(visual.input_shape)
+    return model
 
 
 def build_classifier(config: SicotConfig, num_classes: int) -> layers.Layer:

@@ -89,7 +89,7 @@ def main(argv=None) -> int:
         model = build_sicot_model(config, NUM_CLASSES, VOCAB)
     callbacks = []
     if args.step_delay:
-        callbacks.append(keras.callbacks.LambdaCallback(on_train_batch_end=lambda *_: time.sleep(args.step_delay)))
+        callbacks.append(keras.callbacks.LambdaCallback(on_train_batch_end=lambda *_, **__: time.sleep(args.step_delay)))
     out = Path(args.out)
     history = fit_with_warmup(
         model, config, lambda: dataset(config), None, config.train.steps_per_epoch, callbacks, backup_dir=str(out / "backup")
