@@ -90,7 +90,7 @@ class RecognitionModule(tf.Module):
         pixels = decode_images(images, self._image_size)
         return tf.nn.softmax(self.model(pixels, training=False), axis=-1)
 
-    def _top_k(self, images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def _best_classes(self, images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         if hasattr(self, "classifier"):
             pixels = decode_images(images, self._image_size)
             return self.classifier.top_k(self.visual(pixels, training=False), self._top_k)
@@ -99,7 +99,7 @@ class RecognitionModule(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
     def recognize(self, images):
-        scores, class_ids = self._top_k(images)
+        scores, class_ids = self._best_classes(images)
         return {
             "labels": tf.gather(self._labels, class_ids),
             "scores": scores,
