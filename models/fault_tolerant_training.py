@@ -71,14 +71,19 @@ def backed_up_step(backup_dir: str | None) -> int:
     return int(latest["step"]) if latest else 0
 
 
-def restore_state(model: keras.Model, backup_dir: str) -> int:
-    """Loads the last backup into the model and its (compiled) optimizer; its global step."""
+def restore_state(model: keras.Model, backup_dir: str, with_optimizer: bool = True) -> int:
+    """Loads the last backup into the model and (with_optimizer) its compiled optimizer;
+    returns the backup's global step."""
     latest = _latest(backup_dir)
     if not latest:
         return 0
-    if not model.optimizer.built:
-        model.optimizer.build(model.trainable_variables)
-    model.load_weights(os.path.join(backup_dir, latest["weights"]))
+    path = os.path.join(backup_dir, latest["weights"])
+    if with_optimizer:
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        model.load_weights(path)
+    else:
+        model.load_weights(path, objects_to_skip=[model.optimizer])
     return int(latest["step"])
 
 

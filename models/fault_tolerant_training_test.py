@@ -55,5 +55,16 @@ def test_restore_brings_back_weights_and_optimizer_state(tmp_path):
     assert not tmp_path.exists()
 
 
+def test_restore_without_the_optimizer_keeps_a_fresh_one(tmp_path):
+    trained = _model(0)
+    trained.fit(_data(), epochs=1, steps_per_epoch=3, verbose=0)
+    save_state(trained, str(tmp_path), 3)
+    fresh = _model(1)
+    assert restore_state(fresh, str(tmp_path), with_optimizer=False) == 3
+    for a, b in zip(trained.weights, fresh.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert not fresh.optimizer.built or int(fresh.optimizer.iterations.numpy()) == 0
+
+
 def test_no_backup_restores_nothing(tmp_path):
     assert restore_state(_model(0), str(tmp_path)) == 0

@@ -163,8 +163,10 @@ def fit_with_warmup(model, config: SicotConfig, train_ds, eval_ds, steps: int, c
             trunk.trainable = not frozen
         with model.distribute_strategy.scope():
             _compile(model, config, steps, first_epoch)
-        if resume_step > first_epoch * steps:
-            restore_state(model, backup_dir)
+        if resume_step and resume_step >= first_epoch * steps:
+            # A backup taken at this phase's first step holds the previous phase's
+            # optimizer: this phase starts with a fresh one, as it would have.
+            restore_state(model, backup_dir, with_optimizer=resume_step > first_epoch * steps)
             print(f"    resuming training at step {resume_step} from {backup_dir}", flush=True)
         for call in _fit_calls(first_epoch, end_epoch, steps, max(resume_step, first_epoch * steps)):
             logs = _fit(model, config, train_ds, eval_ds, call, first_epoch * steps, callbacks, backup_dir)
