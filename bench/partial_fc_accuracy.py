@@ -8,8 +8,8 @@ max(--min-count, round(--head-count * (c + 1) ** -zipf)) training examples (a Zi
 long tail) and --test-per-class test examples, each centre plus Gaussian noise. The
 model is SicotModel without titles: a ReLU projection to D (the "backbone") and the
 shared classifier, trained by SicotModel.train_step with SGD (momentum 0.9), the same
-steps, batch and seed for both: the full softmax (model.partial_fc_ratio 1) and
-partial FC (model.partial_fc_ratio r, one shard). Top-1 on the test set always uses the
+steps, batch and seed for each: the full softmax (model.partial_fc_ratio 1), partial
+FC (model.partial_fc_ratio r, one shard) and partial FC without the logQ correction. Top-1 on the test set always uses the
 full classifier. Writes bench/results/partial_fc_accuracy.json.
 """
 
@@ -52,14 +52,14 @@ def synthetic_set(args, seed: int):
     return (draw(train_y), train_y), (draw(test_y), test_y), counts
 
 
-def train_and_test(args, ratio: float, seed: int, data) -> dict:
+def train_and_test(args, ratio: float, seed: int, data, correction: bool = True) -> dict:
     (train_x, train_y), (test_x, test_y), _ = data
     config = load_config(None, [f"model.partial_fc_ratio={ratio}", f"train.weight_decay={args.weight_decay}"])
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((args.input_dim,))
     visual = keras.Model(inputs, keras.layers.Dense(args.dim, activation="relu")(inputs), name="projection")
     classifier = build_classifier(config, args.classes)
-    model = SicotModel(visual, classifier, partial_fc_ratio=ratio, seed=seed)
+    model = SicotModel(visual, classifier, partial_fc_ratio=ratio, seed=seed, partial_fc_correction=correction)
     model.build(visual.input_shape)
     steps = int(np.ceil(len(train_y) / args.batch))
     schedule = keras.optimizers.schedules.CosineDecay(args.lr, decay_steps=steps * args.epochs)
@@ -75,7 +75,7 @@ def train_and_test(args, ratio: float, seed: int, data) -> dict:
     seconds = time.perf_counter() - start
     test = tf.data.Dataset.from_tensor_slices(({features.IMAGE_PIXELS: test_x}, test_y)).batch(1024)
     logs = model.evaluate(test, return_dict=True, verbose=0)
-    return {"ratio": ratio, "seed": seed, "top1": 100 * logs["top1"], "top3": 100 * logs["top3"], "train_s": seconds}
+    return {"ratio": ratio, "correction": correction, "seed": seed, "top1": 100 * logs["top1"], "top3": 100 * logs["top3"], "train_s": seconds}
 
 
 def main(argv=None) -> int:
@@ -94,30 +94,34 @@ def main(argv=None) -> int:
     p.add_argument("--lr", type=float, default=0.2)
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    p.add_argument("--skip-uncorrected", action="store_true", help="do not train partial FC without the logQ correction")
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "partial_fc_accuracy.json"))
     args = p.parse_args(argv)
 
+    variants = [("full FC", 1.0, True), (f"partial FC r = {args.ratio}", args.ratio, True)]
+    if not args.skip_uncorrected:
+        variants.append((f"partial FC r = {args.ratio}, no logQ correction", args.ratio, False))
     rows = []
     for seed in args.seeds:
         data = synthetic_set(args, seed)
-        for ratio in (1.0, args.ratio):
-            rows.append(train_and_test(args, ratio, seed, data))
+        for name, ratio, correction in variants:
+            rows.append({"model": name, **train_and_test(args, ratio, seed, data, correction)})
             print(json.dumps(rows[-1]), flush=True)
     counts = synthetic_set(args, args.seeds[0])[2]
     print(f"{args.classes} classes, {counts.sum()} training examples ({counts.max()} down to {counts.min()} per class), "
-          f"{args.test_per_class} test examples per class; {args.epochs} epochs, batch {args.batch}")
+          f"{args.test_per_class} test examples per class; {args.epochs} epochs, batch {args.batch}, seeds {args.seeds}")
     print("| model | top1 (%) | top3 (%) | train time (s) |")
     print("| --- | --- | --- | --- |")
     summary = {}
-    for ratio in (1.0, args.ratio):
-        picked = [r for r in rows if r["ratio"] == ratio]
-        name = "full FC" if ratio == 1.0 else f"partial FC r = {ratio}"
+    for name, _, _ in variants:
+        picked = [r for r in rows if r["model"] == name]
         top1, top3 = np.array([r["top1"] for r in picked]), np.array([r["top3"] for r in picked])
         seconds = np.array([r["train_s"] for r in picked])
         summary[name] = {"top1_mean": top1.mean(), "top1_std": top1.std(), "top3_mean": top3.mean()}
         print(f"| {name} | {top1.mean():.2f} ± {top1.std():.2f} | {top3.mean():.2f} ± {top3.std():.2f} | "
               f"{seconds.mean():.1f} |")
-    gaps = [f["top1"] - p["top1"] for f, p in zip(rows[::2], rows[1::2])]
+    full = {r["seed"]: r["top1"] for r in rows if r["model"] == variants[0][0]}
+    gaps = [full[r["seed"]] - r["top1"] for r in rows if r["model"] == variants[1][0]]
     print(f"top-1 gap full - partial per seed: {', '.join(f'{g:+.2f}' for g in gaps)}; mean {np.mean(gaps):+.2f} "
           f"(target: within 0.5)")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,15 @@ label remapped to its column in the sample. Evaluation and serving use the full
 classifier (the weights are the same; only the training step is cheaper). Both heads of
 a step (visual and mixed) use the same sample.
 
+The sampled negatives stand for all the shard's negatives: their logits get
++log((C_i - P) / (k - P)) (P positives, k sampled columns; the inverse of a negative's
+chance to be drawn), so that the sampled softmax's partition function is an unbiased
+estimate of the full one (the "logQ" correction of sampled softmax, Bengio & Senecal
+2008, Jean et al. 2015). Without it, a class's logit is pushed down only in the steps
+that sample it, and on a long tail the frequent classes are always sampled and the
+rare ones seldom: the trained model then over-predicts the rare classes
+(bench/partial_fc_accuracy.py measures both; ``model.partial_fc_correction``).
+
 r = 1 is the full softmax (this module is not used then).
 """
 
@@ -32,8 +41,9 @@ def sampled_columns_count(shard_size: int, ratio: float) -> int:
 
 def sample_shard_columns(
     label_positions: tf.Tensor, shard_size: int, ratio: float, seed
-) -> tuple[tf.Tensor, tf.Tensor]:
-    """(sorted sampled columns [k], labels remapped to their index in them [B], -1 = not here).
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """(sorted sampled columns [k], labels remapped to their index in them [B] (-1 = not
+    here), the logQ correction of each sampled column [k] (0 for positives)).
 
     label_positions: each label's column in this shard, -1 where another shard owns it.
     seed: a keras SeedGenerator (or an int) for the random negatives.
@@ -55,7 +65,11 @@ def sample_shard_columns(
         tf.fill([shard_size], tf.constant(-1, tf.int64)), columns64[:, None], tf.range(tf.size(columns64, tf.int64))
     )
     remapped = tf.where(owned, tf.gather(column_of_class, tf.maximum(positions, 0)), tf.constant(-1, tf.int64))
-    return columns, remapped
+    positives = tf.reduce_sum(tf.cast(is_positive, tf.float32))
+    negatives_drawn = tf.maximum(tf.cast(k, tf.float32) - positives, 1.0)
+    correction = tf.math.log((shard_size - positives) / negatives_drawn)
+    column_is_positive = tf.gather(is_positive, columns)
+    return columns, remapped, tf.where(column_is_positive, 0.0, correction)
 
 
 @dataclass
@@ -66,16 +80,22 @@ class ClassSample:
     columns: list[tf.Tensor]
     class_ids: list[tf.Tensor]
     label_positions: list[tf.Tensor]
+    logq_corrections: list[tf.Tensor]
+
+    def corrected(self, shard_logits: list[tf.Tensor]) -> list[tf.Tensor]:
+        """The sampled logits with each sampled negative's logQ correction added."""
+        return [logits + correction for logits, correction in zip(shard_logits, self.logq_corrections)]
 
 
 def sample_classes(classifier: ShardedClassifier, labels: tf.Tensor, ratio: float, seed) -> ClassSample:
-    columns, class_ids, positions = [], [], []
+    columns, class_ids, positions, corrections = [], [], [], []
     for i, (shard_positions, size, offset, device) in enumerate(
         zip(classifier.label_positions(labels), classifier.sizes, classifier.offsets, classifier.shard_devices)
     ):
         with on_device(device):
-            cols, remapped = sample_shard_columns(shard_positions, size, ratio, seed)
+            cols, remapped, correction = sample_shard_columns(shard_positions, size, ratio, seed)
         columns.append(cols)
         class_ids.append(tf.cast(cols, tf.int64) + offset)
         positions.append(remapped)
-    return ClassSample(columns, class_ids, positions)
+        corrections.append(correction)
+    return ClassSample(columns, class_ids, positions, corrections)

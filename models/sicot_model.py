@@ -80,6 +80,7 @@ class SicotModel(keras.Model):
         dropout: float = 0.0,
         partial_fc_ratio: float = 1.0,
         seed: int = 0,
+        partial_fc_correction: bool = True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -91,6 +92,7 @@ class SicotModel(keras.Model):
         if partial_fc_ratio < 1.0 and not isinstance(classifier, ShardedClassifier):
             raise ValueError("partial FC samples the columns of a ShardedClassifier (one shard is fine)")
         self.partial_fc_ratio = partial_fc_ratio
+        self.partial_fc_correction = partial_fc_correction
         self.partial_fc_seed = keras.random.SeedGenerator(seed) if partial_fc_ratio < 1.0 else None
         self.ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
         self.visual_loss_tracker = keras.metrics.Mean(name="visual_loss")
@@ -134,12 +136,14 @@ class SicotModel(keras.Model):
         classifier = self.classifier
         if training and self.partial_fc_ratio < 1.0:
             sample = sample_classes(classifier, y, self.partial_fc_ratio, self.partial_fc_seed)
-            columns, class_ids, positions = sample.columns, sample.class_ids, sample.label_positions
+            shard_logits = [classifier.shard_logits(f, sample.columns) for f in streams]
+            class_ids, positions = sample.class_ids, sample.label_positions
+            loss_logits = [sample.corrected(l) for l in shard_logits] if self.partial_fc_correction else shard_logits
         else:
-            columns, class_ids, positions = None, classifier.shard_class_ids(), classifier.label_positions(y)
-        shard_logits = [classifier.shard_logits(f, columns) for f in streams]
+            shard_logits = loss_logits = [classifier.shard_logits(f) for f in streams]
+            class_ids, positions = classifier.shard_class_ids(), classifier.label_positions(y)
         _, top_ids = merge_top_k(shard_logits[0], class_ids, METRIC_TOP_K, classifier.shard_devices)
-        return [classifier.cross_entropy(l, positions) for l in shard_logits], top_ids
+        return [classifier.cross_entropy(l, positions) for l in loss_logits], top_ids
 
     def _stream_losses(self, x, y, training):
         pixels = x[features.IMAGE_PIXELS]
@@ -233,14 +237,19 @@ def build_sicot_model(
     m = config.model
     visual = build_backbone(m.backbone, config.preprocessing.image_size, m.feature_dim, m.backbone_weights)
     semantic = build_semantic_stream(config, vocab_size, word_vectors) if m.co_training else None
+    classifier = build_classifier(config, num_classes)
+    # Built here, outside the model's name scope: its variables keep the paths
+    # classifier/kernel... that a lazily built classifier has.
+    classifier.build((None, m.feature_dim))
     model = SicotModel(
         visual,
-        build_classifier(config, num_classes),
+        classifier,
         semantic,
         m.mixed_loss_weight,
         m.dropout,
         partial_fc_ratio=m.partial_fc_ratio,
         seed=config.train.seed,
+        partial_fc_correction=m.partial_fc_correction,
         name="sicot",
     )
     model.build(visual.input_shape)

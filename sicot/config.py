@@ -99,6 +99,9 @@ class ModelConfig:
     # Partial FC: per training step, logits over the batch's positive classes plus this
     # share of the other classes (models/partial_fc.py); 1.0 = the full softmax.
     partial_fc_ratio: float = 1.0
+    # With partial FC, add log(1 / chance of being drawn) to each sampled negative's
+    # logit (logQ correction: an unbiased estimate of the full softmax's normaliser).
+    partial_fc_correction: bool = True
 
 
 @dataclasses.dataclass
