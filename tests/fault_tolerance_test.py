@@ -15,7 +15,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.distributed_training_test import JOB, _env, assert_same_weights, run_job
+
+pytestmark = pytest.mark.slow  # two training processes, about 35 s
 
 SETTINGS = ("train.checkpoint_every_steps=2",)
 
