@@ -20,6 +20,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# Every test starts training processes (about 10 s each, more in a cluster).
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 JOB = ROOT / "tests" / "training_job.py"
 TIMEOUT_S = 240
@@ -124,7 +127,6 @@ def test_classifier_sharded_over_two_devices_matches_one_device(single_device, t
     assert_same_weights(tmp_path / "placed", single_device / "sharded")
 
 
-@pytest.mark.slow
 def test_multi_worker_mirrored_cluster_matches_one_device(single_device, tmp_path):
     result = run_cluster(tmp_path / "mwms", {"chief": 1, "worker": 1}, "distribute.strategy=multi_worker_mirrored")
     assert result["replicas"] == 2
@@ -132,7 +134,6 @@ def test_multi_worker_mirrored_cluster_matches_one_device(single_device, tmp_pat
     assert_same_weights(tmp_path / "mwms", single_device / "dense")
 
 
-@pytest.mark.slow
 def test_parameter_server_cluster_with_the_classifier_split_over_the_servers(single_device, tmp_path):
     result = run_cluster(
         tmp_path / "ps",
