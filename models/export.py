@@ -5,7 +5,8 @@ Signatures (``saved_model_cli show --dir MODEL --all`` lists them):
 - ``serving_default``: ``images`` [B] encoded image bytes (PNG/JPEG/GIF/BMP, any size;
   decoded and resized in the graph) -> ``labels`` [B, k] label (SKU) strings,
   ``scores`` [B, k] probabilities, ``class_ids`` [B, k] indices, top-k first.
-  The image alone: the title is never an input.
+  The image alone: the title is never an input. With a sharded classifier the top-k is
+  merged from per-shard top-k (the full logits are never formed).
 - ``predict_examples``: ``examples`` [B] serialized tf.Examples -> ``probabilities``
   [B, C]; used by TFMA and for batch scoring.
 - ``transform_features``: ``examples`` [B] serialized tf.Examples -> the transformed
@@ -28,6 +29,7 @@ import tensorflow_transform as tft
 from models import features
 from models.image_preprocessing import decode_images
 from models.preprocessing import read_label_frequencies
+from models.sharded_classifier import ShardedClassifier
 from models.title_ids import keep_word_ranks, padded_token_ids
 from models.title_tokenizer import tokenize_titles
 from sicot import head_tail
@@ -81,10 +83,18 @@ class LabelFrequencySlices(tf.Module):
 
 
 class RecognitionModule(tf.Module):
-    def __init__(self, model: keras.Model, tft_output: tft.TFTransformOutput, config: SicotConfig):
+    def __init__(
+        self,
+        model: keras.Model,
+        tft_output: tft.TFTransformOutput,
+        config: SicotConfig,
+        sharded_head: tuple[keras.Model, ShardedClassifier] | None = None,
+    ):
         super().__init__(name="sicot")
         image_size, top_k = config.preprocessing.image_size, config.serving.top_k
         self.model = model
+        if sharded_head is not None:
+            self.visual, self.classifier = sharded_head
         self.tft_layer = tft_output.transform_features_layer()
         labels = [v.decode("utf-8") for v in tft_output.vocabulary_by_name(features.LABEL_VOCABULARY)]
         counts = read_label_frequencies(tft_output)
@@ -99,13 +109,20 @@ class RecognitionModule(tf.Module):
         pixels = decode_images(images, self._image_size)
         return tf.nn.softmax(self.model(pixels, training=False), axis=-1)
 
+    def _best_classes(self, images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        if hasattr(self, "classifier"):
+            pixels = decode_images(images, self._image_size)
+            return self.classifier.top_k(self.visual(pixels, training=False), self._top_k)
+        top = tf.math.top_k(self._probabilities(images), k=self._top_k)
+        return top.values, top.indices
+
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
     def recognize(self, images):
-        top = tf.math.top_k(self._probabilities(images), k=self._top_k)
+        scores, class_ids = self._best_classes(images)
         return {
-            "labels": tf.gather(self._labels, top.indices),
-            "scores": top.values,
-            "class_ids": tf.cast(top.indices, tf.int64),
+            "labels": tf.gather(self._labels, class_ids),
+            "scores": scores,
+            "class_ids": tf.cast(class_ids, tf.int64),
         }
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
@@ -133,8 +150,11 @@ def export_recognition_model(
     config: SicotConfig,
     export_dir: str,
     semantic: keras.Model | None = None,
+    sharded_head: tuple[keras.Model, ShardedClassifier] | None = None,
 ) -> None:
-    module = RecognitionModule(model, tft_output, config)
+    """sharded_head: (visual backbone, sharded classifier) of a sharded model, whose
+    serving top-k then merges per-shard top-k."""
+    module = RecognitionModule(model, tft_output, config, sharded_head)
     signatures = {
         "serving_default": module.recognize,
         "predict_examples": module.predict_examples,

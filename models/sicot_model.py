@@ -6,6 +6,11 @@
     shared classifier W (one Dense layer) on both streams
     loss = CE(W x_v) + lambda * CE(W x_m)
 
+W can instead be a ShardedClassifier (models/sharded_classifier.py: split by class over
+devices, the CE combined by a distributed log-sum-exp) and trained with partial FC
+(models/partial_fc.py); both heads always go through the same W (the same shards, the
+same sampled columns).
+
 The mixed term is masked for examples whose title has no known word: they train the
 visual stream only (their semantic embedding would be garbage). With the semantic
 stream off (``model.co_training: false``) the same class trains the plain visual
@@ -23,9 +28,14 @@ import tensorflow as tf
 from keras import layers
 
 from models import features
+from models.partial_fc import sample_classes
+from models.sharded_classifier import ShardedClassifier, merge_top_k
 from models.title_encoders import encode_title
 from models.visual_backbone import build_backbone
 from sicot.config import SicotConfig
+
+# The accuracy metrics read at most this many best classes per example (top1, top3).
+METRIC_TOP_K = 3
 
 
 def build_semantic_stream(
@@ -68,6 +78,9 @@ class SicotModel(keras.Model):
         semantic: keras.Model | None = None,
         mixed_loss_weight: float = 1.0,
         dropout: float = 0.0,
+        partial_fc_ratio: float = 1.0,
+        seed: int = 0,
+        partial_fc_correction: bool = True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -76,54 +89,126 @@ class SicotModel(keras.Model):
         self.semantic = semantic
         self.mixed_loss_weight = mixed_loss_weight
         self.dropout = layers.Dropout(dropout)
+        if partial_fc_ratio < 1.0 and not isinstance(classifier, ShardedClassifier):
+            raise ValueError("partial FC samples the columns of a ShardedClassifier (one shard is fine)")
+        self.partial_fc_ratio = partial_fc_ratio
+        self.partial_fc_correction = partial_fc_correction
+        self.partial_fc_seed = keras.random.SeedGenerator(seed) if partial_fc_ratio < 1.0 else None
         self.ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
         self.visual_loss_tracker = keras.metrics.Mean(name="visual_loss")
         self.mixed_loss_tracker = keras.metrics.Mean(name="mixed_loss") if semantic is not None else None
 
+    def build(self, input_shape):
+        """Creates the shared classifier's weights (the streams are functional models,
+        built already): the whole state exists before the first step, so a backup can
+        be restored into it and a strategy places it at creation."""
+        if not self.classifier.built:
+            self.classifier.build((None, self.visual.output_shape[-1]))
+
     def call(self, pixels, training=False):
-        return self.classifier(self.dropout(self.visual(pixels, training=training), training=training))
+        return self.classifier(self.visual_features(pixels, training))
+
+    def visual_features(self, pixels, training=False):
+        return self.dropout(self.visual(pixels, training=training), training=training)
+
+    def stream_features(self, pixels, token_ids, training=False):
+        """(x_v, x_m = max(x_v, s), has_title) for a batch with titles."""
+        x_v = self.visual_features(pixels, training)
+        semantic, _ = self.semantic(token_ids, training=training)
+        return x_v, tf.maximum(x_v, semantic), tf.reduce_any(token_ids > 0, axis=1)
 
     def stream_logits(self, pixels, token_ids, training=False):
         """(visual logits, mixed logits, has_title) for a batch with titles."""
-        x_v = self.dropout(self.visual(pixels, training=training), training=training)
-        semantic, _ = self.semantic(token_ids, training=training)
-        x_m = tf.maximum(x_v, semantic)
-        has_title = tf.reduce_any(token_ids > 0, axis=1)
+        x_v, x_m, has_title = self.stream_features(pixels, token_ids, training)
         return self.classifier(x_v), self.classifier(x_m), has_title
+
+    @property
+    def sharded(self) -> bool:
+        return isinstance(self.classifier, ShardedClassifier)
+
+    def _head_cross_entropies(self, streams, y, training):
+        """Per-example CE [B] of each stream's features through the shared classifier,
+        and what the accuracy metrics read: the first stream's logits (Dense), or its
+        top-k class ids merged from the shards (sharded, partial FC: no full logits)."""
+        if not self.sharded:
+            logits = [self.classifier(f) for f in streams]
+            return [self.ce(y, l) for l in logits], logits[0]
+        classifier = self.classifier
+        if training and self.partial_fc_ratio < 1.0:
+            sample = sample_classes(classifier, y, self.partial_fc_ratio, self.partial_fc_seed)
+            shard_logits = [classifier.shard_logits(f, sample.columns) for f in streams]
+            class_ids, positions = sample.class_ids, sample.label_positions
+            loss_logits = [sample.corrected(l) for l in shard_logits] if self.partial_fc_correction else shard_logits
+        else:
+            shard_logits = loss_logits = [classifier.shard_logits(f) for f in streams]
+            class_ids, positions = classifier.shard_class_ids(), classifier.label_positions(y)
+        _, top_ids = merge_top_k(shard_logits[0], class_ids, METRIC_TOP_K, classifier.shard_devices)
+        return [classifier.cross_entropy(l, positions) for l in loss_logits], top_ids
 
     def _stream_losses(self, x, y, training):
         pixels = x[features.IMAGE_PIXELS]
         batch = tf.cast(tf.shape(y)[0], tf.float32)
         if self.semantic is None:
-            logits = self(pixels, training=training)
-            visual_loss = tf.reduce_mean(self.ce(y, logits))
+            (visual_ce,), predictions = self._head_cross_entropies([self.visual_features(pixels, training)], y, training)
             mixed_loss = tf.constant(0.0)
         else:
-            logits, mixed_logits, has_title = self.stream_logits(pixels, x[features.TITLE_TOKEN_IDS], training)
-            visual_loss = tf.reduce_mean(self.ce(y, logits))
+            x_v, x_m, has_title = self.stream_features(pixels, x[features.TITLE_TOKEN_IDS], training)
+            (visual_ce, mixed_ce), predictions = self._head_cross_entropies([x_v, x_m], y, training)
             # Mean over the whole batch, so lambda weighs the two terms per example.
-            mixed_loss = tf.reduce_sum(self.ce(y, mixed_logits) * tf.cast(has_title, tf.float32)) / batch
+            mixed_loss = tf.reduce_sum(mixed_ce * tf.cast(has_title, tf.float32)) / batch
+        visual_loss = tf.reduce_mean(visual_ce)
         total = visual_loss + self.mixed_loss_weight * mixed_loss
         if self.losses:
             total += tf.add_n(self.losses)
-        return total, visual_loss, mixed_loss, logits
+        return total, visual_loss, mixed_loss, predictions
 
     def train_step(self, data):
         x, y = data
         with tf.GradientTape() as tape:
-            total, visual_loss, mixed_loss, logits = self._stream_losses(x, y, training=True)
+            total, visual_loss, mixed_loss, predictions = self._stream_losses(x, y, training=True)
+            # Replicas' gradients are summed: each replica's loss is its share of the mean.
+            replica_total = total / tf.distribute.get_strategy().num_replicas_in_sync
         variables = self.trainable_variables
-        self.optimizer.apply_gradients(zip(tape.gradient(total, variables), variables))
-        return self._update_metrics(y, logits, total, visual_loss, mixed_loss)
+        self.optimizer.apply_gradients(zip(tape.gradient(replica_total, variables), variables))
+        return self._update_metrics(y, predictions, total, visual_loss, mixed_loss)
 
     def test_step(self, data):
         x, y = data
-        logits = self(x[features.IMAGE_PIXELS], training=False)
-        visual_loss = tf.reduce_mean(self.ce(y, logits))
-        return self._update_metrics(y, logits, visual_loss, visual_loss, tf.constant(0.0))
+        pixels = x[features.IMAGE_PIXELS]
+        (visual_ce,), predictions = self._head_cross_entropies([self.visual_features(pixels)], y, training=False)
+        visual_loss = tf.reduce_mean(visual_ce)
+        return self._update_metrics(y, predictions, visual_loss, visual_loss, tf.constant(0.0))
 
-    def _update_metrics(self, y, logits, total, visual_loss, mixed_loss):
-        """Keras' own loss tracker gets the total; compiled metrics see the visual logits."""
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Keras 3.15's fit reduces the first distributed batch (a nested structure) to
+        build the model symbolically, which MultiWorkerMirroredStrategy's collective
+        reduce refuses; one replica's batch gives the same shapes."""
+        if iterator is not None and self._distribute_strategy is not None:
+            for _, _, batches in iterator:
+                local = self.distribute_strategy.experimental_local_results
+                data_batch = keras.tree.map_structure(
+                    lambda v: local(v)[0] if isinstance(v, tf.distribute.DistributedValues) else v, next(batches)
+                )
+                break
+            iterator = None
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
+    def accuracy_metrics(self) -> list[keras.metrics.Metric]:
+        """top1 and top3, read from the logits (Dense) or the merged top-k ids (sharded)."""
+        k = min(METRIC_TOP_K, self.classifier.units)
+        if self.sharded:
+            return [
+                keras.metrics.SparseTopKCategoricalAccuracy(k=1, from_sorted_ids=True, name="top1"),
+                keras.metrics.SparseTopKCategoricalAccuracy(k=k, from_sorted_ids=True, name="top3"),
+            ]
+        return [
+            keras.metrics.SparseCategoricalAccuracy(name="top1"),
+            keras.metrics.SparseTopKCategoricalAccuracy(k=k, name="top3"),
+        ]
+
+    def _update_metrics(self, y, predictions, total, visual_loss, mixed_loss):
+        """Keras' own loss tracker gets the total; compiled metrics see the visual stream's
+        predictions (see _head_cross_entropies)."""
         for metric in self.metrics:
             if metric.name == "loss":
                 metric.update_state(total)
@@ -132,8 +217,13 @@ class SicotModel(keras.Model):
             elif metric is self.mixed_loss_tracker:
                 metric.update_state(mixed_loss)
             else:
-                metric.update_state(y, logits)
-        return self.get_metrics_result()
+                metric.update_state(y, predictions)
+        results = self.get_metrics_result()
+        if isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras 3.15's fit averages each log over workers along axis 0, which a
+            # scalar lacks under MultiWorkerMirroredStrategy: give it one.
+            results = {name: tf.reshape(value, [1]) for name, value in results.items()}
+        return results
 
     def inference_model(self) -> keras.Model:
         """A functional image-only model sharing this model's layers (for export)."""
@@ -146,8 +236,33 @@ def build_sicot_model(
 ) -> SicotModel:
     m = config.model
     visual = build_backbone(m.backbone, config.preprocessing.image_size, m.feature_dim, m.backbone_weights)
-    classifier = layers.Dense(
-        num_classes, kernel_regularizer=keras.regularizers.L2(config.train.weight_decay), name="classifier"
-    )
     semantic = build_semantic_stream(config, vocab_size, word_vectors) if m.co_training else None
-    return SicotModel(visual, classifier, semantic, m.mixed_loss_weight, m.dropout, name="sicot")
+    classifier = build_classifier(config, num_classes)
+    # Built here, outside the model's name scope: its variables keep the paths
+    # classifier/kernel... that a lazily built classifier has.
+    classifier.build((None, m.feature_dim))
+    model = SicotModel(
+        visual,
+        classifier,
+        semantic,
+        m.mixed_loss_weight,
+        m.dropout,
+        partial_fc_ratio=m.partial_fc_ratio,
+        seed=config.train.seed,
+        partial_fc_correction=m.partial_fc_correction,
+        name="sicot",
+    )
+    model.build(visual.input_shape)
+    return model
+
+
+def build_classifier(config: SicotConfig, num_classes: int) -> layers.Layer:
+    """The shared classifier: one Dense layer, or (model.classifier_shards > 1, or partial
+    FC on) a ShardedClassifier over model.classifier_devices."""
+    m = config.model
+    regularizer = keras.regularizers.L2(config.train.weight_decay)
+    if m.classifier_shards == 1 and m.partial_fc_ratio >= 1.0 and not m.classifier_devices:
+        return layers.Dense(num_classes, kernel_regularizer=regularizer, name="classifier")
+    return ShardedClassifier(
+        num_classes, m.classifier_shards, m.classifier_devices, kernel_regularizer=regularizer, name="classifier"
+    )

@@ -107,3 +107,70 @@ def test_word_embeddings_start_from_the_given_vectors():
     np.testing.assert_array_equal(table, vectors)
     # Vectors of another size are projected to D.
     assert model.semantic.get_layer("word_projection").kernel.shape == (7, 8)
+
+
+def _sharded_and_dense_twins(*overrides):
+    """A sharded model and a Dense one with the same weights (the Dense kernel = the shards side by side)."""
+    keras.utils.set_random_seed(4)
+    sharded = build_sicot_model(_config("model.classifier_shards=2", *overrides), NUM_CLASSES, VOCAB)
+    keras.utils.set_random_seed(4)
+    dense = build_sicot_model(_config(), NUM_CLASSES, VOCAB)
+    x, _ = _batch()
+    sharded(x[features.IMAGE_PIXELS]), dense(x[features.IMAGE_PIXELS])
+    dense.visual.set_weights(sharded.visual.get_weights())
+    dense.semantic.set_weights(sharded.semantic.get_weights())
+    dense.classifier.kernel.assign(tf.concat([k.value for k in sharded.classifier.kernels], axis=1))
+    dense.classifier.bias.assign(tf.concat([b.value for b in sharded.classifier.biases], axis=0))
+    return sharded, dense
+
+
+def test_sharded_classifier_gives_the_dense_losses_and_serves_both_heads():
+    from models.sharded_classifier import ShardedClassifier
+
+    sharded, dense = _sharded_and_dense_twins()
+    assert isinstance(sharded.classifier, ShardedClassifier) and sharded.classifier.num_shards == 2
+    x, y = _batch()
+    with tf.GradientTape() as tape:
+        total, visual, mixed, top_ids = sharded._stream_losses(x, tf.constant(y), training=True)
+    t, v, m, logits = dense._stream_losses(x, tf.constant(y), training=True)
+    for a, b in ((total, t), (visual, v), (mixed, m)):
+        assert float(a) == pytest.approx(float(b), rel=1e-5)
+    np.testing.assert_array_equal(top_ids.numpy(), tf.math.top_k(logits, 3).indices.numpy())
+    # The mixed term alone reaches every shard: both heads use the same shards.
+    with tf.GradientTape() as mixed_tape:
+        _, _, mixed, _ = sharded._stream_losses(x, tf.constant(y), training=True)
+    grads = mixed_tape.gradient(mixed, sharded.classifier.kernels)
+    assert all(np.abs(g.numpy()).sum() > 0 for g in grads)
+    np.testing.assert_allclose(
+        sharded.inference_model()(x[features.IMAGE_PIXELS]).numpy(),
+        dense.inference_model()(x[features.IMAGE_PIXELS]).numpy(), rtol=1e-5,
+    )
+
+
+def test_partial_fc_trains_on_a_sample_and_evaluates_on_all_classes():
+    keras.utils.set_random_seed(5)
+    model = build_sicot_model(_config("model.partial_fc_ratio=0.2"), 40, VOCAB)
+    x, _ = _batch()
+    y = tf.constant([0, 1, 2, 3])
+    full_visual = float(model._stream_losses(x, y, training=False)[1])
+    corrected = float(model._stream_losses(x, y, training=True)[1])
+    model.partial_fc_correction = False
+    uncorrected = float(model._stream_losses(x, y, training=True)[1])
+    model.partial_fc_correction = True
+    # A softmax over 8 of 40 classes; the logQ correction makes it estimate the full one.
+    assert uncorrected < full_visual
+    assert abs(corrected - full_visual) < abs(uncorrected - full_visual)
+    model.compile(optimizer=keras.optimizers.SGD(0.1), metrics=model.accuracy_metrics())
+    history = model.fit(tf.data.Dataset.from_tensors((x, y)).repeat(4), epochs=1, verbose=0)
+    assert {"loss", "top1", "top3"} <= set(history.history)
+    logs = model.evaluate(tf.data.Dataset.from_tensors((x, y)), return_dict=True, verbose=0)
+    full_ce = tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(y, model(x[features.IMAGE_PIXELS]))
+    )
+    assert logs["visual_loss"] == pytest.approx(float(full_ce), rel=1e-5)
+
+
+def test_partial_fc_without_sharding_still_uses_the_sharded_layer():
+    model = build_sicot_model(_config("model.partial_fc_ratio=0.5"), NUM_CLASSES, VOCAB)
+    assert model.sharded and model.classifier.num_shards == 1
+    assert not build_sicot_model(_config(), NUM_CLASSES, VOCAB).sharded

@@ -11,7 +11,15 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from models import features
+from models.distribution import (
+    fit_on_parameter_servers,
+    is_chief,
+    is_parameter_server,
+    serve_cluster_task,
+    strategy_from_config,
+)
 from models.export import export_recognition_model
+from models.fault_tolerant_training import StepBackup, backed_up_step, remove_backups, restore_state
 from models.preprocessing import config_from_custom_config, read_label_frequencies
 from models.sicot_model import build_sicot_model
 from models.word_vectors import aligned_embedding_matrix
@@ -129,37 +137,82 @@ def backbone_trunk(model) -> keras.Model:
 
 
 def _compile(model, config: SicotConfig, steps: int, start_epoch: int) -> None:
-    num_classes = model.classifier.units
-    model.compile(
-        optimizer=make_optimizer(config, steps, start_epoch),
-        metrics=[
-            keras.metrics.SparseCategoricalAccuracy(name="top1"),
-            keras.metrics.SparseTopKCategoricalAccuracy(k=min(3, num_classes), name="top3"),
-        ],
-    )
+    model.compile(optimizer=make_optimizer(config, steps, start_epoch), metrics=model.accuracy_metrics())
 
 
-def fit_with_warmup(model, config: SicotConfig, train_ds, eval_ds, steps: int, callbacks=()):
-    """Trains for train.epochs; the first train.freeze_backbone_epochs with the trunk frozen."""
+def fit_with_warmup(model, config: SicotConfig, train_ds, eval_ds, steps: int, callbacks=(), backup_dir=None):
+    """Trains for train.epochs; the first train.freeze_backbone_epochs with the trunk frozen.
+
+    train_ds: a dataset, or a function that builds it (ParameterServerStrategy needs the
+    function: each worker builds its own input pipeline from it).
+    With backup_dir and train.checkpoint_every_steps > 0 the training state is backed up
+    every N steps, and a call that finds a backup resumes at its step (see
+    models/fault_tolerant_training.py); the backups are removed at the end. Under
+    ParameterServerStrategy the chief schedules the steps on the workers.
+    """
     epochs = config.train.epochs
     warm = max(0, min(config.train.freeze_backbone_epochs, epochs))
-    fit = dict(validation_data=eval_ds, steps_per_epoch=steps, verbose=_verbosity(config), callbacks=list(callbacks))
-    history = None
-    if warm:
-        trunk = backbone_trunk(model)
-        trunk.trainable = False
-        _compile(model, config, steps, 0)
-        history = model.fit(train_ds, epochs=warm, **fit)
-        trunk.trainable = True
-    if warm < epochs:
-        _compile(model, config, steps, warm)
-        later = model.fit(train_ds, epochs=epochs, initial_epoch=warm, **fit)
-        if history is None:
-            history = later
-        else:
-            for key, values in later.history.items():
+    trunk = backbone_trunk(model) if warm else None
+    resume_step = backed_up_step(backup_dir)
+    history = keras.callbacks.History()
+    history.history = {}
+    for first_epoch, end_epoch, frozen in ((0, warm, True), (warm, epochs, False)):
+        if first_epoch >= end_epoch or resume_step >= end_epoch * steps:
+            continue
+        if trunk is not None:
+            trunk.trainable = not frozen
+        with model.distribute_strategy.scope():
+            _compile(model, config, steps, first_epoch)
+        if resume_step and resume_step >= first_epoch * steps:
+            # A backup taken at this phase's first step holds the previous phase's
+            # optimizer: this phase starts with a fresh one, as it would have.
+            restore_state(model, backup_dir, with_optimizer=resume_step > first_epoch * steps)
+            print(f"    resuming training at step {resume_step} from {backup_dir}", flush=True)
+        for call in _fit_calls(first_epoch, end_epoch, steps, max(resume_step, first_epoch * steps)):
+            logs = _fit(model, config, train_ds, eval_ds, call, first_epoch * steps, callbacks, backup_dir)
+            for key, values in logs.items():
                 history.history.setdefault(key, []).extend(values)
+    if trunk is not None:
+        trunk.trainable = True
+    remove_backups(backup_dir)
     return history
+
+
+def _fit_calls(first_epoch: int, end_epoch: int, steps: int, start_step: int) -> list[tuple[int, int, int, int]]:
+    """(first global step, initial epoch, end epoch, steps per epoch) of the fit calls
+    that train a phase from start_step on: the rest of an interrupted epoch, then whole
+    epochs."""
+    epoch, done = divmod(start_step, steps)
+    calls = []
+    if done:
+        calls.append((start_step, epoch, epoch + 1, steps - done))
+        epoch += 1
+    if epoch < end_epoch:
+        calls.append((epoch * steps, epoch, end_epoch, steps))
+    return calls
+
+
+def _fit(model, config: SicotConfig, train_ds, eval_ds, call, phase_first_step: int, callbacks, backup_dir) -> dict:
+    first_step, initial_epoch, end_epoch, steps = call
+
+    def data():
+        # Each fit call reads the phase's batch stream from its start: skip what was trained.
+        ds = train_ds() if callable(train_ds) else train_ds
+        return ds.skip(first_step - phase_first_step) if first_step > phase_first_step else ds
+
+    if is_parameter_server(model.distribute_strategy):
+        return fit_on_parameter_servers(model, data, end_epoch, steps, initial_epoch)
+    every = config.train.checkpoint_every_steps
+    backup = [StepBackup(backup_dir, every, first_step)] if backup_dir and every > 0 else []
+    return model.fit(
+        data(),
+        epochs=end_epoch,
+        initial_epoch=initial_epoch,
+        steps_per_epoch=steps,
+        validation_data=eval_ds,
+        verbose=_verbosity(config),
+        callbacks=[*callbacks, *backup],
+    ).history
 
 
 def initial_word_vectors(
@@ -203,7 +256,15 @@ def train_and_export(
     serving_model_dir: str,
     log_dir: str | None = None,
     word_vectors_uri: str | None = None,
-) -> keras.callbacks.History:
+) -> keras.callbacks.History | None:
+    """Trains (under the configured tf.distribute strategy) and exports the SavedModel.
+
+    In a parameter-server cluster, worker and ps tasks serve and return None; in a
+    multi-worker cluster only the chief writes serving_model_dir.
+    """
+    if serve_cluster_task(config):
+        return None
+    strategy = strategy_from_config(config)
     keras.utils.set_random_seed(config.train.seed)
     tft_output = tft.TFTransformOutput(transform_output)
     label_counts = read_label_frequencies(tft_output)
@@ -213,19 +274,30 @@ def train_and_export(
     # Word ids run from 1 to the vocabulary size (0 is padding).
     vocab_size = tft_output.vocabulary_size_by_name(features.WORD_VOCABULARY) + 1
     word_vectors = initial_word_vectors(config, tft_output, log_dir, word_vectors_uri)
-    model = build_sicot_model(config, num_classes, vocab_size, word_vectors)
+    with strategy.scope():
+        model = build_sicot_model(config, num_classes, vocab_size, word_vectors)
     callbacks = []
     if log_dir:
         callbacks.append(keras.callbacks.CSVLogger(os.path.join(log_dir, "training_log.csv"), append=True))
     history = fit_with_warmup(
         model,
         config,
-        make_dataset(train_patterns, tft_output, config, training=True),
+        lambda: make_dataset(train_patterns, tft_output, config, training=True),
         make_dataset(eval_patterns, tft_output, config, training=False),
         steps,
         callbacks,
+        backup_dir=config.train_backup_dir if config.train.checkpoint_every_steps > 0 else None,
     )
-    export_recognition_model(model.inference_model(), tft_output, config, serving_model_dir, model.semantic)
+    if not is_chief():
+        return history
+    export_recognition_model(
+        model.inference_model(),
+        tft_output,
+        config,
+        serving_model_dir,
+        model.semantic,
+        sharded_head=(model.visual, model.classifier) if model.sharded else None,
+    )
     return history
 
 

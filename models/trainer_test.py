@@ -94,3 +94,13 @@ def test_trainer_starts_from_the_word2vec_step_unless_a_file_is_given(tmp_path):
     assert initial_word_vectors(config, None, None, None) is None
     baseline = load_config(None, ["model.co_training=false"])
     assert initial_word_vectors(baseline, None, None, str(tmp_path)) is None
+
+
+def test_resumed_phase_finishes_the_interrupted_epoch_then_whole_epochs():
+    from models.trainer import _fit_calls
+
+    # (first global step, initial epoch, end epoch, steps per epoch)
+    assert _fit_calls(0, 3, 10, 0) == [(0, 0, 3, 10)]
+    assert _fit_calls(0, 3, 10, 14) == [(14, 1, 2, 6), (20, 2, 3, 10)]
+    assert _fit_calls(0, 3, 10, 20) == [(20, 2, 3, 10)]
+    assert _fit_calls(1, 3, 10, 29) == [(29, 2, 3, 1)]

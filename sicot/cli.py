@@ -1,6 +1,7 @@
 """The `sicot` command.
 
-    sicot run     [--config FILE] [--set section.key=value ...]   ingest + pipeline + report
+    sicot run     [--config FILE] [--set section.key=value ...] [--runner local|beam|kubeflow]
+                                                                   ingest + pipeline + report
     sicot compare [--config FILE] [--set ...]                      baseline vs co-training tables
     sicot report  RUN_DIR [--out DIR]                              results.json + report.html again
     sicot ingest  [--config FILE] [--set ...] [--force]            manifest -> TFRecords
@@ -151,15 +152,31 @@ def cmd_serve(args) -> int:
     return 0
 
 
+RUNNERS = {"local": "LocalDagRunner", "beam": "BeamDagRunner", "kubeflow": "KubeflowV2DagRunner"}
+
+
 def cmd_run(args) -> int:
     started = time.time()
     config = _load(args)
+    if args.runner:
+        config.pipeline.runner = args.runner
+    runner = config.pipeline.runner
+    if runner not in RUNNERS:
+        from sicot.config import ConfigError
+
+        raise ConfigError(f"unknown pipeline.runner '{runner}' (known: {', '.join(RUNNERS)})")
+    if runner == "kubeflow":
+        from tfx_pipeline import kubeflow_runner
+
+        stage("pipeline", f"KubeflowV2DagRunner, image {config.pipeline.kubeflow_image}")
+        say(f"    pipeline JSON: {kubeflow_runner.run(config)} (compiled; run it on Kubeflow Pipelines or Vertex)")
+        return 0
     _ingest(config, force=args.force_ingest)
-    stage("pipeline", f"LocalDagRunner, root {config.pipeline_root}")
-    from tfx_pipeline import local_runner
+    stage("pipeline", f"{RUNNERS[runner]}, root {config.pipeline_root}")
+    from tfx_pipeline import beam_runner, local_runner
     from tfx_pipeline.run_summary import summarize, write_summary
 
-    local_runner.run(config)
+    (beam_runner if runner == "beam" else local_runner).run(config)
     summary = summarize(config)
     path = write_summary(config, summary)
     if summary.pushed_dir:
@@ -181,9 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Long-tailed product image recognition co-trained with titles (SICoT) on TFX.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("run", help="ingest the manifest and run the whole pipeline locally")
+    p = sub.add_parser("run", help="ingest the manifest and run the whole pipeline (or compile it for Kubeflow)")
     _common(p)
     p.add_argument("--force-ingest", action="store_true", help="re-ingest even if inputs are unchanged")
+    p.add_argument(
+        "--runner",
+        choices=list(RUNNERS),
+        help="orchestrator (default: pipeline.runner): local, beam, or kubeflow (compile the pipeline JSON only)",
+    )
     p.set_defaults(func=cmd_run)
     p = sub.add_parser(
         "compare",

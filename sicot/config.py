@@ -91,6 +91,17 @@ class ModelConfig:
     # vectors of the pipeline's word2vec step (see word2vec), else a random start.
     word_vectors: str | None = None
     word_vectors_format: str = "auto"
+    # The shared classifier split by class into this many shards (models/
+    # sharded_classifier.py); 1 = one Dense layer. Each shard goes on its own device when
+    # classifier_devices lists one per shard (e.g. ["/GPU:0", "/GPU:1"]).
+    classifier_shards: int = 1
+    classifier_devices: list[str] = dataclasses.field(default_factory=list)
+    # Partial FC: per training step, logits over the batch's positive classes plus this
+    # share of the other classes (models/partial_fc.py); 1.0 = the full softmax.
+    partial_fc_ratio: float = 1.0
+    # With partial FC, add log(1 / chance of being drawn) to each sampled negative's
+    # logit (logQ correction: an unbiased estimate of the full softmax's normaliser).
+    partial_fc_correction: bool = True
 
 
 @dataclasses.dataclass
@@ -129,6 +140,24 @@ class TrainConfig:
     # Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch,
     # -1 a progress bar on a terminal and one line per epoch otherwise.
     verbose: int = -1
+    # Fault tolerance: the training state (weights, optimizer, global step) is backed up
+    # every this many steps (0: no backups) under checkpoint_dir (null:
+    # <pipeline.output_dir>/train_backup/<configuration fingerprint>); a restarted
+    # Trainer with the same configuration resumes at the last backed-up step.
+    checkpoint_every_steps: int = 0
+    checkpoint_dir: str | None = None
+
+
+@dataclasses.dataclass
+class DistributeConfig:
+    # tf.distribute strategy of the Trainer: none, mirrored (one host, its GPUs),
+    # multi_worker_mirrored or parameter_server (both read the cluster from TF_CONFIG).
+    strategy: str = "none"
+    # mirrored: the devices to mirror over (empty: all GPUs, else the CPU).
+    devices: list[str] = dataclasses.field(default_factory=list)
+    # parameter_server: the classifier is split over the parameter servers by class
+    # with model.classifier_shards (one shard per parameter server); see
+    # models/distribution.py.
 
 
 @dataclasses.dataclass
@@ -220,6 +249,13 @@ class PipelineConfig:
     beam_pipeline_args: list[str] = dataclasses.field(
         default_factory=lambda: ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
     )
+    # Orchestrator of `sicot run`: local (LocalDagRunner), beam (BeamDagRunner, the
+    # pipeline's Beam options above), kubeflow (compile a Kubeflow Pipelines v2 / Vertex
+    # pipeline JSON; nothing runs).
+    runner: str = "local"
+    # Container image of every component in the compiled Kubeflow pipeline
+    # (deploy/pipeline/Dockerfile builds it).
+    kubeflow_image: str = "sicot-pipeline:latest"
 
 
 @dataclasses.dataclass
@@ -229,6 +265,7 @@ class SicotConfig:
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     word2vec: Word2VecConfig = dataclasses.field(default_factory=Word2VecConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    distribute: DistributeConfig = dataclasses.field(default_factory=DistributeConfig)
     eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
     compare: CompareConfig = dataclasses.field(default_factory=CompareConfig)
     serving: ServingConfig = dataclasses.field(default_factory=ServingConfig)
@@ -252,6 +289,12 @@ class SicotConfig:
     @property
     def metadata_path(self) -> Path:
         return self.output_path / "metadata.sqlite"
+
+    @property
+    def train_backup_dir(self) -> str:
+        if self.train.checkpoint_dir:
+            return self.train.checkpoint_dir
+        return str(self.output_path / "train_backup" / self.fingerprint())
 
     @property
     def serving_dir(self) -> Path:

@@ -1,0 +1,114 @@
+"""The tf.distribute strategy of the Trainer, from ``distribute.strategy``.
+
+- ``none``: the default strategy (one device; the classifier may still be sharded over
+  devices by ``model.classifier_devices``).
+- ``mirrored``: ``MirroredStrategy`` over ``distribute.devices`` (default: every GPU,
+  else the CPU): one host, data parallel, gradients all-reduced each step.
+- ``multi_worker_mirrored``: ``MultiWorkerMirroredStrategy``; every task of the cluster
+  in ``TF_CONFIG`` (chief, workers) runs the same training program.
+- ``parameter_server``: ``ParameterServerStrategy``; the chief coordinates
+  (``tf.distribute.coordinator.ClusterCoordinator``) and schedules steps on the
+  workers, variables live on the parameter servers, and worker and ps tasks only serve
+  (``serve_cluster_task``). The classifier is split over the parameter servers by class
+  by the ShardedClassifier (``model.classifier_shards``: one shard per parameter
+  server), whose kernels PSS places round robin, one per parameter server. The strategy
+  gets no TF ``variable_partitioner``: a partitioned variable is a TF
+  ``ShardedVariable``, which Keras 3 variables cannot hold (the gradient tape asks the
+  Keras variable for a ``handle`` a ShardedVariable has not; its optimizer update fails
+  with "ShardedVariable doesn't support being used as a reference").
+
+The global batch is ``train.batch_size``; each replica takes its share, and the loss is
+scaled by the number of replicas so that summed gradients equal the global mean's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import tensorflow as tf
+
+from sicot.config import SicotConfig
+
+STRATEGIES = ("none", "mirrored", "multi_worker_mirrored", "parameter_server")
+
+
+def cluster_task() -> tuple[str | None, int]:
+    """(task type, index) of this process in TF_CONFIG, or (None, 0) outside a cluster."""
+    task = json.loads(os.environ.get("TF_CONFIG") or "{}").get("task") or {}
+    return task.get("type"), int(task.get("index", 0))
+
+
+def strategy_from_config(config: SicotConfig) -> tf.distribute.Strategy:
+    d = config.distribute
+    if d.strategy == "none":
+        return tf.distribute.get_strategy()
+    if d.strategy == "mirrored":
+        return tf.distribute.MirroredStrategy(devices=d.devices or None)
+    if d.strategy == "multi_worker_mirrored":
+        _require_cluster(d.strategy)
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if d.strategy == "parameter_server":
+        _require_cluster(d.strategy)
+        resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+        # No variable_partitioner: see the module docstring.
+        return tf.distribute.experimental.ParameterServerStrategy(resolver, variable_partitioner=None)
+    raise ValueError(f"unknown distribute.strategy '{d.strategy}' (known: {', '.join(STRATEGIES)})")
+
+
+def _require_cluster(strategy: str) -> None:
+    if not os.environ.get("TF_CONFIG"):
+        raise ValueError(f"distribute.strategy={strategy} needs the cluster in the TF_CONFIG environment variable")
+
+
+def is_chief() -> bool:
+    """The task that writes the model: the chief of a cluster, or the only process."""
+    task_type, index = cluster_task()
+    return task_type in (None, "chief") or (task_type == "worker" and index == 0 and not _has_chief())
+
+
+def _has_chief() -> bool:
+    return bool((json.loads(os.environ.get("TF_CONFIG") or "{}").get("cluster") or {}).get("chief"))
+
+
+def is_parameter_server(strategy: tf.distribute.Strategy) -> bool:
+    return isinstance(strategy, tf.distribute.experimental.ParameterServerStrategy)
+
+
+def serve_cluster_task(config: SicotConfig) -> bool:
+    """In a parameter-server cluster, worker and ps tasks serve until killed (True after
+    the server stops); the chief and every other setup return False at once."""
+    task_type, index = cluster_task()
+    if config.distribute.strategy != "parameter_server" or task_type not in ("worker", "ps"):
+        return False
+    resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+    server = tf.distribute.Server(
+        resolver.cluster_spec(), job_name=task_type, task_index=index, protocol="grpc", start=True
+    )
+    server.join()
+    return True
+
+
+def fit_on_parameter_servers(model, dataset_fn, epochs: int, steps_per_epoch: int, initial_epoch: int = 0):
+    """model.fit for ParameterServerStrategy (Keras 3's fit does not drive a
+    ClusterCoordinator): the chief schedules model.train_step on the workers, steps_per_epoch
+    per epoch, and returns the per-epoch logs {name: [value per epoch]}. dataset_fn builds
+    the input pipeline on each worker."""
+    strategy = model.distribute_strategy
+    coordinator = tf.distribute.coordinator.ClusterCoordinator(strategy)
+    iterator = iter(coordinator.create_per_worker_dataset(dataset_fn))
+
+    @tf.function
+    def step(iterator):
+        return strategy.run(model.train_step, args=(next(iterator),))
+
+    history: dict[str, list[float]] = {}
+    for _ in range(initial_epoch, epochs):
+        for metric in model.metrics:
+            metric.reset_state()
+        for _ in range(steps_per_epoch):
+            result = coordinator.schedule(step, args=(iterator,))
+        coordinator.join()
+        for name, value in result.fetch().items():
+            history.setdefault(name, []).append(float(value))
+    return history

@@ -1,0 +1,70 @@
+import json
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from models.fault_tolerant_training import (
+    LATEST,
+    StepBackup,
+    backed_up_step,
+    remove_backups,
+    restore_state,
+    save_state,
+)
+
+
+def _model(seed: int) -> keras.Model:
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9), loss="mse")
+    return model
+
+
+def _data():
+    x = np.arange(12, dtype="float32").reshape(4, 3) / 10
+    return tf.data.Dataset.from_tensors((x, np.ones((4, 2), "float32"))).repeat()
+
+
+def test_backups_every_n_steps_keep_only_the_latest_state(tmp_path):
+    model = _model(0)
+    model.fit(_data(), epochs=1, steps_per_epoch=5, verbose=0, callbacks=[StepBackup(str(tmp_path), 2, first_step=10)])
+    assert json.loads((tmp_path / LATEST).read_text()) == {"step": 14, "weights": "state-14.weights.h5"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [LATEST, "state-14.weights.h5"]
+    assert backed_up_step(str(tmp_path)) == 14 and backed_up_step(str(tmp_path / "none")) == 0
+
+
+def test_restore_brings_back_weights_and_optimizer_state(tmp_path):
+    trained = _model(0)
+    trained.fit(_data(), epochs=1, steps_per_epoch=3, verbose=0)
+    save_state(trained, str(tmp_path), 3)
+    fresh = _model(1)  # other initial weights, optimizer not built yet
+    assert restore_state(fresh, str(tmp_path)) == 3
+    for a, b in zip(trained.weights, fresh.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert int(fresh.optimizer.iterations.numpy()) == 3
+    momenta = [v for v in fresh.optimizer.variables if "momentum" in v.path]
+    assert momenta and any(np.abs(v.numpy()).sum() > 0 for v in momenta)
+    # Both continue identically.
+    trained.fit(_data(), epochs=1, steps_per_epoch=2, verbose=0)
+    fresh.fit(_data(), epochs=1, steps_per_epoch=2, verbose=0)
+    for a, b in zip(trained.weights, fresh.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+    remove_backups(str(tmp_path))
+    assert not tmp_path.exists()
+
+
+def test_restore_without_the_optimizer_keeps_a_fresh_one(tmp_path):
+    trained = _model(0)
+    trained.fit(_data(), epochs=1, steps_per_epoch=3, verbose=0)
+    save_state(trained, str(tmp_path), 3)
+    fresh = _model(1)
+    assert restore_state(fresh, str(tmp_path), with_optimizer=False) == 3
+    for a, b in zip(trained.weights, fresh.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert not fresh.optimizer.built or int(fresh.optimizer.iterations.numpy()) == 0
+
+
+def test_no_backup_restores_nothing(tmp_path):
+    assert restore_state(_model(0), str(tmp_path)) == 0

@@ -1,0 +1,26 @@
+import json
+
+from sicot.cli import main
+from sicot.config import load_config
+from tfx_pipeline.pipeline import create_pipeline
+
+
+def test_kubeflow_compiles_every_component_with_the_configured_image(tmp_path, capsys):
+    settings = [f"pipeline.output_dir={tmp_path}", "pipeline.kubeflow_image=registry.example/sicot-pipeline:1.2"]
+    assert main(["run", "--runner", "kubeflow", *[a for s in settings for a in ("--set", s)]]) == 0
+    path = tmp_path / "kubeflow_pipeline.json"
+    assert str(path) in capsys.readouterr().out
+    spec = json.loads(path.read_text())["pipelineSpec"]
+    expected = {c.id for c in create_pipeline(load_config(None, settings)).components}
+    assert {"ImportExampleGen", "Transform", "TitleWord2Vec", "SicotTrainer", "Evaluator", "Pusher"} <= expected
+    assert set(spec["root"]["dag"]["tasks"]) == expected
+    images = {name: e["container"]["image"] for name, e in spec["deploymentSpec"]["executors"].items()}
+    assert {name.removesuffix("_executor") for name in images} == expected
+    assert set(images.values()) == {"registry.example/sicot-pipeline:1.2"}
+    # Nothing ran: no ingest, no pipeline root.
+    assert not (tmp_path / "ingest").exists() and not (tmp_path / "pipeline").exists()
+
+
+def test_unknown_runner_is_refused(capsys):
+    assert main(["run", "--set", "pipeline.runner=airflow"]) == 2
+    assert "unknown pipeline.runner 'airflow'" in capsys.readouterr().err
