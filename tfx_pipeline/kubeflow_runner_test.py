@@ -11,11 +11,17 @@ def test_kubeflow_compiles_every_component_with_the_configured_image(tmp_path, c
     path = tmp_path / "kubeflow_pipeline.json"
     assert str(path) in capsys.readouterr().out
     spec = json.loads(path.read_text())["pipelineSpec"]
-    expected = {c.id for c in create_pipeline(load_config(None, settings)).components}
-    assert {"ImportExampleGen", "Transform", "TitleWord2Vec", "SicotTrainer", "Evaluator", "Pusher"} <= expected
-    assert set(spec["root"]["dag"]["tasks"]) == expected
-    images = {name: e["container"]["image"] for name, e in spec["deploymentSpec"]["executors"].items()}
-    assert {name.removesuffix("_executor") for name in images} == expected
+    nodes = {c.id for c in create_pipeline(load_config(None, settings)).components}
+    assert {"ImportExampleGen", "Transform", "TitleWord2Vec", "SicotTrainer", "Evaluator", "Pusher"} <= nodes
+    # The latest-blessed-model resolver compiles to two KFP resolver tasks (model, blessing).
+    resolver = "latest_blessed_model_resolver"
+    assert resolver in nodes
+    components = nodes - {resolver}
+    assert set(spec["root"]["dag"]["tasks"]) == components | {
+        f"{resolver}-model-resolver", f"{resolver}-model-blessing-resolver"}
+    images = {name: e["container"]["image"] for name, e in spec["deploymentSpec"]["executors"].items()
+              if "container" in e}
+    assert {name.removesuffix("_executor") for name in images} == components
     assert set(images.values()) == {"registry.example/sicot-pipeline:1.2"}
     # Nothing ran: no ingest, no pipeline root.
     assert not (tmp_path / "ingest").exists() and not (tmp_path / "pipeline").exists()
