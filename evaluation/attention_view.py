@@ -12,8 +12,8 @@ from pathlib import Path
 from models import features
 
 
-def eval_titles(eval_examples_dir: str, limit: int) -> list[tuple[str, str]]:
-    """Up to ``limit`` distinct non-empty (label, title) pairs, spread over the split."""
+def eval_titles(eval_examples_dir: str) -> list[tuple[str, str]]:
+    """The distinct non-empty (label, title) pairs of the eval split, in file order."""
     import tensorflow as tf
 
     files = sorted(str(p) for p in Path(eval_examples_dir).glob("*"))
@@ -26,21 +26,29 @@ def eval_titles(eval_examples_dir: str, limit: int) -> list[tuple[str, str]]:
         if title and title not in seen:
             seen.add(title)
             pairs.append((parsed[features.LABEL].numpy().decode("utf-8", "replace"), title))
-    if len(pairs) <= limit:
-        return pairs
-    step = len(pairs) / limit
-    return [pairs[int(i * step)] for i in range(limit)]
+    return pairs
 
 
-def attention_examples(model_dir: str, eval_examples_dir: str, limit: int) -> list[dict]:
-    """[{"label", "title", "words": [[word, weight], ...] highest first}]."""
+def _spread(items: list, limit: int) -> list:
+    if len(items) <= limit:
+        return items
+    step = len(items) / limit
+    return [items[int(i * step)] for i in range(limit)]
+
+
+def attention_examples(model_dir: str, eval_examples_dir: str, limit: int, candidates: int = 1000) -> list[dict]:
+    """[{"label", "title", "words": [[word, weight], ...] highest first}]: ``limit``
+    titles spread over the eval split, among those with at least two kept words (a
+    title whose words were all dropped or unknown has nothing to weigh)."""
     from models.export import read_title_attention
 
-    pairs = eval_titles(eval_examples_dir, limit)
+    pairs = _spread(eval_titles(eval_examples_dir), candidates)
     if not pairs:
         return []
     weighted = read_title_attention(model_dir, [title for _, title in pairs])
-    return [
+    items = [
         {"label": label, "title": title, "words": [[w, round(a, 4)] for w, a in words]}
         for (label, title), words in zip(pairs, weighted)
+        if len(words) >= 2
     ]
+    return _spread(items, limit)
