@@ -68,6 +68,16 @@ def _is_known_noise(record: logging.LogRecord) -> bool:
     return any(n in msg for n in _NOISE)
 
 
+def _quiet_unraisable(unraisable) -> None:
+    """Drops TensorFlow's "Exception ignored in AtomicFunction.__del__" at interpreter
+    exit (a traced function freed after its module's globals are gone: harmless, and a
+    page of tracebacks after a successful run); everything else goes to Python's hook."""
+    owner = getattr(unraisable.object, "__qualname__", "")
+    if isinstance(unraisable.exc_value, TypeError) and owner == "AtomicFunction.__del__":
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def quiet_libraries() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
@@ -86,6 +96,7 @@ def quiet_libraries() -> None:
     if _INSTALLED:
         return
     _INSTALLED = True
+    sys.unraisablehook = _quiet_unraisable
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_ComponentStageFilter())
     handler.setFormatter(logging.Formatter("    %(levelname)s %(name)s: %(message)s"))

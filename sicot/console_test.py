@@ -1,0 +1,20 @@
+import sys
+import types
+
+from sicot.console import _quiet_unraisable
+
+
+def _unraisable(owner_qualname, exc):
+    return types.SimpleNamespace(object=types.SimpleNamespace(__qualname__=owner_qualname), exc_value=exc)
+
+
+def test_only_tensorflows_atomic_function_teardown_noise_is_dropped(monkeypatch):
+    seen = []
+    monkeypatch.setattr(sys, "__unraisablehook__", seen.append)
+    _quiet_unraisable(_unraisable("AtomicFunction.__del__", TypeError("'NoneType' object is not subscriptable")))
+    assert seen == []
+    other = _unraisable("Other.__del__", TypeError("x"))
+    _quiet_unraisable(other)
+    atomic_other_error = _unraisable("AtomicFunction.__del__", ValueError("y"))
+    _quiet_unraisable(atomic_other_error)
+    assert seen == [other, atomic_other_error]
