@@ -18,10 +18,11 @@ import copy
 import time
 from pathlib import Path
 
+from evaluation.run_results import BASELINE
 from models.title_encoders import ENCODERS
 from sicot.config import ConfigError, SicotConfig
 
-VARIANTS = ("baseline", "cotraining", *ENCODERS)
+VARIANTS = (BASELINE, "cotraining", *ENCODERS)
 
 
 def variant_config(config: SicotConfig, variant: str, seed: int) -> SicotConfig:
@@ -29,7 +30,7 @@ def variant_config(config: SicotConfig, variant: str, seed: int) -> SicotConfig:
         raise ConfigError(f"compare.variants: unknown variant '{variant}' (known: {', '.join(VARIANTS)})")
     out = copy.deepcopy(config)
     out.train.seed = seed
-    out.model.co_training = variant != "baseline"
+    out.model.co_training = variant != BASELINE
     if variant in ENCODERS:
         out.model.title_encoder = variant
     return out

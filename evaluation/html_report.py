@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from evaluation.tables import BASELINE, Table, comparison_tables, slice_label
+from evaluation.run_results import BASELINE
+from evaluation.tables import Table, comparison_tables, slice_label
 
 _CSS = """
 body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; margin: 2em auto;

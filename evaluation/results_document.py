@@ -32,12 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
-from evaluation.run_results import ModelResult
+from evaluation.run_results import BASELINE, ModelResult
 from sicot import head_tail
 
 SCHEMA = "sicot.results/1"
 ACCURACY_METRICS = ("top1_accuracy", "top3_accuracy", "top1_accuracy_per_class", "top3_accuracy_per_class")
-BASELINE = "baseline"
 
 
 def slice_order(bounds: list[int]) -> list[str]:

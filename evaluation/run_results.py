@@ -20,6 +20,8 @@ from sicot.config import SicotConfig
 
 _COMPLETE, _CACHED = 3, 5
 _INPUT, _OUTPUT = 3, 4
+# The visual-only model's variant name (co-trained ones are "sicot-<title encoder>").
+BASELINE = "baseline"
 # Settings that make one compared model differ from another; the rest must be equal.
 VARIANT_SETTINGS = (("model", "co_training"), ("model", "title_encoder"), ("train", "seed"))
 
@@ -52,7 +54,7 @@ class ModelResult:
 
 def variant_of(config: SicotConfig) -> str:
     """``baseline`` (visual only) or ``sicot-<title encoder>``."""
-    return f"sicot-{config.model.title_encoder}" if config.model.co_training else "baseline"
+    return f"sicot-{config.model.title_encoder}" if config.model.co_training else BASELINE
 
 
 def shared_config_hash(config: SicotConfig) -> str:
@@ -188,4 +190,4 @@ def latest_comparison(results: list[ModelResult]) -> list[ModelResult]:
     for r in results:
         if r.config_hash == wanted:
             latest[(r.variant, r.seed)] = r
-    return sorted(latest.values(), key=lambda r: (r.variant != "baseline", r.variant, r.seed))
+    return sorted(latest.values(), key=lambda r: (r.variant != BASELINE, r.variant, r.seed))

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from evaluation.run_results import BASELINE
 from sicot import head_tail
-
-BASELINE = "baseline"
 
 
 @dataclasses.dataclass
