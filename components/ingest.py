@@ -3,8 +3,16 @@
 Output layout (the input of the pipeline's ImportExampleGen)::
 
     <ingest_dir>/train/data-00000-of-0000N.tfrecord
-    <ingest_dir>/eval/data-00000-of-0000N.tfrecord
+    <ingest_dir>/validation/data-00000-of-0000N.tfrecord
+    <ingest_dir>/eval/data-00000-of-0000N.tfrecord       (the test split)
     <ingest_dir>/ingest_report.json
+
+The eval (test) split is ``eval_manifest``, or a per-class hold-out of the training
+manifest; the validation split (for tuning, so that the test split is read once per
+final configuration) is ``validation_manifest``, or a per-class hold-out of what
+training keeps after that (``components/class_balanced_split.py``, each with its own
+per-class cap and share). A row of an eval or validation manifest whose label no
+training image has is rejected.
 
 Every rejected row is listed in the report with its manifest, line and reason; the
 valid rows around it go through. The run fails (IngestError) when no row is valid or
@@ -32,7 +40,7 @@ from models import features
 
 REPORT_NAME = "ingest_report.json"
 STAMP_NAME = ".ingest-stamp"
-SPLITS = ("train", "eval")
+SPLITS = ("train", "validation", "eval")
 
 
 class IngestError(RuntimeError):
@@ -45,6 +53,9 @@ class IngestOptions:
     eval_manifest: str | None = None
     eval_per_class: int = 10
     eval_max_fraction: float = 0.5
+    validation_manifest: str | None = None
+    validation_per_class: int = 5
+    validation_max_fraction: float = 0.2
     max_reject_ratio: float = 0.1
     num_shards: int = 2
     seed: int = 42
@@ -72,7 +83,7 @@ class IngestResult:
     def summary(self) -> str:
         c = self.counts
         return (
-            f"ingest: {c['rows']} rows -> {c['train']} train + {c['eval']} eval examples "
+            f"ingest: {c['rows']} rows -> {c['train']} train + {c['validation']} validation + {c['eval']} test examples "
             f"of {c['classes']} classes, {c['rejected']} rejected "
             f"(report: {self.report_path})"
         )
@@ -111,6 +122,31 @@ def _load_rows(
         seen[digest] = where
         accepted.append(_Accepted(item, image, digest))
     return accepted, rejects, total
+
+
+def _load_known_labels(
+    manifest: str, seen: dict[str, str], train_items: list[_Accepted], split: str
+) -> tuple[list[_Accepted], list[Reject], int]:
+    """The rows of a held-out split's manifest; a label no training image has is rejected."""
+    train_labels = {a.row.label for a in train_items}
+    loaded, rejects, total = _load_rows(read_manifest(manifest), seen, f"ingest {split}")
+    items = []
+    for a in loaded:
+        if a.row.label in train_labels:
+            items.append(a)
+        else:
+            rejects.append(
+                Reject(a.row.source, a.row.line, f"unknown label '{a.row.label}': no training image has it",
+                       str(a.row.image_path))
+            )
+    if loaded and not items:
+        setting = "data.eval_manifest" if split == "eval" else f"data.{split}_manifest"
+        raise IngestError(
+            f"{setting} {manifest} shares no label with data.manifest {train_items[0].row.source}: "
+            f"is it the {split} split of another data set? Set {setting} to this data's own, or to null "
+            "for a per-class hold-out of the training manifest"
+        )
+    return items, rejects, total
 
 
 def _example(item: _Accepted) -> bytes:
@@ -157,7 +193,7 @@ def _write_split(items: list[_Accepted], split_dir: Path, num_shards: int) -> li
 def _input_stamp(options: IngestOptions) -> str:
     """Changes when the manifests, the images they name (size, mtime) or the options do."""
     h = hashlib.sha256(json.dumps(dataclasses.asdict(options), sort_keys=True).encode())
-    for manifest in filter(None, [options.manifest, options.eval_manifest]):
+    for manifest in filter(None, [options.manifest, options.eval_manifest, options.validation_manifest]):
         path = Path(manifest)
         if not path.exists():
             return "missing"
@@ -186,55 +222,49 @@ def ingest(options: IngestOptions, out_dir: str | os.PathLike, force: bool = Fal
     started = time.time()
     seen: dict[str, str] = {}
     train_items, rejects, total = _load_rows(read_manifest(options.manifest), seen, "ingest train")
-    if options.eval_manifest:
-        train_labels = {a.row.label for a in train_items}
-        eval_loaded, eval_rejects, eval_total = _load_rows(
-            read_manifest(options.eval_manifest), seen, "ingest eval"
-        )
-        total += eval_total
-        rejects += eval_rejects
-        eval_items = []
-        for a in eval_loaded:
-            if a.row.label in train_labels:
-                eval_items.append(a)
-            else:
-                rejects.append(
-                    Reject(a.row.source, a.row.line, f"unknown label '{a.row.label}': no training image has it",
-                           str(a.row.image_path))
-                )
-    else:
-        is_eval = split_by_class(
-            [a.row.label for a in train_items],
-            [a.digest for a in train_items],
-            options.eval_per_class,
-            options.eval_max_fraction,
-            options.seed,
-        )
-        eval_items = [a for a, e in zip(train_items, is_eval) if e]
-        train_items = [a for a, e in zip(train_items, is_eval) if not e]
+    held_out: dict[str, list[_Accepted]] = {}
+    for split, manifest, per_class, max_fraction, seed in (
+        ("eval", options.eval_manifest, options.eval_per_class, options.eval_max_fraction, options.seed),
+        ("validation", options.validation_manifest, options.validation_per_class,
+         options.validation_max_fraction, options.seed + 1),
+    ):
+        if manifest:
+            items, split_rejects, split_total = _load_known_labels(manifest, seen, train_items, split)
+            total += split_total
+            rejects += split_rejects
+            held_out[split] = items
+        else:
+            chosen = split_by_class(
+                [a.row.label for a in train_items], [a.digest for a in train_items], per_class, max_fraction, seed
+            )
+            held_out[split] = [a for a, c in zip(train_items, chosen) if c]
+            train_items = [a for a, c in zip(train_items, chosen) if not c]
+    eval_items, validation_items = held_out["eval"], held_out["validation"]
 
     rejects.sort(key=lambda r: (r.source, r.line))
-    train_counts = Counter(a.row.label for a in train_items)
-    eval_counts = Counter(a.row.label for a in eval_items)
+    splits = {"train": train_items, "validation": validation_items, "eval": eval_items}
+    split_counts = {split: Counter(a.row.label for a in items) for split, items in splits.items()}
+    train_counts = split_counts["train"]
     counts = {
         "rows": total,
-        "accepted": len(train_items) + len(eval_items),
+        "accepted": sum(len(items) for items in splits.values()),
         "rejected": len(rejects),
-        "train": len(train_items),
-        "eval": len(eval_items),
+        **{split: len(items) for split, items in splits.items()},
         "classes": len(train_counts),
-        "eval_classes": len(eval_counts),
-        "empty_titles": sum(1 for a in train_items + eval_items if not a.row.title),
+        "validation_classes": len(split_counts["validation"]),
+        "eval_classes": len(split_counts["eval"]),
+        "empty_titles": sum(1 for items in splits.values() for a in items if not a.row.title),
     }
     report = {
         "manifest": str(options.manifest),
         "eval_manifest": options.eval_manifest,
+        "validation_manifest": options.validation_manifest,
         "options": dataclasses.asdict(options),
         "counts": counts,
         "rejects": [r.to_dict() for r in rejects],
         "reject_reasons": dict(Counter(r.reason.split(" (")[0].split(" at ")[0] for r in rejects)),
         "class_counts": {
-            label: {"train": train_counts[label], "eval": eval_counts.get(label, 0)}
+            label: {split: split_counts[split].get(label, 0) for split in SPLITS}
             for label, _ in train_counts.most_common()
         },
         "splits": {},
@@ -250,7 +280,7 @@ def ingest(options: IngestOptions, out_dir: str | os.PathLike, force: bool = Fal
             f"data.max_reject_ratio={options.max_reject_ratio}"
         )
     if failure is None:
-        for split, items in (("train", train_items), ("eval", eval_items)):
+        for split, items in splits.items():
             report["splits"][split] = _write_split(items, split_dirs[split], options.num_shards)
     report["seconds"] = round(time.time() - started, 2)
     report_path.write_text(json.dumps(report, indent=2, ensure_ascii=False))

@@ -9,7 +9,7 @@ from PIL import Image
 
 from components.ingest import IngestError, IngestOptions, ingest
 from models import features
-from tests.tiny_catalogue import COLOURS, png_bytes, write_catalogue
+from tests.tiny_catalogue import COLOURS, COUNTS, png_bytes, write_catalogue
 
 
 def _read_split(path):
@@ -85,7 +85,7 @@ def test_each_bad_row_is_reported_with_its_line_and_good_rows_survive(messy_mani
     assert set(reasons) == {2, 4, 6, 8, 10, 12, 14, 16}
     assert result.counts["rows"] == 19 and result.counts["accepted"] == 11 and result.counts["rejected"] == 8
 
-    rows = _read_split(tmp_path / "out/train") + _read_split(tmp_path / "out/eval")
+    rows = [r for split in ("train", "validation", "eval") for r in _read_split(tmp_path / "out" / split)]
     titles = sorted(r[features.TITLE].numpy().decode() for r in rows)
     assert titles == sorted([f"{['red', 'blue'][i % 2]} shoe {i}" for i in range(10)] + [""])
     webp_row = [r for r in rows if r[features.TITLE].numpy() == b""][0]
@@ -105,7 +105,7 @@ def test_rows_trace_back_to_their_manifest_line(tmp_path):
     rows = _read_split(tmp_path / "out/train")
     ids = {r[features.EXAMPLE_ID].numpy().decode() for r in rows}
     assert "manifest.jsonl:1" in ids or "manifest.jsonl:2" in ids
-    assert result.counts["train"] + result.counts["eval"] == 45
+    assert result.counts["train"] + result.counts["validation"] + result.counts["eval"] == sum(COUNTS.values())
     assert [t.decode() for t in tf.sparse.to_dense(rows[0][features.TAGS]).numpy()][-1] == "colour"
 
 
@@ -143,6 +143,45 @@ def test_eval_manifest_rejects_unknown_labels_and_leaked_duplicates(tmp_path):
     (row,) = _read_split(tmp_path / "out/eval")
     assert row[features.TITLE].numpy() == b"a red one"
     assert tf.sparse.to_dense(row[features.TAGS]).numpy().tolist() == [b"x", b"y"]
+
+
+def test_validation_is_carved_per_class_from_what_training_keeps(tmp_path):
+    manifest = write_catalogue(tmp_path / "cat", {"red": 20, "green": 10, "blue": 1})
+    result = ingest(_options(manifest, eval_per_class=2, validation_per_class=5, validation_max_fraction=0.2),
+                    tmp_path / "out")
+    report = json.loads(result.report_path.read_text())
+    # red: 2 to eval, then min(5, floor(18 * 0.2)) = 3 to validation; green: 2, then 1; blue stays.
+    assert report["class_counts"]["red"] == {"train": 15, "validation": 3, "eval": 2}
+    assert report["class_counts"]["green"] == {"train": 7, "validation": 1, "eval": 2}
+    assert report["class_counts"]["blue"] == {"train": 1, "validation": 0, "eval": 0}
+    ids = {split: {r[features.EXAMPLE_ID].numpy() for r in _read_split(tmp_path / "out" / split)}
+           for split in ("train", "validation", "eval")}
+    assert not (ids["train"] & ids["validation"]) and not (ids["validation"] & ids["eval"])
+    again = ingest(_options(manifest, eval_per_class=2), tmp_path / "again")
+    assert {r[features.EXAMPLE_ID].numpy() for r in _read_split(tmp_path / "again/validation")} == ids["validation"]
+
+
+def test_validation_manifest_is_read_like_the_eval_manifest(tmp_path):
+    manifest = write_catalogue(tmp_path / "cat", {"red": 4, "green": 4})
+    (tmp_path / "cat/images/red_val.png").write_bytes(png_bytes(COLOURS["red"], noise=41))
+    (tmp_path / "cat/images/grey.png").write_bytes(png_bytes((90, 90, 90)))
+    validation = tmp_path / "cat/validation.jsonl"
+    validation.write_text(
+        '{"image": "images/red_val.png", "label": "red", "title": "another seller"}\n'
+        '{"image": "images/grey.png", "label": "grey"}\n'
+    )
+    result = ingest(_options(manifest, validation_manifest=str(validation)), tmp_path / "out")
+    assert [(r.line, r.reason) for r in result.rejects] == [(2, "unknown label 'grey': no training image has it")]
+    (row,) = _read_split(tmp_path / "out/validation")
+    assert row[features.TITLE].numpy() == b"another seller"
+    assert result.counts["validation"] == 1 and result.counts["train"] + result.counts["eval"] == 8
+
+
+def test_a_held_out_manifest_of_another_data_set_is_a_clear_error(tmp_path):
+    manifest = write_catalogue(tmp_path / "cat", {"red": 4, "green": 4})
+    other = write_catalogue(tmp_path / "other", {"blue": 2})
+    with pytest.raises(IngestError, match=r"data.validation_manifest .* shares no label with data.manifest"):
+        ingest(_options(manifest, validation_manifest=str(other)), tmp_path / "out")
 
 
 def test_second_ingest_of_unchanged_inputs_is_skipped(tmp_path):

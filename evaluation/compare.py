@@ -37,10 +37,13 @@ def variant_config(config: SicotConfig, variant: str, seed: int) -> SicotConfig:
 
 
 def comparison_config(config: SicotConfig) -> SicotConfig:
-    """Where the comparison's runs live: <output_dir>/compare, caching on."""
+    """Where the comparison's runs live (<output_dir>/compare, caching on) and the split
+    they are scored on (compare.split: a model trained for one split is reused, not
+    retrained, when the comparison is scored on the other)."""
     out = copy.deepcopy(config)
     out.pipeline.output_dir = str(config.output_path / "compare")
     out.pipeline.enable_cache = True
+    out.eval.split = config.compare.split
     return out
 
 

@@ -7,6 +7,7 @@ Schema ``sicot.results/1`` (all accuracies are fractions in [0, 1]):
   "schema": "sicot.results/1",
   "run_dir": str,                       # the folder whose ML Metadata was read
   "config_hash": str,                   # hash of the settings every model shares
+  "split": str,                         # the scored split: "test" or "validation"
   "head_min_train_images": int, "frequency_buckets": [int, ...],
   "seeds": [int, ...], "variants": [str, ...],   # "baseline", "sicot-<title encoder>"
   "slices": [str, ...],                 # "overall", "head", "tail", "label_frequency_bucket:<b>"
@@ -97,6 +98,7 @@ def build_results(models: list[ModelResult], run_dir: str, attention: list[dict]
         "schema": SCHEMA,
         "run_dir": str(run_dir),
         "config_hash": models[0].config_hash,
+        "split": models[0].split,
         "head_min_train_images": config.eval.head_min_train_images,
         "frequency_buckets": list(config.eval.frequency_buckets),
         "seeds": sorted({m.seed for m in models}),

@@ -32,7 +32,8 @@ def model(co_training: bool, seed: int, overall_top1: float, tail_top1: float, h
     }
     return ModelResult(
         variant=variant_of(config), seed=seed, config_hash=shared_config_hash(config), config=config,
-        execution_id=execution_id, model_dir=f"/m/{seed}", evaluation_dir=f"/e/{seed}", transform_dir="/t",
+        execution_id=execution_id, split="test", model_dir=f"/m/{seed}", evaluation_dir=f"/e/{seed}",
+        transform_dir="/t",
         eval_examples_dir="/x", blessed=None, slices=slices, class_hits=np.array(hits), labels=LABELS,
         train_counts=TRAIN_COUNTS,
     )

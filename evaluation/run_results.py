@@ -37,6 +37,7 @@ class ModelResult:
     config_hash: str
     config: SicotConfig
     execution_id: int
+    split: str  # the scored split: test or validation
     model_dir: str
     evaluation_dir: str
     transform_dir: str
@@ -102,6 +103,16 @@ def _producer(store, artifact_id: int):
     return store.get_executions_by_id([events[0].execution_id])[0]
 
 
+def _scored_split(evaluator) -> tuple[str, str]:
+    """(split name, example split) an Evaluator execution scored: ("test", "eval")..."""
+    from tfx_pipeline.eval_config import EVALUATION_SPLITS
+
+    raw = evaluator.properties.get("example_splits") or evaluator.custom_properties.get("example_splits")
+    example_splits = json.loads(raw.string_value) if raw is not None and raw.string_value else ["eval"]
+    names = {v: k for k, v in EVALUATION_SPLITS.items()}
+    return names.get(example_splits[0], example_splits[0]), example_splits[0]
+
+
 def _trainer_config(execution) -> SicotConfig:
     raw = execution.custom_properties["custom_config"].string_value
     return SicotConfig.from_json(json.loads(raw)["sicot_config"])
@@ -155,6 +166,7 @@ def collect_model_results(metadata_path: str | Path) -> list[ModelResult]:
                 if not s.slice_key:
                     hits = s.class_hits
             slices[s.name] = row
+        split, example_split = _scored_split(execution)
         blessing = outputs.get("blessing")
         blessed = None
         if blessing and "blessed" in blessing[0].custom_properties:
@@ -166,10 +178,11 @@ def collect_model_results(metadata_path: str | Path) -> list[ModelResult]:
                 config_hash=shared_config_hash(config),
                 config=config,
                 execution_id=execution.id,
+                split=split,
                 model_dir=str(Path(model.uri) / "Format-Serving"),
                 evaluation_dir=evaluation_dir,
                 transform_dir=transform_graph.uri,
-                eval_examples_dir=str(Path(inputs["examples"][0].uri) / "Split-eval"),
+                eval_examples_dir=str(Path(inputs["examples"][0].uri) / f"Split-{example_split}"),
                 blessed=blessed,
                 slices=slices,
                 class_hits=hits,
@@ -181,13 +194,14 @@ def collect_model_results(metadata_path: str | Path) -> list[ModelResult]:
 
 
 def latest_comparison(results: list[ModelResult]) -> list[ModelResult]:
-    """The models trained with the newest evaluation's shared settings, the newest
-    evaluation of each (variant, seed); baseline first, then by variant and seed."""
+    """The models trained with the newest evaluation's shared settings and scored on its
+    split, the newest evaluation of each (variant, seed); baseline first, then by
+    variant and seed."""
     if not results:
         raise RunResultsError("no completed Evaluator execution in this run's ML Metadata")
-    wanted = results[-1].config_hash
+    wanted = (results[-1].config_hash, results[-1].split)
     latest: dict[tuple[str, int], ModelResult] = {}
     for r in results:
-        if r.config_hash == wanted:
+        if (r.config_hash, r.split) == wanted:
             latest[(r.variant, r.seed)] = r
     return sorted(latest.values(), key=lambda r: (r.variant != BASELINE, r.variant, r.seed))

@@ -56,7 +56,7 @@ def _sizes(doc: dict, variant: str, slice_name: str) -> str:
 def _note(doc: dict, averaging: str) -> str:
     seeds = doc["seeds"]
     return (
-        f"{averaging}; head = at least {doc['head_min_train_images']} training images; "
+        f"{doc.get('split', 'test')} split; {averaging}; head = at least {doc['head_min_train_images']} training images; "
         + (f"mean ± std over seeds {seeds}" if len(seeds) > 1 else f"seed {seeds[0]}")
     )
 

@@ -77,17 +77,30 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any] | Non
     return outputs
 
 
+# Settings that no training reads (what is scored, compared, indexed or served): left out
+# of the Trainer's custom_config, so that scoring a trained model on another split, or
+# in another comparison, reuses it from the cache instead of training it again.
+NOT_READ_BY_TRAINING = (("compare",), ("index",), ("service",), ("eval", "split"))
+
+
 def custom_config_for(config: SicotConfig, code_version: str = "", sections: tuple[str, ...] = ()) -> dict[str, str]:
     """The custom_config passed to Transform and Trainer (also their cache key).
 
     ``sections``: only these sections of the configuration (the others keep their
     defaults on the reading side), so that a component's cache key changes only with
     the settings it reads: Transform reads ``preprocessing`` alone and is reused by
-    trainings that differ in any other setting.
+    trainings that differ in any other setting. Without ``sections`` (the Trainer):
+    every setting but those of NOT_READ_BY_TRAINING.
     """
     tree = config.to_dict()
     if sections:
         tree = {name: tree[name] for name in sections}
+    else:
+        for path in NOT_READ_BY_TRAINING:
+            parent = tree
+            for key in path[:-1]:
+                parent = parent[key]
+            parent.pop(path[-1])
     return {"sicot_config": json.dumps(tree, sort_keys=True), "code_version": code_version}
 
 

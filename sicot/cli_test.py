@@ -20,7 +20,8 @@ def test_ingest_failure_exits_2_with_the_reason_and_keeps_the_report(tmp_path, c
     manifest = tmp_path / "m.jsonl"
     manifest.write_text('{"image": "a.png", "label": "x"}\nnot json\n')
     out = tmp_path / "out"
-    code = main(["ingest", "--set", f"data.manifest={manifest}", "--set", f"pipeline.output_dir={out}"])
+    code = main(["ingest", "--set", f"data.manifest={manifest}", "--set", "data.eval_manifest=null",
+                 "--set", "data.validation_manifest=null", "--set", f"pipeline.output_dir={out}"])
     assert code == 2
     err = capsys.readouterr().err
     assert "no valid training rows" in err and "ingest_report.json" in err

@@ -30,14 +30,23 @@ class ConfigError(ValueError):
 @dataclasses.dataclass
 class DataConfig:
     # Manifest of the training images (JSON Lines or CSV); relative paths in it are
-    # relative to the manifest's own folder.
-    manifest: str = "data/emoji/manifest.jsonl"
-    # Optional second manifest for evaluation; when null, a per-class hold-out is used.
-    eval_manifest: str | None = None
+    # relative to the manifest's own folder. The default is the bundled SKU benchmark
+    # (data/emoji_sku, README "Sample data"); configs/emoji_category.yaml selects the
+    # category-level sample (data/emoji).
+    manifest: str = "data/emoji_sku/train.jsonl"
+    # Manifest of the test (eval) split; when null, a per-class hold-out of the
+    # training manifest is used.
+    eval_manifest: str | None = "data/emoji_sku/test.jsonl"
     # Per-class hold-out: at most this many eval images per class ...
     eval_per_class: int = 10
     # ... and never more than this share of a class's images.
     eval_max_fraction: float = 0.5
+    # Manifest of the validation split (tuning: the test split is read once per final
+    # configuration); when null, a per-class hold-out of what training keeps after the
+    # eval hold-out, with its own cap and share.
+    validation_manifest: str | None = "data/emoji_sku/validation.jsonl"
+    validation_per_class: int = 5
+    validation_max_fraction: float = 0.2
     # Fail the ingest when more than this share of the rows is rejected.
     max_reject_ratio: float = 0.1
     # Number of TFRecord shards per split.
@@ -162,13 +171,16 @@ class DistributeConfig:
 
 @dataclasses.dataclass
 class EvalConfig:
+    # Which split the Evaluator (TFMA) scores: test (the eval split) or validation.
+    # `sicot compare` uses compare.split instead.
+    split: str = "test"
     # Head / tail: a class is head when it has at least this many training images
-    # (the paper: 200, 5000, 100 and 200 on its four data sets; the bundled sample's
-    # classes are small, hence 30), else tail.
-    head_min_train_images: int = 30
-    # Frequency buckets of the per-class training count: [5, 20, 100] gives the slices
-    # 1-5, 6-20, 21-100 and >100.
-    frequency_buckets: list[int] = dataclasses.field(default_factory=lambda: [5, 20, 100])
+    # (the paper: 200, 5000, 100 and 200 on its four data sets; the SKU benchmark's
+    # classes are small, hence 20), else tail.
+    head_min_train_images: int = 20
+    # Frequency buckets of the per-class training count: [2, 5, 19] gives the slices
+    # 1-2, 3-5, 6-19 and >19.
+    frequency_buckets: list[int] = dataclasses.field(default_factory=lambda: [2, 5, 19])
     # Blessing (Pusher pushes only blessed models). The candidate's overall top-1 must
     # be at least min_top1_accuracy, and no more than max_top1_drop below the last
     # blessed model's (the baseline; the first model has none), and its tail-class
@@ -189,6 +201,9 @@ class CompareConfig:
     variants: list[str] = dataclasses.field(default_factory=lambda: ["baseline", "cotraining"])
     # One training of each variant per seed (train.seed); the tables give mean and spread.
     seeds: list[int] = dataclasses.field(default_factory=lambda: [42])
+    # The split the comparison is scored on: validation (tuning, the default) or test
+    # (once per final configuration).
+    split: str = "validation"
 
 
 @dataclasses.dataclass
@@ -243,7 +258,7 @@ class PipelineConfig:
     name: str = "sicot"
     # Everything a run writes goes under this folder: ingested TFRecords, the pipeline
     # root, ML Metadata, the serving models.
-    output_dir: str = "runs/emoji"
+    output_dir: str = "runs/emoji_sku"
     enable_cache: bool = False
     # Extra Beam pipeline options for the Beam-based components.
     beam_pipeline_args: list[str] = dataclasses.field(

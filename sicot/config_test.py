@@ -9,7 +9,21 @@ def test_defaults_are_the_documented_ones():
     config = load_config()
     assert config.model.backbone == "small_resnet"
     assert config.train.lr_decay_gamma == 0.8
-    assert config.data.manifest == "data/emoji/manifest.jsonl"
+    assert config.data.manifest == "data/emoji_sku/train.jsonl"
+    assert config.data.eval_manifest == "data/emoji_sku/test.jsonl"
+
+
+@pytest.mark.parametrize("name", ["emoji_sku", "emoji_category"])
+def test_bundled_configurations_load_and_name_existing_data(name):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    config = load_config(root / "configs" / f"{name}.yaml")
+    for manifest in (config.data.manifest, config.data.eval_manifest, config.data.validation_manifest):
+        assert manifest is None or (root / manifest).is_file()
+    assert (config.data.eval_manifest is None) == (name == "emoji_category")
+    if name == "emoji_sku":  # the file names the defaults
+        assert config.to_dict() == SicotConfig().to_dict()
 
 
 def test_file_then_overrides_apply_in_order(tmp_path):

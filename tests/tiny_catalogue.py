@@ -15,7 +15,7 @@ COLOURS = {
     "yellow": (230, 230, 20),
 }
 # A long tail: 24, 12, 6 and 3 images.
-COUNTS = {"red": 24, "green": 12, "blue": 6, "yellow": 3}
+COUNTS = {"red": 24, "green": 13, "blue": 6, "yellow": 3}
 
 
 def png_bytes(rgb, size=(12, 10), noise: int = 0) -> bytes:

@@ -35,6 +35,16 @@ TOPK_METRICS = {
     "top3_accuracy_per_class": (3, "class"),
 }
 CLASS_HITS = "class_topk_hits"
+# eval.split / compare.split -> the example split (of ingest and ImportExampleGen) scored.
+EVALUATION_SPLITS = {"test": "eval", "validation": "validation"}
+
+
+def example_split(split: str) -> str:
+    if split not in EVALUATION_SPLITS:
+        from sicot.config import ConfigError
+
+        raise ConfigError(f"unknown evaluation split '{split}' (known: {', '.join(EVALUATION_SPLITS)})")
+    return EVALUATION_SPLITS[split]
 
 
 def slicing_specs() -> list[tfma.SlicingSpec]:

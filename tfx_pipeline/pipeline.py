@@ -16,11 +16,12 @@ from pathlib import Path
 
 from tfx import v1 as tfx
 
+from components.ingest import SPLITS as INGEST_SPLITS
 from components.title_word2vec import SicotTrainer, TitleWord2Vec
 from models import features
 from models.preprocessing import custom_config_for
 from sicot.config import SicotConfig
-from tfx_pipeline.eval_config import eval_config
+from tfx_pipeline.eval_config import eval_config, example_split
 
 PREPROCESSING_FN = "models.preprocessing.preprocessing_fn"
 RUN_FN = "models.trainer.run_fn"
@@ -51,8 +52,7 @@ def create_pipeline(config: SicotConfig, ingest_dir: str | None = None, push: bo
         input_base=ingest_dir,
         input_config=tfx.proto.Input(
             splits=[
-                tfx.proto.Input.Split(name="train", pattern="train/*"),
-                tfx.proto.Input.Split(name="eval", pattern="eval/*"),
+                tfx.proto.Input.Split(name=split, pattern=f"{split}/*") for split in INGEST_SPLITS
             ]
         ),
     )
@@ -87,7 +87,7 @@ def create_pipeline(config: SicotConfig, ingest_dir: str | None = None, push: bo
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(splits=["train"]),
-        eval_args=tfx.proto.EvalArgs(splits=["eval"]),
+        eval_args=tfx.proto.EvalArgs(splits=["validation"]),
         custom_config=custom_config,
         word_vectors=word2vec.outputs["word_vectors"] if word2vec else None,
     )
@@ -103,7 +103,7 @@ def create_pipeline(config: SicotConfig, ingest_dir: str | None = None, push: bo
         model=trainer.outputs["model"],
         baseline_model=resolver.outputs["model"] if resolver else None,
         eval_config=eval_config(config, with_baseline=push),
-        example_splits=["eval"],
+        example_splits=[example_split(config.eval.split)],
     )
     pusher = None
     if push:

@@ -1,0 +1,1 @@
+"""Builders of the bundled sample data sets (data/emoji_sku: the SKU benchmark)."""
