@@ -9,7 +9,11 @@ Transform run once and later variants reuse them. No model is pushed.
 
 Variants: ``baseline`` (visual only), ``cotraining`` (SICoT with
 ``model.title_encoder``), or a title encoder name (SICoT with that encoder: mean,
-bilstm, bilstm_attention, bilinear_attention; the paper's Table 3).
+bilstm, bilstm_attention, bilinear_attention; the paper's Table 3), each optionally
+followed by long-tail methods joined with ``+``: a training loss (``logit_adjusted``,
+``balanced_softmax``) and/or a classifier re-balancing (``posthoc``, ``tau_norm``), e.g.
+``baseline+logit_adjusted``, ``cotraining+balanced_softmax+posthoc``. A variant that
+names no method keeps the ``long_tail`` settings of the configuration.
 """
 
 from __future__ import annotations
@@ -19,20 +23,33 @@ import time
 from pathlib import Path
 
 from evaluation.run_results import BASELINE
+from models.classifier_rebalancing import ADJUSTMENTS
+from models.logit_adjusted_loss import LOSSES
 from models.title_encoders import ENCODERS
 from sicot.config import ConfigError, SicotConfig
 
 VARIANTS = (BASELINE, "cotraining", *ENCODERS)
+LONG_TAIL_METHODS = tuple(m for m in (*LOSSES, *ADJUSTMENTS) if m not in ("softmax", "none"))
 
 
 def variant_config(config: SicotConfig, variant: str, seed: int) -> SicotConfig:
-    if variant not in VARIANTS:
-        raise ConfigError(f"compare.variants: unknown variant '{variant}' (known: {', '.join(VARIANTS)})")
+    base, *methods = variant.split("+")
+    if base not in VARIANTS:
+        raise ConfigError(f"compare.variants: unknown variant '{variant}' (known: {', '.join(VARIANTS)}, "
+                          f"each optionally +{'/+'.join(LONG_TAIL_METHODS)})")
     out = copy.deepcopy(config)
     out.train.seed = seed
-    out.model.co_training = variant != BASELINE
-    if variant in ENCODERS:
-        out.model.title_encoder = variant
+    out.model.co_training = base != BASELINE
+    if base in ENCODERS:
+        out.model.title_encoder = base
+    for method in methods:
+        if method in LOSSES and method != "softmax":
+            out.long_tail.loss = method
+        elif method in ADJUSTMENTS and method != "none":
+            out.long_tail.adjustment = method
+        else:
+            raise ConfigError(f"compare.variants: unknown long-tail method '{method}' in '{variant}' "
+                              f"(known: {', '.join(LONG_TAIL_METHODS)})")
     return out
 
 

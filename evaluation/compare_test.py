@@ -31,3 +31,23 @@ def test_bad_comparisons_are_refused(variants, seeds):
     config.compare.variants, config.compare.seeds = variants, seeds
     with pytest.raises(ConfigError):
         planned_runs(config)
+
+
+def test_long_tail_methods_combine_with_either_stream():
+    config = SicotConfig()
+    config.compare.variants = ["baseline", "baseline+logit_adjusted", "cotraining+balanced_softmax+posthoc",
+                               "mean+tau_norm"]
+    runs = planned_runs(config)
+    assert [variant_of(r) for r in runs] == [
+        "baseline", "baseline+logit_adjusted", "sicot-bilinear_attention+balanced_softmax+posthoc",
+        "sicot-mean+tau_norm"]
+    assert (runs[2].long_tail.loss, runs[2].long_tail.adjustment) == ("balanced_softmax", "posthoc")
+    assert not runs[1].model.co_training and runs[3].model.co_training
+    assert len({shared_config_hash(r) for r in runs}) == 1
+
+
+def test_unknown_long_tail_method_is_refused():
+    config = SicotConfig()
+    config.compare.variants = ["baseline+focal"]
+    with pytest.raises(ConfigError, match="unknown long-tail method 'focal'"):
+        planned_runs(config)

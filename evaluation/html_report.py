@@ -105,6 +105,29 @@ def _slice_bars_figure(doc: dict) -> str:
     return _png(fig)
 
 
+def _gains_figure(doc: dict) -> str:
+    """Top-1 gain over the baseline per slice, each model a bar with its 95% interval."""
+    import matplotlib.pyplot as plt
+
+    slices, variants = doc["slices"], list(doc["gains"])
+    fig, ax = plt.subplots(figsize=(11, 3.8))
+    width = 0.8 / max(1, len(variants))
+    x = np.arange(len(slices))
+    for i, variant in enumerate(variants):
+        stats = [doc["gains"][variant][s]["top1_accuracy"] for s in slices]
+        means = np.array([100 * g["mean"] for g in stats])
+        errors = np.array([[100 * (g["mean"] - g["ci95"][0]), 100 * (g["ci95"][1] - g["mean"])] if g.get("ci95")
+                           else [0.0, 0.0] for g in stats]).T
+        ax.bar(x + i * width - 0.4 + width / 2, means, width, yerr=errors, capsize=3, label=variant)
+    ax.axhline(0, color="#444", lw=0.8)
+    ax.set_xticks(x, [slice_label(s).replace(" train images", "") for s in slices], rotation=20)
+    ax.set_ylabel("top-1 gain over baseline (points)")
+    ax.set_title("Top-1 gain over the visual-only baseline, paired by seed (95% interval)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
 def tail_changes(doc: dict, variant: str, limit: int = 10) -> tuple[list, list]:
     """Tail classes with the largest top-1 gain and loss of ``variant`` over the baseline."""
     base, co = per_class_accuracy(doc, BASELINE), per_class_accuracy(doc, variant)
@@ -189,6 +212,13 @@ def render_report(doc: dict) -> str:
         + ("Error bars: standard deviation over seeds." if len(doc["seeds"]) > 1 else "One seed: no error bars.")
         + "</figcaption></figure>",
     ]
+    if doc.get("gains"):
+        sections.append(
+            "<h2 id='gains'>Gains over the baseline</h2><figure><img alt='top-1 gain over the baseline by slice' "
+            f"src='{_gains_figure(doc)}'><figcaption>"
+            + ("Error bars: the 95% Student t interval over the seeds' paired differences."
+               if len(doc["seeds"]) > 1 else "One seed: no interval.")
+            + "</figcaption></figure>")
     if BASELINE in doc["variants"] and len(doc["variants"]) > 1:
         sections.append("<h2 id='tail-changes'>Tail classes: gains and losses</h2>" + _changes_html(doc))
     sections.append("<h2 id='attention'>Title attention (Fig. 7)</h2>" + _attention_html(doc))

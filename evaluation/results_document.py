@@ -1,15 +1,16 @@
 """The machine-readable results of a run or a comparison (``results.json``).
 
-Schema ``sicot.results/1`` (all accuracies are fractions in [0, 1]):
+Schema ``sicot.results/2`` (all accuracies are fractions in [0, 1]):
 
 ```
 {
-  "schema": "sicot.results/1",
+  "schema": "sicot.results/2",
   "run_dir": str,                       # the folder whose ML Metadata was read
   "config_hash": str,                   # hash of the settings every model shares
   "split": str,                         # the scored split: "test" or "validation"
   "head_min_train_images": int, "frequency_buckets": [int, ...],
-  "seeds": [int, ...], "variants": [str, ...],   # "baseline", "sicot-<title encoder>"
+  "seeds": [int, ...], "variants": [str, ...],   # "baseline", "sicot-<title encoder>", each
+                                        # optionally "+<long-tail loss>" "+<re-balancing>"
   "slices": [str, ...],                 # "overall", "head", "tail", "label_frequency_bucket:<b>"
   "models": [{
      "variant": str, "seed": int, "blessed": bool | null,
@@ -18,12 +19,17 @@ Schema ``sicot.results/1`` (all accuracies are fractions in [0, 1]):
                         "top1_accuracy_per_class", "top3_accuracy_per_class"}},
      "classes": [{"class_id", "label", "train_count", "eval_examples", "top1_hits", "top3_hits"}]
   }],
-  "summary": {variant: {slice: {metric: {"mean", "std", "n"}}}},   # over seeds
-  "gains":   {variant: {slice: {metric: {"mean", "std", "n"}}}},   # variant - baseline, paired by seed
+  "summary": {variant: {slice: {metric: {"mean", "std", "n", "ci95"}}}},   # over seeds
+  "gains":   {variant: {slice: {metric: {"mean", "std", "n", "ci95"}}}},   # variant - baseline, paired by seed
+  "cotraining_gains": {variant: {"reference": str, "slices": {slice: {metric: {...}}}}},
+                                        # a co-trained variant - the visual-only one with the
+                                        # same long-tail methods ("baseline+<methods>"), paired
   "attention": [{"variant", "seed", "label", "title", "words": [[word, weight], ...]}]
 }
 ```
-``std`` is the sample standard deviation over seeds (0 for one seed).
+``std`` is the sample standard deviation over seeds (0 for one seed); ``ci95`` the 95%
+Student t interval of the mean, ``mean +- t(0.975, n-1) * std / sqrt(n)`` (null for one
+seed): for gains, an interval over the seeds' paired differences.
 """
 
 from __future__ import annotations
@@ -33,10 +39,10 @@ from pathlib import Path
 
 import numpy as np
 
-from evaluation.run_results import BASELINE, ModelResult
+from evaluation.run_results import BASELINE, ModelResult, is_visual_only, long_tail_suffix
 from sicot import head_tail
 
-SCHEMA = "sicot.results/1"
+SCHEMA = "sicot.results/2"
 ACCURACY_METRICS = ("top1_accuracy", "top3_accuracy", "top1_accuracy_per_class", "top3_accuracy_per_class")
 
 
@@ -46,12 +52,29 @@ def slice_order(bounds: list[int]) -> list[str]:
     ]
 
 
-def _stats(values: list[float]) -> dict[str, float]:
+def _stats(values: list[float]) -> dict:
     values = [v for v in values if v is not None and not np.isnan(v)]
     if not values:
-        return {"mean": float("nan"), "std": float("nan"), "n": 0}
-    std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-    return {"mean": float(np.mean(values)), "std": std, "n": len(values)}
+        return {"mean": float("nan"), "std": float("nan"), "n": 0, "ci95": None}
+    mean = float(np.mean(values))
+    if len(values) < 2:
+        return {"mean": mean, "std": 0.0, "n": 1, "ci95": None}
+    from scipy import stats
+
+    std = float(np.std(values, ddof=1))
+    half = float(stats.t.ppf(0.975, len(values) - 1)) * std / np.sqrt(len(values))
+    return {"mean": mean, "std": std, "n": len(values), "ci95": [mean - half, mean + half]}
+
+
+def paired_gains(models: list[ModelResult], variant: str, reference: str, slices: list[str]) -> dict:
+    """variant - reference per slice and accuracy metric, paired by seed."""
+    ref = {m.seed: m for m in models if m.variant == reference}
+    paired = [(m, ref[m.seed]) for m in models if m.variant == variant and m.seed in ref]
+    return {
+        s: {k: _stats([m.slices.get(s, {}).get(k, np.nan) - b.slices.get(s, {}).get(k, np.nan) for m, b in paired])
+            for k in ACCURACY_METRICS}
+        for s in slices
+    }
 
 
 def class_rows(model: ModelResult) -> list[dict]:
@@ -83,17 +106,12 @@ def build_results(models: list[ModelResult], run_dir: str, attention: list[dict]
             for s in slices}
         for v in variants
     }
-    gains = {}
-    baseline = {m.seed: m for m in models if m.variant == BASELINE}
+    gains = {v: paired_gains(models, v, BASELINE, slices) for v in variants if v != BASELINE and BASELINE in variants}
+    cotraining_gains = {}
     for v in variants:
-        if v == BASELINE or not baseline:
-            continue
-        paired = [(m, baseline[m.seed]) for m in models if m.variant == v and m.seed in baseline]
-        gains[v] = {
-            s: {k: _stats([m.slices.get(s, {}).get(k, np.nan) - b.slices.get(s, {}).get(k, np.nan)
-                           for m, b in paired]) for k in ACCURACY_METRICS}
-            for s in slices
-        }
+        reference = BASELINE + long_tail_suffix(v)
+        if not is_visual_only(v) and reference in variants:
+            cotraining_gains[v] = {"reference": reference, "slices": paired_gains(models, v, reference, slices)}
     return {
         "schema": SCHEMA,
         "run_dir": str(run_dir),
@@ -107,6 +125,7 @@ def build_results(models: list[ModelResult], run_dir: str, attention: list[dict]
         "models": entries,
         "summary": summary,
         "gains": gains,
+        "cotraining_gains": cotraining_gains,
         "attention": attention or [],
     }
 

@@ -56,7 +56,9 @@ def doc():
 
 def test_summary_is_mean_and_sample_std_over_seeds(doc):
     s = doc["summary"]["baseline"]["overall"]["top1_accuracy"]
-    assert s == {"mean": pytest.approx(0.45), "std": pytest.approx(np.std([0.5, 0.4], ddof=1)), "n": 2}
+    half = 12.7062 * np.std([0.5, 0.4], ddof=1) / np.sqrt(2)  # t(0.975, 1 degree of freedom)
+    assert s == {"mean": pytest.approx(0.45), "std": pytest.approx(np.std([0.5, 0.4], ddof=1)), "n": 2,
+                 "ci95": [pytest.approx(0.45 - half, abs=1e-4), pytest.approx(0.45 + half, abs=1e-4)]}
     assert doc["summary"]["sicot-bilinear_attention"]["tail"]["top1_accuracy"]["mean"] == pytest.approx(0.35)
 
 
@@ -85,10 +87,30 @@ def test_comparison_table_rows_and_gain_signs(doc):
     rows = {r[0]: r for r in per_example.rows}
     assert list(rows) == ["overall", "head", "tail"]
     assert rows["overall"][2] == "45.0 ± 7.1"  # baseline top-1 over seeds 1, 2
-    assert rows["tail"][6] == "+10.0 ± 7.1"
-    assert rows["head"][6] == "+0.0 ± 0.0"
+    # gains (0.15, 0.05): mean 0.10, interval 0.10 +- 12.706 * 0.0707 / sqrt(2)
+    assert rows["tail"][6] == "+10.0 ± 7.1 [-53.5, +73.5]"
+    assert rows["head"][6] == "+0.0 ± 0.0 [+0.0, +0.0]"
     assert "tail" in per_example.to_text() and "mean ± std over seeds [1, 2]" in per_example.to_text()
     assert "averaged per class" in comparison_tables(doc)[1].title
+
+
+def test_cotrained_long_tail_variants_are_paired_with_the_visual_only_one_of_the_same_method():
+    def with_method(m, method):
+        m.config.long_tail.loss = method
+        m.variant = variant_of(m.config)
+        return m
+
+    models = [model(False, 1, 0.50, 0.30, BASE_HITS), model(True, 1, 0.60, 0.45, CO_HITS),
+              with_method(model(False, 1, 0.52, 0.40, BASE_HITS), "logit_adjusted"),
+              with_method(model(True, 1, 0.58, 0.43, CO_HITS), "logit_adjusted")]
+    doc = build_results(models, "/runs/x")
+    pair = doc["cotraining_gains"]["sicot-bilinear_attention+logit_adjusted"]
+    assert pair["reference"] == "baseline+logit_adjusted"
+    assert pair["slices"]["tail"]["top1_accuracy"]["mean"] == pytest.approx(0.03)
+    assert doc["gains"]["sicot-bilinear_attention+logit_adjusted"]["tail"]["top1_accuracy"]["mean"] == pytest.approx(0.13)
+    titles = [t.title for t in comparison_tables(doc)]
+    assert titles[2].startswith("baseline+logit_adjusted vs sicot-bilinear_attention+logit_adjusted")
+    assert titles[-1].startswith("All models")
 
 
 def test_tail_changes_by_hand(doc):
@@ -113,7 +135,7 @@ def test_report_is_self_contained_with_figures_tables_and_attention(doc):
     matplotlib.use("Agg")
     page = render_report(doc)
     images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", page)
-    assert len(images) == 2
+    assert len(images) == 3  # per class, by slice, gains
     assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
     assert "http://" not in page and "https://" not in page  # opens offline
     assert page.count("<table class='results'>") == len(comparison_tables(doc)) + 2  # + gained / lost

@@ -16,14 +16,18 @@ from pathlib import Path
 
 import numpy as np
 
-from sicot.config import SicotConfig
+from sicot.config import SEMANTIC_STREAM_SETTINGS, SicotConfig
 
 _COMPLETE, _CACHED = 3, 5
 _INPUT, _OUTPUT = 3, 4
-# The visual-only model's variant name (co-trained ones are "sicot-<title encoder>").
+# The visual-only model's variant name (co-trained ones are "sicot-<title encoder>"),
+# either followed by its long-tail methods ("baseline+logit_adjusted+posthoc").
 BASELINE = "baseline"
 # Settings that make one compared model differ from another; the rest must be equal.
-VARIANT_SETTINGS = (("model", "co_training"), ("model", "title_encoder"), ("train", "seed"))
+VARIANT_SETTINGS = (
+    ("model", "co_training"), ("model", "title_encoder"), ("train", "seed"),
+    ("long_tail", "loss"), ("long_tail", "adjustment"),
+)
 
 
 class RunResultsError(RuntimeError):
@@ -54,16 +58,38 @@ class ModelResult:
 
 
 def variant_of(config: SicotConfig) -> str:
-    """``baseline`` (visual only) or ``sicot-<title encoder>``."""
-    return f"sicot-{config.model.title_encoder}" if config.model.co_training else BASELINE
+    """``baseline`` (visual only) or ``sicot-<title encoder>``, then ``+<loss>`` and
+    ``+<adjustment>`` of the long-tail methods it uses."""
+    name = f"sicot-{config.model.title_encoder}" if config.model.co_training else BASELINE
+    if config.long_tail.loss != "softmax":
+        name += f"+{config.long_tail.loss}"
+    if config.long_tail.adjustment != "none":
+        name += f"+{config.long_tail.adjustment}"
+    return name
+
+
+def long_tail_suffix(variant: str) -> str:
+    """'sicot-mean+logit_adjusted' -> '+logit_adjusted' ('' for none)."""
+    head, _, rest = variant.partition("+")
+    return f"+{rest}" if rest else ""
+
+
+def is_visual_only(variant: str) -> bool:
+    return variant.partition("+")[0] == BASELINE
 
 
 def shared_config_hash(config: SicotConfig) -> str:
     """A hash of the settings that compared models must share (all but VARIANT_SETTINGS,
-    the comparison's own settings and where the run lives)."""
+    the semantic stream's own settings, the comparison's own settings and where the run
+    lives)."""
     tree = config.to_dict()
     for section, key in VARIANT_SETTINGS:
         tree[section].pop(key)
+    for path in SEMANTIC_STREAM_SETTINGS:
+        parent = tree
+        for key in path[:-1]:
+            parent = parent[key]
+        parent.pop(path[-1], None)
     tree.pop("compare")
     tree.pop("pipeline")
     return SicotConfig.from_dict(tree).fingerprint()

@@ -1,12 +1,14 @@
 """The paper's tables for a results document, as text (console) or HTML rows.
 
 - Table 2/4 style (one per co-trained variant): rows overall / head / tail / frequency
-  buckets; columns top-1 and top-3 of the baseline, of the co-trained model and the
-  gain; once per example and once averaged per class.
-- Table 3 style: one row per model (baseline and each title encoder), overall and
-  tail top-1 / top-3.
+  buckets; columns top-1 and top-3 of the visual-only model with the same long-tail
+  methods (the plain baseline for plain SICoT), of the co-trained model and the gain;
+  once per example and once averaged per class.
+- Table 3 style (more than two models): one row per model, overall, head and tail
+  top-1 and the tail top-1 gain over the plain baseline.
 A single model (``sicot run``) gets one table of its slices.
-Numbers are percentages, ``mean ± std`` over seeds when there are several.
+Numbers are percentages, ``mean ± std`` over seeds when there are several; gains add
+their 95% interval over the seeds' paired differences, ``[low, high]``.
 """
 
 from __future__ import annotations
@@ -39,12 +41,16 @@ def slice_label(name: str) -> str:
     return f"{name[len(prefix):]} train images" if name.startswith(prefix) else name
 
 
-def percent(stats: dict, signed: bool = False) -> str:
+def percent(stats: dict, signed: bool = False, interval: bool = False) -> str:
     mean, std, n = stats.get("mean"), stats.get("std"), stats.get("n", 0)
     if not n or mean != mean:  # nan
         return "-"
     text = f"{100 * mean:+.1f}" if signed else f"{100 * mean:.1f}"
-    return text + (f" ± {100 * std:.1f}" if n > 1 else "")
+    text += f" ± {100 * std:.1f}" if n > 1 else ""
+    ci = stats.get("ci95")
+    if interval and ci:
+        text += f" [{100 * ci[0]:+.1f}, {100 * ci[1]:+.1f}]"
+    return text
 
 
 def _sizes(doc: dict, variant: str, slice_name: str) -> str:
@@ -57,49 +63,52 @@ def _note(doc: dict, averaging: str) -> str:
     seeds = doc["seeds"]
     return (
         f"{doc.get('split', 'test')} split; {averaging}; head = at least {doc['head_min_train_images']} training images; "
-        + (f"mean ± std over seeds {seeds}" if len(seeds) > 1 else f"seed {seeds[0]}")
+        + (f"mean ± std over seeds {seeds}, gains with their 95% t interval" if len(seeds) > 1 else f"seed {seeds[0]}")
     )
 
 
 def comparison_tables(doc: dict) -> list[Table]:
     tables = []
-    co_trained = [v for v in doc["variants"] if v != BASELINE]
-    if BASELINE not in doc["variants"] or not co_trained:
+    pairs = doc.get("cotraining_gains", {})
+    if not pairs and len(doc["variants"]) < 2:
         return single_model_tables(doc)
-    for variant in co_trained:
+    for variant, pair in pairs.items():
+        reference = pair["reference"]
         for suffix, averaging in (("", "per example"), ("_per_class", "averaged per class")):
             keys = (f"top1_accuracy{suffix}", f"top3_accuracy{suffix}")
             rows = []
             for s in doc["slices"]:
-                base, co, gain = doc["summary"][BASELINE][s], doc["summary"][variant][s], doc["gains"][variant][s]
+                base, co, gain = doc["summary"][reference][s], doc["summary"][variant][s], pair["slices"][s]
                 rows.append(
-                    [slice_label(s), _sizes(doc, BASELINE, s)]
+                    [slice_label(s), _sizes(doc, reference, s)]
                     + [percent(base[k]) for k in keys]
                     + [percent(co[k]) for k in keys]
-                    + [percent(gain[k], signed=True) for k in keys]
+                    + [percent(gain[k], signed=True, interval=True) for k in keys]
                 )
             tables.append(
                 Table(
-                    f"Baseline vs {variant}: top-1 / top-3 accuracy (%), {averaging}",
-                    ["slice", "eval images / classes", "baseline top-1", "baseline top-3",
+                    f"{reference} vs {variant}: top-1 / top-3 accuracy (%), {averaging}",
+                    ["slice", "eval images / classes", f"{reference} top-1", f"{reference} top-3",
                      f"{variant} top-1", f"{variant} top-3", "gain top-1", "gain top-3"],
                     rows,
                     _note(doc, averaging),
                 )
             )
-    if len(doc["variants"]) > 2:
+    if len(doc["variants"]) > 2 or not pairs:
         rows = []
         for variant in doc["variants"]:
             summary = doc["summary"][variant]
+            gain = doc["gains"].get(variant, {}).get("tail", {}).get("top1_accuracy", {})
             rows.append(
                 [variant]
-                + [percent(summary["overall"][k]) for k in ("top1_accuracy", "top3_accuracy")]
-                + [percent(summary.get("tail", {}).get(k, {})) for k in ("top1_accuracy", "top3_accuracy")]
+                + [percent(summary.get(s, {}).get("top1_accuracy", {})) for s in ("overall", "head", "tail")]
+                + [percent(summary.get("tail", {}).get("top3_accuracy", {}))]
+                + [percent(gain, signed=True, interval=True) if gain else "-"]
             )
         tables.append(
-            Table("Title encoders (Table 3): accuracy (%)",
-                  ["model", "overall top-1", "overall top-3", "tail top-1", "tail top-3"], rows,
-                  _note(doc, "per example"))
+            Table("All models (Table 3 style): accuracy (%)",
+                  ["model", "overall top-1", "head top-1", "tail top-1", "tail top-3", "tail top-1 gain over baseline"],
+                  rows, _note(doc, "per example"))
         )
     return tables
 

@@ -18,7 +18,9 @@ pooled equals g^T W e_i / D^2, a bilinear form with D^2 parameters (4.2M at D = 
 Factoring W = U V^T (rank K) keeps the second-order interaction, costs 2DK parameters
 and O(LDK) time, and the elementwise product z_i is that factored feature map (the
 low-rank bilinear pooling of Kim et al., 2017). tanh bounds the score, a learned
-temperature tau (initialised to 1) lets the attention sharpen.
+temperature tau (initialised to ``initial_temperature``, default 1) lets the attention
+sharpen: with |tanh| <= 1 two words' weights differ at most by a factor exp(2 tau), so
+tau = 1 caps the contrast at 7.4 until tau has grown.
 
 Parameters: 2 * D * K + 2 (U, V, b, tau); e.g. D = 256, K = 64: 32,770.
 
@@ -37,11 +39,12 @@ from keras import ops
 class BilinearWordAttention(keras.layers.Layer):
     """[B, L, D] word embeddings (+ [B, L] mask) -> ([B, D] embedding, [B, L] weights)."""
 
-    def __init__(self, rank: int = 64, **kwargs):
+    def __init__(self, rank: int = 64, initial_temperature: float = 1.0, **kwargs):
         super().__init__(**kwargs)
         if rank < 1:
             raise ValueError(f"rank must be positive, got {rank}")
         self.rank = rank
+        self.initial_temperature = initial_temperature
         self.supports_masking = True
 
     def build(self, input_shape):
@@ -53,7 +56,9 @@ class BilinearWordAttention(keras.layers.Layer):
             name="word_projection", shape=(dim, self.rank), initializer="glorot_uniform"
         )
         self.bias = self.add_weight(name="bias", shape=(), initializer="zeros")
-        self.temperature = self.add_weight(name="temperature", shape=(), initializer="ones")
+        self.temperature = self.add_weight(
+            name="temperature", shape=(), initializer=keras.initializers.Constant(self.initial_temperature)
+        )
         super().build(input_shape)
 
     def call(self, embeddings, mask=None):
@@ -81,4 +86,4 @@ class BilinearWordAttention(keras.layers.Layer):
         return (input_shape[0], input_shape[-1]), (input_shape[0], input_shape[1])
 
     def get_config(self):
-        return {**super().get_config(), "rank": self.rank}
+        return {**super().get_config(), "rank": self.rank, "initial_temperature": self.initial_temperature}

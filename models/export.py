@@ -54,7 +54,8 @@ class TitleAttentionModule(tf.Module):
             default_value=len(vocab),  # out of vocabulary: dropped like the rarest words
         )
         pre = config.preprocessing
-        self._drop = (pre.drop_most_frequent_words, pre.drop_least_frequent_words)
+        self._drop = (pre.drop_most_frequent_words, pre.drop_least_frequent_words, pre.drop_min_vocabulary,
+                      pre.dedupe_title_words)
         self._max_tokens = pre.max_title_tokens
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="titles")])

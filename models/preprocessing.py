@@ -56,7 +56,10 @@ def title_token_ids(titles: tf.Tensor, pre) -> tuple[tf.Tensor, tf.Tensor]:
         vocab_filename=features.WORD_VOCABULARY,
     )
     size = tft.experimental.get_vocabulary_size_by_name(features.WORD_VOCABULARY)
-    ranks = keep_word_ranks(ranks, size, pre.drop_most_frequent_words, pre.drop_least_frequent_words)
+    ranks = keep_word_ranks(
+        ranks, size, pre.drop_most_frequent_words, pre.drop_least_frequent_words, pre.drop_min_vocabulary,
+        pre.dedupe_title_words,
+    )
     return padded_token_ids(ranks, pre.max_title_tokens)
 
 
@@ -90,9 +93,11 @@ def custom_config_for(config: SicotConfig, code_version: str = "", sections: tup
     defaults on the reading side), so that a component's cache key changes only with
     the settings it reads: Transform reads ``preprocessing`` alone and is reused by
     trainings that differ in any other setting. Without ``sections`` (the Trainer):
-    every setting but those of NOT_READ_BY_TRAINING.
+    every setting but those of NOT_READ_BY_TRAINING, and for a visual-only model none of
+    the semantic stream's (``SicotConfig.without_unread``): a baseline is reused across
+    comparisons of co-training settings.
     """
-    tree = config.to_dict()
+    tree = (config if sections else config.without_unread()).to_dict()
     if sections:
         tree = {name: tree[name] for name in sections}
     else:

@@ -28,6 +28,8 @@ import tensorflow as tf
 from keras import layers
 
 from models import features
+from models.logit_adjusted_loss import loss_logit_offsets
+from models.mixed_stream import MixedStream
 from models.partial_fc import sample_classes
 from models.sharded_classifier import ShardedClassifier, merge_top_k
 from models.title_encoders import encode_title
@@ -64,7 +66,9 @@ def build_semantic_stream(
         words = layers.Dense(dim, activation="relu", name="word_projection")(words)
     else:
         words = layers.ReLU(name="word_relu")(words)
-    title, weights = encode_title(config.model.title_encoder, words, mask, dim, config.model.attention_rank)
+    title, weights = encode_title(
+        config.model.title_encoder, words, mask, dim, config.model.attention_rank, config.model.attention_temperature
+    )
     return keras.Model(ids, [title, weights], name="semantic_stream")
 
 
@@ -81,6 +85,9 @@ class SicotModel(keras.Model):
         partial_fc_ratio: float = 1.0,
         seed: int = 0,
         partial_fc_correction: bool = True,
+        loss_logit_offsets: np.ndarray | None = None,
+        mixed_stream_scaling: str = "none",
+        mixed_loss_warmup_steps: int = 0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -88,15 +95,24 @@ class SicotModel(keras.Model):
         self.classifier = classifier
         self.semantic = semantic
         self.mixed_loss_weight = mixed_loss_weight
+        # lambda ramps up linearly from 0 over the first mixed_loss_warmup_steps steps.
+        self.mixed_loss_warmup_steps = mixed_loss_warmup_steps
+        self.mixed_stream = MixedStream(mixed_stream_scaling, name="mixed_stream")
         self.dropout = layers.Dropout(dropout)
         if partial_fc_ratio < 1.0 and not isinstance(classifier, ShardedClassifier):
             raise ValueError("partial FC samples the columns of a ShardedClassifier (one shard is fine)")
         self.partial_fc_ratio = partial_fc_ratio
         self.partial_fc_correction = partial_fc_correction
         self.partial_fc_seed = keras.random.SeedGenerator(seed) if partial_fc_ratio < 1.0 else None
+        # Logit-adjusted loss / balanced softmax (models/logit_adjusted_loss.py): a
+        # constant [C] added to the logits of every loss term, never to predictions.
+        self.loss_logit_offsets = (
+            None if loss_logit_offsets is None else tf.constant(loss_logit_offsets, dtype=tf.float32)
+        )
         self.ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
         self.visual_loss_tracker = keras.metrics.Mean(name="visual_loss")
         self.mixed_loss_tracker = keras.metrics.Mean(name="mixed_loss") if semantic is not None else None
+        self.semantic_share_tracker = keras.metrics.Mean(name="semantic_share") if semantic is not None else None
 
     def build(self, input_shape):
         """Creates the shared classifier's weights (the streams are functional models,
@@ -112,15 +128,19 @@ class SicotModel(keras.Model):
         return self.dropout(self.visual(pixels, training=training), training=training)
 
     def stream_features(self, pixels, token_ids, training=False):
-        """(x_v, x_m = max(x_v, s), has_title) for a batch with titles."""
+        """(x_v, x_m = max(x_v, s) (models/mixed_stream.py), has_title, the share of x_m's
+        dimensions that come from the title) for a batch with titles."""
         x_v = self.visual_features(pixels, training)
         semantic, _ = self.semantic(token_ids, training=training)
-        return x_v, tf.maximum(x_v, semantic), tf.reduce_any(token_ids > 0, axis=1)
+        x_m, semantic_share = self.mixed_stream(x_v, semantic)
+        return x_v, x_m, tf.reduce_any(token_ids > 0, axis=1), semantic_share
 
-    def stream_logits(self, pixels, token_ids, training=False):
-        """(visual logits, mixed logits, has_title) for a batch with titles."""
-        x_v, x_m, has_title = self.stream_features(pixels, token_ids, training)
-        return self.classifier(x_v), self.classifier(x_m), has_title
+    def mixed_weight(self) -> tf.Tensor:
+        """lambda at this step (the linear warm-up, then model.mixed_loss_weight)."""
+        if self.mixed_loss_warmup_steps <= 0:
+            return tf.constant(self.mixed_loss_weight, tf.float32)
+        step = tf.cast(self.optimizer.iterations, tf.float32)
+        return self.mixed_loss_weight * tf.minimum(1.0, step / float(self.mixed_loss_warmup_steps))
 
     @property
     def sharded(self) -> bool:
@@ -130,9 +150,11 @@ class SicotModel(keras.Model):
         """Per-example CE [B] of each stream's features through the shared classifier,
         and what the accuracy metrics read: the first stream's logits (Dense), or its
         top-k class ids merged from the shards (sharded, partial FC: no full logits)."""
+        offsets = self.loss_logit_offsets
         if not self.sharded:
             logits = [self.classifier(f) for f in streams]
-            return [self.ce(y, l) for l in logits], logits[0]
+            loss_logits = logits if offsets is None else [l + offsets for l in logits]
+            return [self.ce(y, l) for l in loss_logits], logits[0]
         classifier = self.classifier
         if training and self.partial_fc_ratio < 1.0:
             sample = sample_classes(classifier, y, self.partial_fc_ratio, self.partial_fc_seed)
@@ -142,35 +164,40 @@ class SicotModel(keras.Model):
         else:
             shard_logits = loss_logits = [classifier.shard_logits(f) for f in streams]
             class_ids, positions = classifier.shard_class_ids(), classifier.label_positions(y)
+        if offsets is not None:
+            loss_logits = [[l + tf.gather(offsets, ids) for l, ids in zip(head, class_ids)] for head in loss_logits]
         _, top_ids = merge_top_k(shard_logits[0], class_ids, METRIC_TOP_K, classifier.shard_devices)
         return [classifier.cross_entropy(l, positions) for l in loss_logits], top_ids
 
     def _stream_losses(self, x, y, training):
         pixels = x[features.IMAGE_PIXELS]
         batch = tf.cast(tf.shape(y)[0], tf.float32)
+        share = tf.constant(0.0)
         if self.semantic is None:
             (visual_ce,), predictions = self._head_cross_entropies([self.visual_features(pixels, training)], y, training)
             mixed_loss = tf.constant(0.0)
         else:
-            x_v, x_m, has_title = self.stream_features(pixels, x[features.TITLE_TOKEN_IDS], training)
+            x_v, x_m, has_title, shares = self.stream_features(pixels, x[features.TITLE_TOKEN_IDS], training)
             (visual_ce, mixed_ce), predictions = self._head_cross_entropies([x_v, x_m], y, training)
+            titled = tf.cast(has_title, tf.float32)
             # Mean over the whole batch, so lambda weighs the two terms per example.
-            mixed_loss = tf.reduce_sum(mixed_ce * tf.cast(has_title, tf.float32)) / batch
+            mixed_loss = tf.reduce_sum(mixed_ce * titled) / batch
+            share = tf.reduce_sum(shares * titled) / tf.maximum(tf.reduce_sum(titled), 1.0)
         visual_loss = tf.reduce_mean(visual_ce)
-        total = visual_loss + self.mixed_loss_weight * mixed_loss
+        total = visual_loss + (self.mixed_weight() * mixed_loss if self.semantic is not None else 0.0)
         if self.losses:
             total += tf.add_n(self.losses)
-        return total, visual_loss, mixed_loss, predictions
+        return total, visual_loss, mixed_loss, predictions, share
 
     def train_step(self, data):
         x, y = data
         with tf.GradientTape() as tape:
-            total, visual_loss, mixed_loss, predictions = self._stream_losses(x, y, training=True)
+            total, visual_loss, mixed_loss, predictions, share = self._stream_losses(x, y, training=True)
             # Replicas' gradients are summed: each replica's loss is its share of the mean.
             replica_total = total / tf.distribute.get_strategy().num_replicas_in_sync
         variables = self.trainable_variables
         self.optimizer.apply_gradients(zip(tape.gradient(replica_total, variables), variables))
-        return self._update_metrics(y, predictions, total, visual_loss, mixed_loss)
+        return self._update_metrics(y, predictions, total, visual_loss, mixed_loss, share)
 
     def test_step(self, data):
         x, y = data
@@ -206,7 +233,7 @@ class SicotModel(keras.Model):
             keras.metrics.SparseTopKCategoricalAccuracy(k=k, name="top3"),
         ]
 
-    def _update_metrics(self, y, predictions, total, visual_loss, mixed_loss):
+    def _update_metrics(self, y, predictions, total, visual_loss, mixed_loss, share=None):
         """Keras' own loss tracker gets the total; compiled metrics see the visual stream's
         predictions (see _head_cross_entropies)."""
         for metric in self.metrics:
@@ -216,6 +243,9 @@ class SicotModel(keras.Model):
                 metric.update_state(visual_loss)
             elif metric is self.mixed_loss_tracker:
                 metric.update_state(mixed_loss)
+            elif metric is self.semantic_share_tracker:
+                if share is not None:
+                    metric.update_state(share)
             else:
                 metric.update_state(y, predictions)
         results = self.get_metrics_result()
@@ -232,9 +262,21 @@ class SicotModel(keras.Model):
 
 
 def build_sicot_model(
-    config: SicotConfig, num_classes: int, vocab_size: int, word_vectors: np.ndarray | None = None
+    config: SicotConfig,
+    num_classes: int,
+    vocab_size: int,
+    word_vectors: np.ndarray | None = None,
+    class_counts: np.ndarray | None = None,
+    steps_per_epoch: int = 0,
 ) -> SicotModel:
+    """class_counts: training images per class id (the logit-adjusted losses need them);
+    steps_per_epoch: for model.mixed_loss_warmup_epochs."""
     m = config.model
+    offsets = None
+    if config.long_tail.loss != "softmax":
+        if class_counts is None:
+            raise ValueError(f"long_tail.loss={config.long_tail.loss} needs the training class counts")
+        offsets = loss_logit_offsets(config.long_tail.loss, class_counts, config.long_tail.loss_tau)
     visual = build_backbone(m.backbone, config.preprocessing.image_size, m.feature_dim, m.backbone_weights)
     semantic = build_semantic_stream(config, vocab_size, word_vectors) if m.co_training else None
     classifier = build_classifier(config, num_classes)
@@ -250,6 +292,9 @@ def build_sicot_model(
         partial_fc_ratio=m.partial_fc_ratio,
         seed=config.train.seed,
         partial_fc_correction=m.partial_fc_correction,
+        loss_logit_offsets=offsets,
+        mixed_stream_scaling=m.mixed_stream_scaling,
+        mixed_loss_warmup_steps=m.mixed_loss_warmup_epochs * steps_per_epoch,
         name="sicot",
     )
     model.build(visual.input_shape)

@@ -34,7 +34,7 @@ def test_gradients_reach_backbone_and_word_embeddings_through_the_shared_classif
     model = build_sicot_model(_config(f"model.title_encoder={encoder}"), NUM_CLASSES, VOCAB)
     x, y = _batch()
     with tf.GradientTape() as tape:
-        total, visual, mixed, _ = model._stream_losses(x, tf.constant(y), training=True)
+        total, visual, mixed, _, _ = model._stream_losses(x, tf.constant(y), training=True)
     grads = dict(zip([v.path for v in model.trainable_variables],
                      tape.gradient(total, model.trainable_variables)))
     embedding = [g for p, g in grads.items() if "word_embedding" in p]
@@ -50,7 +50,7 @@ def test_examples_without_title_train_the_visual_stream_only():
     model = build_sicot_model(_config(), NUM_CLASSES, VOCAB)
     x, y = _batch(empty_titles=True)
     with tf.GradientTape() as tape:
-        total, visual, mixed, _ = model._stream_losses(x, tf.constant(y), training=True)
+        total, visual, mixed, _, _ = model._stream_losses(x, tf.constant(y), training=True)
     assert float(mixed) == 0.0 and float(total) == pytest.approx(float(visual))
     grads = tape.gradient(total, model.semantic.trainable_variables)
     assert all(g is None or np.abs(tf.convert_to_tensor(g).numpy()).sum() == 0 for g in grads)
@@ -62,8 +62,8 @@ def test_lambda_weighs_the_mixed_term():
     m1 = build_sicot_model(_config("model.mixed_loss_weight=1.0"), NUM_CLASSES, VOCAB)
     keras.utils.set_random_seed(1)
     m3 = build_sicot_model(_config("model.mixed_loss_weight=3.0"), NUM_CLASSES, VOCAB)
-    t1, v1, x1, _ = m1._stream_losses(x, tf.constant(y), training=False)
-    t3, v3, x3, _ = m3._stream_losses(x, tf.constant(y), training=False)
+    t1, v1, x1, _, _ = m1._stream_losses(x, tf.constant(y), training=False)
+    t3, v3, x3, _, _ = m3._stream_losses(x, tf.constant(y), training=False)
     assert float(x1) == pytest.approx(float(x3), rel=1e-5)
     assert float(t3) == pytest.approx(float(v3) + 3 * float(x3), rel=1e-5)
 
@@ -73,7 +73,7 @@ def test_baseline_switch_drops_the_semantic_stream_and_nothing_else():
     baseline = build_sicot_model(_config("model.co_training=false"), NUM_CLASSES, VOCAB)
     assert baseline.semantic is None and cotrain.semantic is not None
     x, y = _batch()
-    _, visual, mixed, _ = baseline._stream_losses(x, tf.constant(y), training=False)
+    _, visual, mixed, _, _ = baseline._stream_losses(x, tf.constant(y), training=False)
     assert float(mixed) == 0.0
     assert baseline.inference_model().count_params() == cotrain.inference_model().count_params()
 
@@ -131,14 +131,14 @@ def test_sharded_classifier_gives_the_dense_losses_and_serves_both_heads():
     assert isinstance(sharded.classifier, ShardedClassifier) and sharded.classifier.num_shards == 2
     x, y = _batch()
     with tf.GradientTape() as tape:
-        total, visual, mixed, top_ids = sharded._stream_losses(x, tf.constant(y), training=True)
-    t, v, m, logits = dense._stream_losses(x, tf.constant(y), training=True)
+        total, visual, mixed, top_ids, _ = sharded._stream_losses(x, tf.constant(y), training=True)
+    t, v, m, logits, _ = dense._stream_losses(x, tf.constant(y), training=True)
     for a, b in ((total, t), (visual, v), (mixed, m)):
         assert float(a) == pytest.approx(float(b), rel=1e-5)
     np.testing.assert_array_equal(top_ids.numpy(), tf.math.top_k(logits, 3).indices.numpy())
     # The mixed term alone reaches every shard: both heads use the same shards.
     with tf.GradientTape() as mixed_tape:
-        _, _, mixed, _ = sharded._stream_losses(x, tf.constant(y), training=True)
+        _, _, mixed, _, _ = sharded._stream_losses(x, tf.constant(y), training=True)
     grads = mixed_tape.gradient(mixed, sharded.classifier.kernels)
     assert all(np.abs(g.numpy()).sum() > 0 for g in grads)
     np.testing.assert_allclose(

@@ -81,12 +81,14 @@ class AdditiveSelfAttention(layers.Layer):
         return {**super().get_config(), "units": self.units}
 
 
-def encode_title(name: str, embeddings, mask, dim: int, attention_rank: int):
+def encode_title(name: str, embeddings, mask, dim: int, attention_rank: int, attention_temperature: float = 1.0):
     """Applies the named encoder; returns ([B, dim] embedding, [B, L] weights)."""
     if name == "mean":
         return MaskedMeanEncoder(name="title_mean")(embeddings, mask=mask)
     if name == "bilinear_attention":
-        return BilinearWordAttention(rank=attention_rank, name="bilinear_word_attention")(embeddings, mask=mask)
+        return BilinearWordAttention(
+            rank=attention_rank, initial_temperature=attention_temperature, name="bilinear_word_attention"
+        )(embeddings, mask=mask)
     if name in ("bilstm", "bilstm_attention"):
         states = layers.Bidirectional(
             layers.LSTM(max(1, dim // 2), return_sequences=True), name="title_bilstm"

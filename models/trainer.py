@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
 
 import keras
+import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 
@@ -18,6 +20,7 @@ from models.distribution import (
     serve_cluster_task,
     strategy_from_config,
 )
+from models.classifier_rebalancing import apply_rebalancing, full_weights, select_tau
 from models.export import export_recognition_model
 from models.fault_tolerant_training import StepBackup, backed_up_step, remove_backups, restore_state
 from models.preprocessing import config_from_custom_config, read_label_frequencies
@@ -248,6 +251,43 @@ def initial_word_vectors(
     return alignment.matrix
 
 
+def class_counts_by_id(tft_output: tft.TFTransformOutput) -> np.ndarray:
+    """[C] training images per class id (the label vocabulary's order)."""
+    counts = read_label_frequencies(tft_output)
+    labels = [v.decode("utf-8") for v in tft_output.vocabulary_by_name(features.LABEL_VOCABULARY)]
+    return np.array([counts.get(label, 0) for label in labels], dtype=np.int64)
+
+
+def rebalance_classifier(model, config: SicotConfig, validation_ds, class_counts: np.ndarray,
+                         log_dir: str | None) -> dict:
+    """long_tail.adjustment on the trained classifier (models/classifier_rebalancing.py),
+    with tau chosen on the validation split when long_tail.adjustment_tau < 0."""
+    lt = config.long_tail
+    counts = np.maximum(class_counts.astype(np.float64), 1.0)
+    log_prior = np.log(counts / counts.sum())
+    tau, accuracy = lt.adjustment_tau, {}
+    if tau < 0:
+        feats, labels = [], []
+        for x, y in validation_ds:
+            feats.append(model.visual_features(x[features.IMAGE_PIXELS], training=False).numpy())
+            labels.append(y.numpy())
+        if not feats:
+            raise ValueError("long_tail.adjustment_tau < 0 picks tau on the validation split, which is empty")
+        kernel, bias = full_weights(model.classifier)
+        tau, accuracy = select_tau(np.concatenate(feats), np.concatenate(labels), kernel, bias, lt.adjustment,
+                                   lt.adjustment_taus, log_prior)
+        tried = ", ".join(f"{t:g}: {100 * a:.1f}%" for t, a in accuracy.items())
+        print(f"    {lt.adjustment} re-balancing: validation top-1 by tau {tried}; tau = {tau:g}", flush=True)
+    else:
+        print(f"    {lt.adjustment} re-balancing with tau = {tau:g}", flush=True)
+    apply_rebalancing(model.classifier, lt.adjustment, tau, log_prior)
+    record = {"adjustment": lt.adjustment, "tau": tau, "validation_top1_by_tau": {str(k): v for k, v in accuracy.items()}}
+    if log_dir:
+        with open(os.path.join(log_dir, "classifier_rebalancing.json"), "w") as f:
+            json.dump(record, f, indent=2)
+    return record
+
+
 def train_and_export(
     config: SicotConfig,
     train_patterns: list[str],
@@ -267,29 +307,32 @@ def train_and_export(
     strategy = strategy_from_config(config)
     keras.utils.set_random_seed(config.train.seed)
     tft_output = tft.TFTransformOutput(transform_output)
-    label_counts = read_label_frequencies(tft_output)
-    num_classes = tft_output.vocabulary_size_by_name(features.LABEL_VOCABULARY)
-    steps = steps_per_epoch(config, sum(label_counts.values()))
+    class_counts = class_counts_by_id(tft_output)
+    num_classes = len(class_counts)
+    steps = steps_per_epoch(config, int(class_counts.sum()))
 
     # Word ids run from 1 to the vocabulary size (0 is padding).
     vocab_size = tft_output.vocabulary_size_by_name(features.WORD_VOCABULARY) + 1
     word_vectors = initial_word_vectors(config, tft_output, log_dir, word_vectors_uri)
     with strategy.scope():
-        model = build_sicot_model(config, num_classes, vocab_size, word_vectors)
+        model = build_sicot_model(config, num_classes, vocab_size, word_vectors, class_counts, steps)
     callbacks = []
     if log_dir:
         callbacks.append(keras.callbacks.CSVLogger(os.path.join(log_dir, "training_log.csv"), append=True))
+    validation_ds = make_dataset(eval_patterns, tft_output, config, training=False)
     history = fit_with_warmup(
         model,
         config,
         lambda: make_dataset(train_patterns, tft_output, config, training=True),
-        make_dataset(eval_patterns, tft_output, config, training=False),
+        validation_ds,
         steps,
         callbacks,
         backup_dir=config.train_backup_dir if config.train.checkpoint_every_steps > 0 else None,
     )
     if not is_chief():
         return history
+    if config.long_tail.adjustment != "none":
+        rebalance_classifier(model, config, validation_ds, class_counts, log_dir)
     export_recognition_model(
         model.inference_model(),
         tft_output,

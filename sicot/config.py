@@ -13,6 +13,7 @@ value is also a change of the component's cache key.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -25,6 +26,15 @@ import yaml
 
 class ConfigError(ValueError):
     """A configuration file or override that cannot be applied."""
+
+
+# Settings only the semantic stream reads: a visual-only model (model.co_training false)
+# is the same model whatever they are.
+SEMANTIC_STREAM_SETTINGS = (
+    ("model", "mixed_loss_weight"), ("model", "mixed_loss_warmup_epochs"), ("model", "mixed_stream_scaling"),
+    ("model", "title_encoder"), ("model", "attention_rank"), ("model", "attention_temperature"),
+    ("model", "project_words"), ("model", "word_vectors"), ("model", "word_vectors_format"), ("word2vec",),
+)
 
 
 @dataclasses.dataclass
@@ -69,6 +79,12 @@ class PreprocessingConfig:
     # dropped from titles (these shares of the vocabulary; out-of-vocabulary words too).
     drop_most_frequent_words: float = 0.05
     drop_least_frequent_words: float = 0.05
+    # ... but only when the vocabulary has at least this many words (0: always). The
+    # paper's vocabularies had 20k-345k words, where the most frequent 5% are stop
+    # words; in a small vocabulary they are the words titles share across classes.
+    drop_min_vocabulary: int = 0
+    # Keep one copy of a word written several times in a title.
+    dedupe_title_words: bool = False
     # Store the decoded images in Transform's output (large); when false the Trainer
     # applies the transform graph on the fly to the raw examples.
     materialize: bool = False
@@ -88,10 +104,18 @@ class ModelConfig:
     co_training: bool = True
     # lambda in loss = CE(visual) + lambda * CE(mixed).
     mixed_loss_weight: float = 1.0
+    # lambda ramps up linearly from 0 over this many epochs (0: lambda from the start).
+    mixed_loss_warmup_epochs: int = 0
+    # The balance of the streams in the mixed stream max(x_v, s) (models/mixed_stream.py):
+    # none (the paper) or visual_norm (s rescaled to x_v's L2 norm, per example).
+    mixed_stream_scaling: str = "none"
     # Title encoder: mean, bilstm, bilstm_attention or bilinear_attention (paper's Table 3).
     title_encoder: str = "bilinear_attention"
     # Rank K of the bilinear word attention (and units of the BiLSTM self-attention).
     attention_rank: int = 64
+    # Initial temperature tau of the bilinear word attention (learned; the weight ratio of
+    # two words is at most exp(2 tau)).
+    attention_temperature: float = 1.0
     # A learned projection of word embeddings to D (always on with pretrained vectors of
     # another size); off: the embeddings are D-dimensional and only pass a ReLU.
     project_words: bool = True
@@ -111,6 +135,25 @@ class ModelConfig:
     # With partial FC, add log(1 / chance of being drawn) to each sampled negative's
     # logit (logQ correction: an unbiased estimate of the full softmax's normaliser).
     partial_fc_correction: bool = True
+
+
+@dataclasses.dataclass
+class LongTailConfig:
+    # Long-tail remedies, each combinable with co-training (models/logit_adjusted_loss.py,
+    # models/classifier_rebalancing.py); priors are the training counts Transform found.
+    # Training loss of both heads: softmax (plain cross-entropy), logit_adjusted
+    # (Menon et al. 2021: CE of logits + loss_tau * log prior) or balanced_softmax
+    # (Ren et al. 2020: the logit-adjusted loss at tau 1).
+    loss: str = "softmax"
+    loss_tau: float = 1.0
+    # Re-balancing of the trained classifier before export: none, posthoc (logit
+    # adjustment: bias - adjustment_tau * log prior) or tau_norm (Kang et al. 2020:
+    # each class's weights divided by their norm ** adjustment_tau, bias 0).
+    adjustment: str = "none"
+    # tau of the adjustment; a negative value (the default) picks it from
+    # adjustment_taus by top-1 accuracy on the validation split (never the test split).
+    adjustment_tau: float = -1.0
+    adjustment_taus: list[float] = dataclasses.field(default_factory=lambda: [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0])
 
 
 @dataclasses.dataclass
@@ -278,6 +321,7 @@ class SicotConfig:
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     preprocessing: PreprocessingConfig = dataclasses.field(default_factory=PreprocessingConfig)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    long_tail: LongTailConfig = dataclasses.field(default_factory=LongTailConfig)
     word2vec: Word2VecConfig = dataclasses.field(default_factory=Word2VecConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     distribute: DistributeConfig = dataclasses.field(default_factory=DistributeConfig)
@@ -333,6 +377,20 @@ class SicotConfig:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
+
+    def without_unread(self) -> "SicotConfig":
+        """A copy in which settings this model does not read are at their defaults (for a
+        visual-only model: SEMANTIC_STREAM_SETTINGS), so that they are no part of what
+        identifies it (cache keys, comparisons)."""
+        out = SicotConfig.from_dict(self.to_dict())
+        if not self.model.co_training:
+            defaults = SicotConfig()
+            for path in SEMANTIC_STREAM_SETTINGS:
+                target, source = out, defaults
+                for key in path[:-1]:
+                    target, source = getattr(target, key), getattr(source, key)
+                setattr(target, path[-1], copy.deepcopy(getattr(source, path[-1])))
+        return out
 
     def fingerprint(self) -> str:
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]

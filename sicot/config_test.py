@@ -73,3 +73,12 @@ def test_json_round_trip_and_fingerprint():
     assert again.fingerprint() == config.fingerprint()
     assert load_config(None, ["train.epochs=6"]).fingerprint() != config.fingerprint()
     assert json.loads(config.to_json())["train"]["epochs"] == 5
+
+
+def test_a_visual_only_model_ignores_the_semantic_streams_settings():
+    base = load_config(None, ["model.co_training=false"])
+    tuned = load_config(None, ["model.co_training=false", "model.mixed_loss_weight=0.3", "word2vec.epochs=9"])
+    assert tuned.without_unread().to_dict() == base.without_unread().to_dict()
+    sicot = load_config(None, ["model.mixed_loss_weight=0.3"])
+    assert sicot.without_unread().model.mixed_loss_weight == 0.3  # read by a co-trained model
+    assert tuned.model.mixed_loss_weight == 0.3  # the original is left alone

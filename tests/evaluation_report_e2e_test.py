@@ -122,12 +122,12 @@ def test_html_report_renders_in_chromium(compare_dir, tmp_path):
     with chromium_driver() as driver:
         driver.get(page.as_uri())
         images = driver.find_elements(By.TAG_NAME, "img")
-        assert len(images) == 2
+        assert len(images) == 3
         assert all(driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 300", i)
                    for i in images)
         headings = [h.text for h in driver.find_elements(By.TAG_NAME, "h2")]
         assert headings == ["Accuracy tables", "Per-class accuracy", "Head, tail and frequency buckets",
-                            "Tail classes: gains and losses", "Title attention (Fig. 7)"]
+                            "Gains over the baseline", "Tail classes: gains and losses", "Title attention (Fig. 7)"]
         first_table = driver.find_elements(By.CSS_SELECTOR, "table.results")[0]
         rows = [r.text.split()[0] for r in first_table.find_elements(By.CSS_SELECTOR, "tbody tr")]
         assert rows[:3] == ["overall", "head", "tail"]
