@@ -27,9 +27,10 @@ vendors. So every test image is "this product in another seller's photo": no tes
 image's vendor drew any training image of its SKU, and the validation split asks the
 same question with a third vendor, for tuning without the test split.
 
-- train: ``n_r`` shots (``long_tail_profile.long_tail_counts``: ``max_shots`` down to
-  ``min_shots``, decaying over the first ``decay_share`` of the SKUs) in a random order
-  of SKUs, the shots going round the SKU's training vendors;
+- train: ``n_r`` shots (``long_tail_profile.long_tail_counts``: CIFAR-LT's exponential
+  profile from ``max_shots`` down to ``min_shots``; with ``decay_share`` < 1 the decay
+  ends early and the rest of the SKUs have ``min_shots``) in a random order of SKUs,
+  the shots going round the SKU's training vendors;
 - validation: ``validation_shots`` (2) shots of the validation vendor;
 - test: ``test_shots`` (2) shots of each test vendor (4 per SKU: balanced).
 
@@ -77,12 +78,12 @@ STATS_FILE = "stats.json"
 
 @dataclasses.dataclass(frozen=True)
 class BenchmarkSpec:
-    skus: int = 500
-    families: int = 15
+    skus: int = 300
+    families: int = 10
     min_vendors: int = 4
-    max_shots: int = 60
+    max_shots: int = 50
     min_shots: int = 1
-    decay_share: float = 0.45
+    decay_share: float = 1.0
     test_vendors: int = 2
     test_shots: int = 2
     validation_shots: int = 2
