@@ -11,6 +11,8 @@ The features are fixed inputs, so only the classifier is measured. Modes:
 - full:        one Dense layer (the default classifier), full softmax
 - sharded_2/4: ShardedClassifier over 2/4 logical CPU devices, distributed log-sum-exp
 - partial_fc:  partial FC at --ratio (default 0.1), one shard
+- cosine, cosine_sharded_4, cosine_partial_fc: the same with the cosine classifier
+  (models/cosine_classifier.py: normalised features and weights, CosFace margin)
 
 Each (C, mode) runs in its own process, so its peak RSS (ru_maxrss) is its own; the
 table gives the median step time over --steps steps after warm-up, and the ratio to
@@ -28,7 +30,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODES = ("full", "sharded_2", "sharded_4", "partial_fc")
+MODES = ("full", "sharded_2", "sharded_4", "partial_fc", "cosine", "cosine_sharded_4", "cosine_partial_fc")
 
 
 def _one(classes: int, mode: str, dim: int, batch: int, steps: int, ratio: float) -> dict:
@@ -37,24 +39,28 @@ def _one(classes: int, mode: str, dim: int, batch: int, steps: int, ratio: float
 
     import tensorflow as tf
 
-    devices = int(mode.split("_")[1]) if mode.startswith("sharded") else 1
+    cosine = mode.startswith("cosine")
+    base = mode.removeprefix("cosine_") if cosine and mode != "cosine" else ("full" if cosine else mode)
+    devices = int(base.split("_")[1]) if base.startswith("sharded") else 1
     if devices > 1:
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * devices)
     sys.path.insert(0, str(ROOT))
     import keras
 
+    from models.cosine_classifier import CosineClassifier
     from models.sicot_model import SicotModel
     from models.sharded_classifier import ShardedClassifier
 
     keras.utils.set_random_seed(0)
-    if mode == "full":
-        classifier = keras.layers.Dense(classes, name="classifier")
+    if base == "full":
+        classifier = CosineClassifier(classes, name="classifier") if cosine else keras.layers.Dense(classes, name="classifier")
     else:
         names = [f"/device:CPU:{i}" for i in range(devices)] if devices > 1 else []
-        classifier = ShardedClassifier(classes, devices, names, name="classifier")
+        classifier = ShardedClassifier(classes, devices, names, normalized=cosine, margin=0.1 if cosine else 0.0,
+                                       name="classifier")
     model = SicotModel(
-        visual=None, classifier=classifier, partial_fc_ratio=ratio if mode == "partial_fc" else 1.0, seed=0
+        visual=None, classifier=classifier, partial_fc_ratio=ratio if base == "partial_fc" else 1.0, seed=0
     )
     rng = np.random.default_rng(0)
     x_v = tf.constant(np.maximum(rng.normal(size=(batch, dim)), 0), tf.float32)
@@ -84,7 +90,7 @@ def _one(classes: int, mode: str, dim: int, batch: int, steps: int, ratio: float
         "mode": mode,
         "dim": dim,
         "batch": batch,
-        "ratio": ratio if mode == "partial_fc" else 1.0,
+        "ratio": ratio if base == "partial_fc" else 1.0,
         "steps": steps,
         "median_step_s": float(np.median(times)),
         "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
@@ -108,15 +114,17 @@ def _run_child(classes: int, mode: str, args) -> dict:
 
 def _table(rows: list[dict]) -> str:
     lines = [
-        "| C | mode | step (ms) | vs full FC | peak RSS (GiB) |",
+        "| C | mode | step (ms) | vs its full classifier | peak RSS (GiB) |",
         "| --- | --- | --- | --- | --- |",
     ]
-    full = {r["classes"]: r["median_step_s"] for r in rows if r["mode"] == "full" and "median_step_s" in r}
+    full = {(r["classes"], r["mode"]): r["median_step_s"] for r in rows if "median_step_s" in r}
     for r in rows:
         if "error" in r:
             lines.append(f"| {r['classes']:,} | {r['mode']} | failed: {r['error']} | | |")
             continue
-        ratio = r["median_step_s"] / full[r["classes"]] if r["classes"] in full else float("nan")
+        # Each classifier against its own full step: Dense rows against full, cosine rows against cosine.
+        reference = (r["classes"], "cosine" if r["mode"].startswith("cosine") else "full")
+        ratio = r["median_step_s"] / full[reference] if reference in full else float("nan")
         lines.append(
             f"| {r['classes']:,} | {r['mode']} | {1000 * r['median_step_s']:.1f} | {ratio:.2f}x | "
             f"{r['peak_rss_gib']:.2f} |"

@@ -17,6 +17,11 @@ text. ``scaling`` sets that balance:
   ``x_m = max(x_v, s')``: the two streams meet at the same scale whatever the word
   vectors' and the backbone's.
 
+With ``visual_gradient=False`` the mixed stream reads a stop-gradient copy of x_v: the
+mixed loss then trains the shared classifier and the semantic stream only, and the
+backbone learns from the visual loss alone (a diagnostic of where co-training acts:
+through the classifier, or through the backbone).
+
 The layer also reports ``semantic_share``: per example, the share of dimensions where
 the (rescaled) title embedding is the larger (1 = the mixed feature is all text), the
 number to watch when the mixed loss falls much faster than the visual one.
@@ -36,14 +41,17 @@ SCALINGS = ("none", "visual_norm")
 class MixedStream(keras.layers.Layer):
     """(x_v [B, D], s [B, D]) -> (x_m [B, D], semantic_share [B])."""
 
-    def __init__(self, scaling: str = "none", epsilon: float = 1e-6, **kwargs):
+    def __init__(self, scaling: str = "none", visual_gradient: bool = True, epsilon: float = 1e-6, **kwargs):
         super().__init__(**kwargs)
         if scaling not in SCALINGS:
             raise ValueError(f"unknown model.mixed_stream_scaling '{scaling}' (known: {', '.join(SCALINGS)})")
         self.scaling = scaling
+        self.visual_gradient = visual_gradient
         self.epsilon = epsilon
 
     def call(self, visual, semantic):
+        if not self.visual_gradient:
+            visual = ops.stop_gradient(visual)
         if self.scaling == "visual_norm":
             ratio = ops.norm(visual, axis=-1, keepdims=True) / ops.maximum(
                 ops.norm(semantic, axis=-1, keepdims=True), self.epsilon
@@ -56,4 +64,5 @@ class MixedStream(keras.layers.Layer):
         return visual_shape, visual_shape[:-1]
 
     def get_config(self):
-        return {**super().get_config(), "scaling": self.scaling, "epsilon": self.epsilon}
+        return {**super().get_config(), "scaling": self.scaling, "visual_gradient": self.visual_gradient,
+                "epsilon": self.epsilon}

@@ -35,10 +35,22 @@ def test_the_rescaling_passes_no_gradient_through_the_norms():
     np.testing.assert_allclose(g_semantic, [[scale, scale, 0.0, 0.0]], rtol=1e-6)
 
 
+def test_without_visual_gradient_the_mixed_loss_leaves_the_backbone_alone():
+    visual, semantic = tf.constant(VISUAL), tf.constant(SEMANTIC)
+    with tf.GradientTape() as tape:
+        tape.watch([visual, semantic])
+        mixed, _ = MixedStream(visual_gradient=False)(visual, semantic)
+        loss = tf.reduce_sum(mixed)
+    g_visual, g_semantic = tape.gradient(loss, [visual, semantic])
+    assert g_visual is None or not np.any(g_visual)
+    np.testing.assert_allclose(g_semantic, [[1.0, 1.0, 0.0, 1.0]])
+    np.testing.assert_allclose(mixed, [[4.0, 3.0, 2.0, 1.0]])  # the forward value is unchanged
+
+
 def test_config_round_trip_and_bad_scaling():
-    layer = MixedStream("visual_norm", name="mix")
+    layer = MixedStream("visual_norm", visual_gradient=False, name="mix")
     clone = MixedStream.from_config(layer.get_config())
-    assert clone.scaling == "visual_norm" and clone.name == "mix"
+    assert clone.scaling == "visual_norm" and clone.name == "mix" and not clone.visual_gradient
     assert keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer)).scaling == "visual_norm"
     with pytest.raises(ValueError, match="unknown model.mixed_stream_scaling"):
         MixedStream("softmax")

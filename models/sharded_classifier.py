@@ -26,6 +26,8 @@ import contextlib
 import keras
 import tensorflow as tf
 
+from models.cosine_classifier import margin_logits
+
 
 def shard_sizes(num_classes: int, num_shards: int) -> list[int]:
     """Contiguous, nearly equal class ranges: the first C mod N shards get one more."""
@@ -130,11 +132,21 @@ class ShardedClassifier(keras.layers.Layer):
         devices: list[str] | tuple[str, ...] = (),
         kernel_initializer=None,
         kernel_regularizer=None,
+        normalized: bool = False,
+        scale: float = 16.0,
+        margin: float = 0.0,
+        margin_type: str = "cosface",
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.units = units
         self.num_shards = num_shards
+        # normalized: the cosine classifier (models/cosine_classifier.py), each shard
+        # normalising its own columns; the biases are then not trained.
+        self.normalized = normalized
+        self.scale = scale
+        self.margin = margin
+        self.margin_type = margin_type
         self.sizes = shard_sizes(units, num_shards)
         self.offsets = shard_offsets(self.sizes)
         if devices and len(devices) != num_shards:
@@ -167,7 +179,9 @@ class ShardedClassifier(keras.layers.Layer):
         self.biases = []
         for i, (size, device) in enumerate(zip(self.sizes, self.shard_devices)):
             with on_device(device):
-                self.biases.append(self.add_weight(shape=(size,), initializer="zeros", name=f"bias_{i}"))
+                self.biases.append(
+                    self.add_weight(shape=(size,), initializer="zeros", trainable=not self.normalized, name=f"bias_{i}")
+                )
 
     def _kernel_initializer(self, dim: int):
         """Default: Glorot uniform over the whole [D, C] kernel (fan-out C, not C_i), so a
@@ -182,6 +196,8 @@ class ShardedClassifier(keras.layers.Layer):
         (one index vector per shard), only those columns of each shard."""
         if not self.built:
             self.build(x.shape)
+        if self.normalized:
+            x = tf.math.l2_normalize(x, axis=-1)
         logits = []
         for i, device in enumerate(self.shard_devices):
             kernel, bias = self.kernels[i], self.biases[i]
@@ -189,8 +205,24 @@ class ShardedClassifier(keras.layers.Layer):
                 if columns is not None:
                     kernel = tf.gather(kernel, columns[i], axis=1)
                     bias = tf.gather(bias, columns[i])
-                logits.append(tf.matmul(x, kernel) + bias)
+                if self.normalized:
+                    logits.append(self.scale * tf.matmul(x, tf.math.l2_normalize(kernel, axis=0)) + bias)
+                else:
+                    logits.append(tf.matmul(x, kernel) + bias)
         return logits
+
+    def margin_logits(self, shard_logits: list[tf.Tensor], label_positions: list[tf.Tensor],
+                      columns: list[tf.Tensor] | None = None) -> list[tf.Tensor]:
+        """The cosine classifier's margin at each label, applied by the shard that owns it."""
+        if not self.normalized or self.margin == 0.0:
+            return shard_logits
+        out = []
+        for i, (logits, positions, device) in enumerate(zip(shard_logits, label_positions, self.shard_devices)):
+            bias = self.biases[i] if columns is None else tf.gather(self.biases[i], columns[i])
+            with on_device(device):
+                out.append(margin_logits(logits, tf.cast(positions, tf.int32), bias, self.scale, self.margin,
+                                         self.margin_type))
+        return out
 
     def shard_class_ids(self) -> list[tf.Tensor]:
         return [tf.range(o, o + s, dtype=tf.int64) for o, s in zip(self.offsets, self.sizes)]
@@ -223,4 +255,8 @@ class ShardedClassifier(keras.layers.Layer):
                 keras.initializers.serialize(self.kernel_initializer) if self.kernel_initializer else None
             ),
             "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+            "normalized": self.normalized,
+            "scale": self.scale,
+            "margin": self.margin,
+            "margin_type": self.margin_type,
         }

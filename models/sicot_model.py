@@ -28,6 +28,7 @@ import tensorflow as tf
 from keras import layers
 
 from models import features
+from models.cosine_classifier import CosineClassifier
 from models.logit_adjusted_loss import loss_logit_offsets
 from models.mixed_stream import MixedStream
 from models.partial_fc import sample_classes
@@ -88,6 +89,7 @@ class SicotModel(keras.Model):
         loss_logit_offsets: np.ndarray | None = None,
         mixed_stream_scaling: str = "none",
         mixed_loss_warmup_steps: int = 0,
+        mixed_loss_trains_backbone: bool = True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -97,7 +99,7 @@ class SicotModel(keras.Model):
         self.mixed_loss_weight = mixed_loss_weight
         # lambda ramps up linearly from 0 over the first mixed_loss_warmup_steps steps.
         self.mixed_loss_warmup_steps = mixed_loss_warmup_steps
-        self.mixed_stream = MixedStream(mixed_stream_scaling, name="mixed_stream")
+        self.mixed_stream = MixedStream(mixed_stream_scaling, mixed_loss_trains_backbone, name="mixed_stream")
         self.dropout = layers.Dropout(dropout)
         if partial_fc_ratio < 1.0 and not isinstance(classifier, ShardedClassifier):
             raise ValueError("partial FC samples the columns of a ShardedClassifier (one shard is fine)")
@@ -153,17 +155,24 @@ class SicotModel(keras.Model):
         offsets = self.loss_logit_offsets
         if not self.sharded:
             logits = [self.classifier(f) for f in streams]
-            loss_logits = logits if offsets is None else [l + offsets for l in logits]
+            loss_logits = logits
+            if isinstance(self.classifier, CosineClassifier) and training:
+                loss_logits = [self.classifier.margin_logits(l, y) for l in loss_logits]
+            if offsets is not None:
+                loss_logits = [l + offsets for l in loss_logits]
             return [self.ce(y, l) for l in loss_logits], logits[0]
         classifier = self.classifier
         if training and self.partial_fc_ratio < 1.0:
             sample = sample_classes(classifier, y, self.partial_fc_ratio, self.partial_fc_seed)
             shard_logits = [classifier.shard_logits(f, sample.columns) for f in streams]
             class_ids, positions = sample.class_ids, sample.label_positions
-            loss_logits = [sample.corrected(l) for l in shard_logits] if self.partial_fc_correction else shard_logits
+            loss_logits = [classifier.margin_logits(l, positions, sample.columns) for l in shard_logits]
+            if self.partial_fc_correction:
+                loss_logits = [sample.corrected(l) for l in loss_logits]
         else:
-            shard_logits = loss_logits = [classifier.shard_logits(f) for f in streams]
+            shard_logits = [classifier.shard_logits(f) for f in streams]
             class_ids, positions = classifier.shard_class_ids(), classifier.label_positions(y)
+            loss_logits = [classifier.margin_logits(l, positions) for l in shard_logits] if training else shard_logits
         if offsets is not None:
             loss_logits = [[l + tf.gather(offsets, ids) for l, ids in zip(head, class_ids)] for head in loss_logits]
         _, top_ids = merge_top_k(shard_logits[0], class_ids, METRIC_TOP_K, classifier.shard_devices)
@@ -295,19 +304,32 @@ def build_sicot_model(
         loss_logit_offsets=offsets,
         mixed_stream_scaling=m.mixed_stream_scaling,
         mixed_loss_warmup_steps=m.mixed_loss_warmup_epochs * steps_per_epoch,
+        mixed_loss_trains_backbone=m.mixed_loss_trains_backbone,
         name="sicot",
     )
     model.build(visual.input_shape)
     return model
 
 
+CLASSIFIERS = ("dense", "cosine")
+
+
 def build_classifier(config: SicotConfig, num_classes: int) -> layers.Layer:
-    """The shared classifier: one Dense layer, or (model.classifier_shards > 1, or partial
-    FC on) a ShardedClassifier over model.classifier_devices."""
+    """The shared classifier (model.classifier: dense, or cosine: models/cosine_classifier.py):
+    one layer, or (model.classifier_shards > 1, or partial FC on) a ShardedClassifier over
+    model.classifier_devices."""
     m = config.model
+    if m.classifier not in CLASSIFIERS:
+        raise ValueError(f"unknown model.classifier '{m.classifier}' (known: {', '.join(CLASSIFIERS)})")
+    cosine = m.classifier == "cosine"
     regularizer = keras.regularizers.L2(config.train.weight_decay)
     if m.classifier_shards == 1 and m.partial_fc_ratio >= 1.0 and not m.classifier_devices:
+        if cosine:
+            return CosineClassifier(num_classes, m.cosine_scale, m.cosine_margin, m.cosine_margin_type,
+                                    kernel_regularizer=regularizer, name="classifier")
         return layers.Dense(num_classes, kernel_regularizer=regularizer, name="classifier")
     return ShardedClassifier(
-        num_classes, m.classifier_shards, m.classifier_devices, kernel_regularizer=regularizer, name="classifier"
+        num_classes, m.classifier_shards, m.classifier_devices, kernel_regularizer=regularizer,
+        normalized=cosine, scale=m.cosine_scale, margin=m.cosine_margin if cosine else 0.0,
+        margin_type=m.cosine_margin_type, name="classifier",
     )

@@ -109,12 +109,13 @@ def test_word_embeddings_start_from_the_given_vectors():
     assert model.semantic.get_layer("word_projection").kernel.shape == (7, 8)
 
 
-def _sharded_and_dense_twins(*overrides):
+def _sharded_and_dense_twins(*overrides, shared=(), class_counts=None):
     """A sharded model and a Dense one with the same weights (the Dense kernel = the shards side by side)."""
     keras.utils.set_random_seed(4)
-    sharded = build_sicot_model(_config("model.classifier_shards=2", *overrides), NUM_CLASSES, VOCAB)
+    sharded = build_sicot_model(_config("model.classifier_shards=2", *shared, *overrides), NUM_CLASSES, VOCAB,
+                                class_counts=class_counts)
     keras.utils.set_random_seed(4)
-    dense = build_sicot_model(_config(), NUM_CLASSES, VOCAB)
+    dense = build_sicot_model(_config(*shared), NUM_CLASSES, VOCAB, class_counts=class_counts)
     x, _ = _batch()
     sharded(x[features.IMAGE_PIXELS]), dense(x[features.IMAGE_PIXELS])
     dense.visual.set_weights(sharded.visual.get_weights())
@@ -145,6 +146,55 @@ def test_sharded_classifier_gives_the_dense_losses_and_serves_both_heads():
         sharded.inference_model()(x[features.IMAGE_PIXELS]).numpy(),
         dense.inference_model()(x[features.IMAGE_PIXELS]).numpy(), rtol=1e-5,
     )
+
+
+def test_logit_adjusted_loss_offsets_every_loss_term_alike_on_dense_and_sharded_classifiers():
+    counts = np.array([40, 20, 5, 2, 1])
+    sharded, dense = _sharded_and_dense_twins(shared=("long_tail.loss=logit_adjusted", "long_tail.loss_tau=0.5"),
+                                              class_counts=counts)
+    x, y = _batch()
+    losses = [m._stream_losses(x, tf.constant(y), training=True)[:3] for m in (sharded, dense)]
+    for a, b in zip(*losses):
+        assert float(a) == pytest.approx(float(b), rel=1e-5)
+    logits = dense(x[features.IMAGE_PIXELS]).numpy()  # predictions: the raw logits
+    adjusted = logits + 0.5 * np.log(counts / counts.sum())
+    expected = tf.keras.losses.sparse_categorical_crossentropy(y, adjusted, from_logits=True).numpy().mean()
+    assert float(losses[1][1]) == pytest.approx(float(expected), rel=1e-5)
+    assert float(losses[1][1]) != pytest.approx(
+        float(tf.keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True).numpy().mean()), rel=1e-3)
+    with pytest.raises(ValueError, match="needs the training class counts"):
+        build_sicot_model(_config("long_tail.loss=balanced_softmax"), NUM_CLASSES, VOCAB)
+
+
+@pytest.mark.parametrize("margin_type", ["cosface", "arcface"])
+def test_cosine_classifier_trains_both_heads_alike_sharded_or_not(margin_type):
+    from models.cosine_classifier import CosineClassifier
+
+    shared = ("model.classifier=cosine", f"model.cosine_margin_type={margin_type}", "model.cosine_margin=0.3")
+    sharded, dense = _sharded_and_dense_twins(shared=shared)
+    assert isinstance(dense.classifier, CosineClassifier) and sharded.classifier.normalized
+    x, y = _batch()
+    with tf.GradientTape() as tape:
+        losses = sharded._stream_losses(x, tf.constant(y), training=True)
+    for a, b in zip(losses[:3], dense._stream_losses(x, tf.constant(y), training=True)[:3]):
+        assert float(a) == pytest.approx(float(b), rel=1e-5)
+    assert all(np.isfinite(g.numpy()).all() for g in tape.gradient(losses[0], sharded.classifier.kernels))
+    # The margin is a training-only penalty: evaluation sees s * cos.
+    training = float(dense._stream_losses(x, tf.constant(y), training=True)[1])
+    evaluation = float(dense._stream_losses(x, tf.constant(y), training=False)[1])
+    assert training > evaluation
+
+
+def test_mixed_loss_warmup_ramps_lambda_linearly():
+    model = build_sicot_model(_config("model.mixed_loss_weight=0.8"), NUM_CLASSES, VOCAB, steps_per_epoch=10)
+    assert float(model.mixed_weight()) == pytest.approx(0.8)
+    model = build_sicot_model(_config("model.mixed_loss_weight=0.8", "model.mixed_loss_warmup_epochs=2"),
+                              NUM_CLASSES, VOCAB, steps_per_epoch=10)
+    model.compile(optimizer=keras.optimizers.SGD(0.0), metrics=model.accuracy_metrics())
+    model.optimizer.build(model.trainable_variables)
+    for step, expected in ((0, 0.0), (5, 0.2), (20, 0.8), (40, 0.8)):
+        model.optimizer.iterations.assign(step)
+        assert float(model.mixed_weight()) == pytest.approx(expected)
 
 
 def test_partial_fc_trains_on_a_sample_and_evaluates_on_all_classes():

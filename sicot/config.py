@@ -32,6 +32,7 @@ class ConfigError(ValueError):
 # is the same model whatever they are.
 SEMANTIC_STREAM_SETTINGS = (
     ("model", "mixed_loss_weight"), ("model", "mixed_loss_warmup_epochs"), ("model", "mixed_stream_scaling"),
+    ("model", "mixed_loss_trains_backbone"),
     ("model", "title_encoder"), ("model", "attention_rank"), ("model", "attention_temperature"),
     ("model", "project_words"), ("model", "word_vectors"), ("model", "word_vectors_format"), ("word2vec",),
 )
@@ -109,6 +110,9 @@ class ModelConfig:
     # The balance of the streams in the mixed stream max(x_v, s) (models/mixed_stream.py):
     # none (the paper) or visual_norm (s rescaled to x_v's L2 norm, per example).
     mixed_stream_scaling: str = "none"
+    # false: the mixed loss reaches the shared classifier and the semantic stream but not
+    # the backbone (which then learns from the visual loss alone).
+    mixed_loss_trains_backbone: bool = True
     # Title encoder: mean, bilstm, bilstm_attention or bilinear_attention (paper's Table 3).
     title_encoder: str = "bilinear_attention"
     # Rank K of the bilinear word attention (and units of the BiLSTM self-attention).
@@ -124,6 +128,13 @@ class ModelConfig:
     # vectors of the pipeline's word2vec step (see word2vec), else a random start.
     word_vectors: str | None = None
     word_vectors_format: str = "auto"
+    # The shared classifier: dense (a linear layer) or cosine (models/cosine_classifier.py:
+    # L2-normalised features and class weights, cosine_scale s, and in training a margin
+    # on the true class: cosface cos - m, or arcface cos(theta + m)).
+    classifier: str = "dense"
+    cosine_scale: float = 16.0
+    cosine_margin: float = 0.1
+    cosine_margin_type: str = "cosface"
     # The shared classifier split by class into this many shards (models/
     # sharded_classifier.py); 1 = one Dense layer. Each shard goes on its own device when
     # classifier_devices lists one per shard (e.g. ["/GPU:0", "/GPU:1"]).

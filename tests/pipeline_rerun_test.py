@@ -12,6 +12,7 @@ merged from the shards that agrees with its full probabilities.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -57,6 +58,9 @@ def test_rerun_after_a_trainer_failure_reuses_the_cached_components(tmp_path):
             "pipeline.enable_cache=true",
             "model.classifier_shards=2",
             "model.partial_fc_ratio=0.5",
+            # Long-tail methods on the sharded, partial-FC classifier: the export stays image-only.
+            "long_tail.loss=logit_adjusted",
+            "long_tail.adjustment=posthoc",
             "train.checkpoint_every_steps=5",
             f"train.checkpoint_dir={blocker / 'backup'}",
         ),
@@ -75,6 +79,8 @@ def test_rerun_after_a_trainer_failure_reuses_the_cached_components(tmp_path):
     assert states["SicotTrainer"][-1] == metadata_store_pb2.Execution.COMPLETE
 
     summary = json.loads((tmp_path / "run" / "run_summary.json").read_text())
+    rebalancing = json.loads((Path(summary["model_run_dir"]) / "classifier_rebalancing.json").read_text())
+    assert rebalancing["adjustment"] == "posthoc" and str(rebalancing["tau"]) in rebalancing["validation_top1_by_tau"]
     model = tf.saved_model.load(summary["pushed_dir"])
     images = [png_bytes(COLOURS[c], size=(30, 17)) for c in ("red", "green", "blue")]
     served = model.signatures["serving_default"](images=tf.constant(images))

@@ -12,6 +12,7 @@ from sicot.config import SicotConfig
 @dataclasses.dataclass
 class RunSummary:
     model_dir: str | None = None
+    model_run_dir: str | None = None  # the Trainer's logs: training_log.csv, classifier_rebalancing.json
     evaluation_dir: str | None = None
     blessed: bool | None = None
     pushed_dir: str | None = None
@@ -35,6 +36,7 @@ class RunSummary:
         out.append(f"blessed:        {self.blessed}")
         out.append(f"pushed model:   {self.pushed_dir or '(not pushed)'}")
         out.append(f"trained model:  {self.model_dir}")
+        out.append(f"training logs:  {self.model_run_dir}")
         out.append(f"evaluation:     {self.evaluation_dir}")
         out.append(f"ingest report:  {self.ingest_report}")
         return out
@@ -65,6 +67,9 @@ def summarize(config: SicotConfig) -> RunSummary:
     model = _latest(store, "Model")
     if model is not None:
         summary.model_dir = str(Path(model.uri) / "Format-Serving")
+    model_run = _latest(store, "ModelRun")
+    if model_run is not None:
+        summary.model_run_dir = model_run.uri
     evaluation = _latest(store, "ModelEvaluation")
     if evaluation is not None:
         summary.evaluation_dir = evaluation.uri
