@@ -31,6 +31,7 @@ from models import features
 from models.cosine_classifier import CosineClassifier
 from models.logit_adjusted_loss import loss_logit_offsets
 from models.mixed_stream import MixedStream
+from models.stream_alignment import alignment_loss
 from models.partial_fc import sample_classes
 from models.sharded_classifier import ShardedClassifier, merge_top_k
 from models.title_encoders import encode_title
@@ -90,6 +91,7 @@ class SicotModel(keras.Model):
         mixed_stream_scaling: str = "none",
         mixed_loss_warmup_steps: int = 0,
         mixed_loss_trains_backbone: bool = True,
+        alignment_weight: float = 0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -100,6 +102,8 @@ class SicotModel(keras.Model):
         # lambda ramps up linearly from 0 over the first mixed_loss_warmup_steps steps.
         self.mixed_loss_warmup_steps = mixed_loss_warmup_steps
         self.mixed_stream = MixedStream(mixed_stream_scaling, mixed_loss_trains_backbone, name="mixed_stream")
+        # mu of the stream alignment term (models/stream_alignment.py); 0 = the paper.
+        self.alignment_weight = alignment_weight
         self.dropout = layers.Dropout(dropout)
         if partial_fc_ratio < 1.0 and not isinstance(classifier, ShardedClassifier):
             raise ValueError("partial FC samples the columns of a ShardedClassifier (one shard is fine)")
@@ -115,6 +119,9 @@ class SicotModel(keras.Model):
         self.visual_loss_tracker = keras.metrics.Mean(name="visual_loss")
         self.mixed_loss_tracker = keras.metrics.Mean(name="mixed_loss") if semantic is not None else None
         self.semantic_share_tracker = keras.metrics.Mean(name="semantic_share") if semantic is not None else None
+        self.alignment_tracker = (
+            keras.metrics.Mean(name="alignment_loss") if semantic is not None and alignment_weight > 0 else None
+        )
 
     def build(self, input_shape):
         """Creates the shared classifier's weights (the streams are functional models,
@@ -130,12 +137,12 @@ class SicotModel(keras.Model):
         return self.dropout(self.visual(pixels, training=training), training=training)
 
     def stream_features(self, pixels, token_ids, training=False):
-        """(x_v, x_m = max(x_v, s) (models/mixed_stream.py), has_title, the share of x_m's
+        """(x_v, s, x_m = max(x_v, s) (models/mixed_stream.py), has_title, the share of x_m's
         dimensions that come from the title) for a batch with titles."""
         x_v = self.visual_features(pixels, training)
         semantic, _ = self.semantic(token_ids, training=training)
         x_m, semantic_share = self.mixed_stream(x_v, semantic)
-        return x_v, x_m, tf.reduce_any(token_ids > 0, axis=1), semantic_share
+        return x_v, semantic, x_m, tf.reduce_any(token_ids > 0, axis=1), semantic_share
 
     def mixed_weight(self) -> tf.Tensor:
         """lambda at this step (the linear warm-up, then model.mixed_loss_weight)."""
@@ -181,21 +188,26 @@ class SicotModel(keras.Model):
     def _stream_losses(self, x, y, training):
         pixels = x[features.IMAGE_PIXELS]
         batch = tf.cast(tf.shape(y)[0], tf.float32)
-        share = tf.constant(0.0)
+        share = alignment = tf.constant(0.0)
         if self.semantic is None:
             (visual_ce,), predictions = self._head_cross_entropies([self.visual_features(pixels, training)], y, training)
             mixed_loss = tf.constant(0.0)
         else:
-            x_v, x_m, has_title, shares = self.stream_features(pixels, x[features.TITLE_TOKEN_IDS], training)
+            x_v, semantic, x_m, has_title, shares = self.stream_features(pixels, x[features.TITLE_TOKEN_IDS], training)
             (visual_ce, mixed_ce), predictions = self._head_cross_entropies([x_v, x_m], y, training)
             titled = tf.cast(has_title, tf.float32)
             # Mean over the whole batch, so lambda weighs the two terms per example.
             mixed_loss = tf.reduce_sum(mixed_ce * titled) / batch
             share = tf.reduce_sum(shares * titled) / tf.maximum(tf.reduce_sum(titled), 1.0)
+            if self.alignment_weight > 0:
+                alignment = tf.reduce_sum(alignment_loss(x_v, semantic) * titled) / batch
         visual_loss = tf.reduce_mean(visual_ce)
-        total = visual_loss + (self.mixed_weight() * mixed_loss if self.semantic is not None else 0.0)
+        total = visual_loss
+        if self.semantic is not None:
+            total += self.mixed_weight() * mixed_loss + self.alignment_weight * alignment
         if self.losses:
             total += tf.add_n(self.losses)
+        self._last_alignment = alignment
         return total, visual_loss, mixed_loss, predictions, share
 
     def train_step(self, data):
@@ -255,6 +267,8 @@ class SicotModel(keras.Model):
             elif metric is self.semantic_share_tracker:
                 if share is not None:
                     metric.update_state(share)
+            elif metric is self.alignment_tracker:
+                metric.update_state(self._last_alignment)
             else:
                 metric.update_state(y, predictions)
         results = self.get_metrics_result()
@@ -305,6 +319,7 @@ def build_sicot_model(
         mixed_stream_scaling=m.mixed_stream_scaling,
         mixed_loss_warmup_steps=m.mixed_loss_warmup_epochs * steps_per_epoch,
         mixed_loss_trains_backbone=m.mixed_loss_trains_backbone,
+        alignment_weight=m.stream_alignment_weight,
         name="sicot",
     )
     model.build(visual.input_shape)

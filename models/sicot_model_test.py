@@ -185,6 +185,22 @@ def test_cosine_classifier_trains_both_heads_alike_sharded_or_not(margin_type):
     assert training > evaluation
 
 
+def test_stream_alignment_adds_mu_times_the_titled_images_cosine_gap():
+    from models.stream_alignment import alignment_loss
+
+    keras.utils.set_random_seed(2)
+    model = build_sicot_model(_config("model.stream_alignment_weight=0.5"), NUM_CLASSES, VOCAB)
+    x, y = _batch()
+    x[features.TITLE_TOKEN_IDS][1] = 0  # an image without a title: no alignment term
+    total, visual, mixed, _, _ = model._stream_losses(x, tf.constant(y), training=False)
+    x_v = model.visual_features(x[features.IMAGE_PIXELS])
+    s, _ = model.semantic(x[features.TITLE_TOKEN_IDS])
+    gaps = alignment_loss(x_v, s).numpy()
+    expected = (gaps.sum() - gaps[1]) / 4
+    assert float(total) == pytest.approx(float(visual) + float(mixed) + 0.5 * expected, rel=1e-5)
+    assert expected > 0 and "alignment_loss" in [m.name for m in model.metrics]
+
+
 def test_mixed_loss_warmup_ramps_lambda_linearly():
     model = build_sicot_model(_config("model.mixed_loss_weight=0.8"), NUM_CLASSES, VOCAB, steps_per_epoch=10)
     assert float(model.mixed_weight()) == pytest.approx(0.8)

@@ -32,7 +32,7 @@ class ConfigError(ValueError):
 # is the same model whatever they are.
 SEMANTIC_STREAM_SETTINGS = (
     ("model", "mixed_loss_weight"), ("model", "mixed_loss_warmup_epochs"), ("model", "mixed_stream_scaling"),
-    ("model", "mixed_loss_trains_backbone"),
+    ("model", "mixed_loss_trains_backbone"), ("model", "stream_alignment_weight"),
     ("model", "title_encoder"), ("model", "attention_rank"), ("model", "attention_temperature"),
     ("model", "project_words"), ("model", "word_vectors"), ("model", "word_vectors_format"), ("word2vec",),
 )
@@ -113,6 +113,10 @@ class ModelConfig:
     # false: the mixed loss reaches the shared classifier and the semantic stream but not
     # the backbone (which then learns from the visual loss alone).
     mixed_loss_trains_backbone: bool = True
+    # mu of the stream alignment term mu * (1 - cos(x_v, sg(s))) per titled image
+    # (models/stream_alignment.py): the visual feature learns to point where its title's
+    # embedding points. 0: the paper's loss.
+    stream_alignment_weight: float = 0.0
     # Title encoder: mean, bilstm, bilstm_attention or bilinear_attention (paper's Table 3).
     title_encoder: str = "bilinear_attention"
     # Rank K of the bilinear word attention (and units of the BiLSTM self-attention).
