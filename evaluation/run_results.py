@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from sicot.config import SEMANTIC_STREAM_SETTINGS, SicotConfig
+from tfx_pipeline.run_summary import evaluation_model_dir
 
 _COMPLETE, _CACHED = 3, 5
 _INPUT, _OUTPUT = 3, 4
@@ -42,7 +43,7 @@ class ModelResult:
     config: SicotConfig
     execution_id: int
     split: str  # the scored split: test or validation
-    model_dir: str
+    model_dir: str  # the evaluation model (Format-TFMA): every signature, titles included
     evaluation_dir: str
     transform_dir: str
     eval_examples_dir: str
@@ -205,7 +206,7 @@ def collect_model_results(metadata_path: str | Path) -> list[ModelResult]:
                 config=config,
                 execution_id=execution.id,
                 split=split,
-                model_dir=str(Path(model.uri) / "Format-Serving"),
+                model_dir=evaluation_model_dir(model.uri),
                 evaluation_dir=evaluation_dir,
                 transform_dir=transform_graph.uri,
                 eval_examples_dir=str(Path(inputs["examples"][0].uri) / f"Split-{example_split}"),

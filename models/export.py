@@ -1,4 +1,16 @@
-"""The SavedModel the Trainer writes: what TF Serving, TFMA and the service load.
+"""The two SavedModels the Trainer writes: the serving model and the evaluation model.
+
+TFX's Trainer has two export paths, and sicot writes both:
+
+- the **serving model** (``Format-Serving``, what the Pusher pushes, TF Serving and the
+  service load): the image signatures only, ``serving_default`` and
+  ``predict_examples``, with core TensorFlow ops only, so any TensorFlow runtime
+  serves it (no TensorFlow Text, no Transform graph; the label vocabulary is a constant
+  inside it);
+- the **evaluation model** (``Format-TFMA``, which the Evaluator prefers when present,
+  and which ``sicot compare``, the report and the attention view read): the same two
+  signatures plus ``transform_features`` and ``title_attention``, which tokenise titles
+  with TensorFlow Text.
 
 Signatures (``saved_model_cli show --dir MODEL --all`` lists them):
 
@@ -38,12 +50,29 @@ from sicot.config import SicotConfig
 LABEL_TRAIN_COUNT = "label_train_count"
 
 
+def hold_keras_object(module: tf.Module, name: str, keras_object) -> None:
+    """Sets module.<name> to a Keras 3 model or layer without tracking it, and tracks its
+    variables' tf.Variables instead. A tracked Keras 3 object saves a second copy of
+    each variable (its KerasVariable) beside the tf.Variable the graph reads: TF2's
+    loader copes, but TF1's (``saved_model_cli run``, the C++ ``LoadSavedModel``)
+    restores the copies and runs the graph on uninitialised variables."""
+    object.__setattr__(module, name, keras_object)
+    held = module.__dict__.setdefault("_held_variable_ids", set())
+    if "exported_variables" not in module.__dict__:
+        module.exported_variables = []
+    for variable in keras_object.weights:
+        value = getattr(variable, "value", variable)
+        if id(value) not in held:
+            held.add(id(value))
+            module.exported_variables.append(value)
+
+
 class TitleAttentionModule(tf.Module):
     """Titles -> kept words and their attention weights, through the trained stream."""
 
     def __init__(self, semantic: keras.Model, tft_output: tft.TFTransformOutput, config: SicotConfig):
         super().__init__(name="title_attention")
-        self.semantic = semantic
+        hold_keras_object(self, "semantic", semantic)
         vocab = tft_output.vocabulary_by_name(features.WORD_VOCABULARY)
         self._vocab_size = len(vocab)
         self._words = tf.constant([b""] + list(vocab), dtype=tf.string)
@@ -83,7 +112,9 @@ class LabelFrequencySlices(tf.Module):
         return {head_tail.LABEL_GROUP: group, head_tail.LABEL_FREQUENCY_BUCKET: tf.gather(self._names, index)}
 
 
-class RecognitionModule(tf.Module):
+class ServingModule(tf.Module):
+    """The image signatures: core TensorFlow ops only (what the Pusher pushes)."""
+
     def __init__(
         self,
         model: keras.Model,
@@ -93,25 +124,21 @@ class RecognitionModule(tf.Module):
     ):
         super().__init__(name="sicot")
         image_size, top_k = config.preprocessing.image_size, config.serving.top_k
-        self.model = model
+        hold_keras_object(self, "model", model)
         if sharded_head is not None:
-            self.visual, self.classifier = sharded_head
-        self.tft_layer = tft_output.transform_features_layer()
+            hold_keras_object(self, "visual", sharded_head[0])
+            hold_keras_object(self, "classifier", sharded_head[1])
         labels = [v.decode("utf-8") for v in tft_output.vocabulary_by_name(features.LABEL_VOCABULARY)]
-        counts = read_label_frequencies(tft_output)
         self._labels = tf.constant(labels, dtype=tf.string)
-        self._label_counts = tf.constant(np.array([counts.get(l, 0) for l in labels], dtype=np.int64))
-        self._raw_spec = tft_output.raw_feature_spec()
         self._image_size = image_size
         self._top_k = max(1, min(top_k, len(labels)))
-        self._slices = LabelFrequencySlices(config.eval.head_min_train_images, config.eval.frequency_buckets)
 
     def _probabilities(self, images: tf.Tensor) -> tf.Tensor:
         pixels = decode_images(images, self._image_size)
         return tf.nn.softmax(self.model(pixels, training=False), axis=-1)
 
     def _best_classes(self, images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        if hasattr(self, "classifier"):
+        if "classifier" in self.__dict__:
             pixels = decode_images(images, self._image_size)
             return self.classifier.top_k(self.visual(pixels, training=False), self._top_k)
         top = tf.math.top_k(self._probabilities(images), k=self._top_k)
@@ -131,6 +158,39 @@ class RecognitionModule(tf.Module):
         parsed = tf.io.parse_example(examples, {features.IMAGE: tf.io.FixedLenFeature([], tf.string)})
         return {"probabilities": self._probabilities(parsed[features.IMAGE])}
 
+    def signatures(self) -> dict:
+        return {"serving_default": self.recognize, "predict_examples": self.predict_examples}
+
+
+class EvaluationModule(ServingModule):
+    """The serving signatures plus what TFMA and the report need: the Transform graph
+    (TFMA's preprocessing function, with the head/tail slice features) and the title
+    attention. These read titles, with TensorFlow Text."""
+
+    def __init__(
+        self,
+        model: keras.Model,
+        tft_output: tft.TFTransformOutput,
+        config: SicotConfig,
+        sharded_head: tuple[keras.Model, ShardedClassifier] | None = None,
+        semantic: keras.Model | None = None,
+    ):
+        super().__init__(model, tft_output, config, sharded_head)
+        self.tft_layer = tft_output.transform_features_layer()
+        labels = [v.decode("utf-8") for v in tft_output.vocabulary_by_name(features.LABEL_VOCABULARY)]
+        counts = read_label_frequencies(tft_output)
+        self._label_counts = tf.constant(np.array([counts.get(l, 0) for l in labels], dtype=np.int64))
+        self._raw_spec = tft_output.raw_feature_spec()
+        self._slices = LabelFrequencySlices(config.eval.head_min_train_images, config.eval.frequency_buckets)
+        if semantic is not None:
+            self.title_attention = TitleAttentionModule(semantic, tft_output, config)
+
+    def signatures(self) -> dict:
+        out = {**super().signatures(), "transform_features": self.transform_features}
+        if hasattr(self, "title_attention"):
+            out["title_attention"] = self.title_attention.__call__
+        return out
+
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def transform_features(self, examples):
         parsed = tf.io.parse_example(examples, self._raw_spec)
@@ -145,26 +205,23 @@ class RecognitionModule(tf.Module):
         return outputs
 
 
-def export_recognition_model(
+def export_recognition_models(
     model: keras.Model,
     tft_output: tft.TFTransformOutput,
     config: SicotConfig,
-    export_dir: str,
+    serving_dir: str,
+    evaluation_dir: str | None = None,
     semantic: keras.Model | None = None,
     sharded_head: tuple[keras.Model, ShardedClassifier] | None = None,
 ) -> None:
-    """sharded_head: (visual backbone, sharded classifier) of a sharded model, whose
-    serving top-k then merges per-shard top-k."""
-    module = RecognitionModule(model, tft_output, config, sharded_head)
-    signatures = {
-        "serving_default": module.recognize,
-        "predict_examples": module.predict_examples,
-        "transform_features": module.transform_features,
-    }
-    if semantic is not None:
-        module.title_attention = TitleAttentionModule(semantic, tft_output, config)
-        signatures["title_attention"] = module.title_attention.__call__
-    tf.saved_model.save(module, export_dir, signatures=signatures)
+    """Writes the serving model to serving_dir and, with evaluation_dir, the evaluation
+    model there. sharded_head: (visual backbone, sharded classifier) of a sharded model,
+    whose serving top-k then merges per-shard top-k."""
+    serving = ServingModule(model, tft_output, config, sharded_head)
+    tf.saved_model.save(serving, serving_dir, signatures=serving.signatures())
+    if evaluation_dir:
+        evaluation = EvaluationModule(model, tft_output, config, sharded_head, semantic)
+        tf.saved_model.save(evaluation, evaluation_dir, signatures=evaluation.signatures())
 
 
 def read_title_attention(model_dir: str, titles: list[str]) -> list[list[tuple[str, float]]]:

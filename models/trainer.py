@@ -21,7 +21,7 @@ from models.distribution import (
     strategy_from_config,
 )
 from models.classifier_rebalancing import apply_rebalancing, full_weights, select_tau
-from models.export import export_recognition_model
+from models.export import export_recognition_models
 from models.fault_tolerant_training import StepBackup, backed_up_step, remove_backups, restore_state
 from models.preprocessing import config_from_custom_config, read_label_frequencies
 from models.sicot_model import build_sicot_model
@@ -296,8 +296,10 @@ def train_and_export(
     serving_model_dir: str,
     log_dir: str | None = None,
     word_vectors_uri: str | None = None,
+    eval_model_dir: str | None = None,
 ) -> keras.callbacks.History | None:
-    """Trains (under the configured tf.distribute strategy) and exports the SavedModel.
+    """Trains (under the configured tf.distribute strategy) and exports the serving
+    model (and, with eval_model_dir, the evaluation model: models/export.py).
 
     In a parameter-server cluster, worker and ps tasks serve and return None; in a
     multi-worker cluster only the chief writes serving_model_dir.
@@ -333,11 +335,12 @@ def train_and_export(
         return history
     if config.long_tail.adjustment != "none":
         rebalance_classifier(model, config, validation_ds, class_counts, log_dir)
-    export_recognition_model(
+    export_recognition_models(
         model.inference_model(),
         tft_output,
         config,
         serving_model_dir,
+        eval_model_dir,
         model.semantic,
         sharded_head=(model.visual, model.classifier) if model.sharded else None,
     )
@@ -345,7 +348,9 @@ def train_and_export(
 
 
 def run_fn(fn_args) -> None:
-    """TFX Trainer entry point: trains, then writes the SavedModel to serving_model_dir."""
+    """TFX Trainer entry point: trains, then writes the serving model to serving_model_dir
+    (Format-Serving, which the Pusher pushes) and the evaluation model to eval_model_dir
+    (Format-TFMA, which the Evaluator reads)."""
     config = config_from_custom_config(fn_args.custom_config)
     os.makedirs(fn_args.model_run_dir, exist_ok=True)
     train_and_export(
@@ -356,4 +361,5 @@ def run_fn(fn_args) -> None:
         fn_args.serving_model_dir,
         log_dir=fn_args.model_run_dir,
         word_vectors_uri=(fn_args.custom_config or {}).get("word_vectors_uri"),
+        eval_model_dir=fn_args.eval_model_dir,
     )

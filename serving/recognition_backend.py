@@ -57,11 +57,9 @@ def is_model_input_error(error: Exception) -> bool:
 
 
 def load_saved_model(model_dir: str | Path):
-    """tf.saved_model.load with the TensorFlow Text ops registered first: the SavedModel's
-    title signatures (transform_features, title_attention) use them (CaseFoldUTF8, ...),
-    and loading fails on any unregistered op, even one serving_default never runs."""
+    """The pushed serving model: image signatures, core TensorFlow ops only
+    (models/export.py), so no op library beyond TensorFlow's is needed."""
     import tensorflow as tf
-    import tensorflow_text  # noqa: F401  (registers the ops)
 
     return tf.saved_model.load(str(model_dir))
 

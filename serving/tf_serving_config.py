@@ -14,10 +14,10 @@ from pathlib import Path
 
 CONTAINER_MODELS_ROOT = "/models"
 MODELS_CONFIG_NAME = "models.config"
-# The ops of the SavedModel that core TensorFlow lacks: TensorFlow Text's, used by the
-# title signatures (the model server loads every function, used or not). The official
-# tensorflow_model_server links TensorFlow Text's op library; a custom build must too.
-NON_CORE_OPS = frozenset({"CaseFoldUTF8", "NormalizeUTF8", "RegexSplitWithOffsets"})
+# The ops beyond core TensorFlow that the *evaluation* model's title signatures use
+# (TensorFlow Text's). The pushed serving model has none (models/export.py): any
+# TensorFlow runtime, a model server without TensorFlow Text included, loads it.
+TEXT_OPS = frozenset({"CaseFoldUTF8", "NormalizeUTF8", "RegexSplitWithOffsets"})
 
 
 def non_core_ops(saved_model_pb: str | Path) -> set[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from serving.tf_serving_config import NON_CORE_OPS, models_config_text, read_models_config, write_models_config
+from serving.tf_serving_config import TEXT_OPS, models_config_text, read_models_config, write_models_config
 from sicot.config import ServiceConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,15 +90,62 @@ def test_the_signature_defs_tf_serving_reads(pushed_model_dir):
     assert shape(examples.outputs["probabilities"]) == [-1, 4]
 
 
-def test_the_only_ops_beyond_core_tensorflow_are_tensorflow_texts(pushed_model_dir):
-    """Checked in a fresh interpreter: this one has imported tensorflow_text already."""
+def _fresh_interpreter(script: str, *args: str) -> str:
+    """stdout of a Python process that never imports tensorflow_text (this one has)."""
+    return subprocess.run(
+        [sys.executable, "-c", script, *args], cwd=ROOT, capture_output=True, text=True, check=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3"),
+    ).stdout.strip().splitlines()[-1]
+
+
+def test_the_pushed_model_has_core_tensorflow_ops_only(pushed_model_dir, tiny_run_dir):
+    """Every op of every function of the pushed model is registered in a TensorFlow
+    without TensorFlow Text; the evaluation model's title signatures are what need it."""
     script = (
         "import json, sys; from serving.tf_serving_config import non_core_ops; "
-        "print(json.dumps(sorted(non_core_ops(sys.argv[1]))))"
+        "print(json.dumps([sorted(non_core_ops(p)) for p in sys.argv[1:]]))"
     )
+    evaluation = Path(json.loads((tiny_run_dir / "run_summary.json").read_text())["evaluation_model_dir"])
+    pushed_ops, evaluation_ops = json.loads(
+        _fresh_interpreter(script, str(pushed_model_dir / "saved_model.pb"), str(evaluation / "saved_model.pb")))
+    assert pushed_ops == []
+    assert set(evaluation_ops) == TEXT_OPS  # the check finds them where they are
+
+
+def test_a_runtime_without_tensorflow_text_serves_the_same_top_k(pushed_model_dir, tiny_run_dir):
+    import numpy as np
+    import tensorflow as tf
+
+    from tests.tiny_catalogue import COLOURS, png_bytes
+
+    images = [png_bytes(COLOURS[c], size=(30, 17), noise=3) for c in ("red", "green", "blue", "yellow")]
+    images_file = tiny_run_dir.parent / "images.npy"
+    np.save(images_file, np.array(images, dtype=object), allow_pickle=True)
+    script = (
+        "import json, sys; import numpy as np; import tensorflow as tf; "
+        "model = tf.saved_model.load(sys.argv[1]); "
+        "out = model.signatures['serving_default'](images=tf.constant(list(np.load(sys.argv[2], allow_pickle=True)))); "
+        "assert 'tensorflow_text' not in sys.modules; "
+        "print(json.dumps({k: v.numpy().tolist() for k, v in out.items() if k != 'labels'}))"
+    )
+    served = json.loads(_fresh_interpreter(script, str(pushed_model_dir), str(images_file)))
+    evaluation = tf.saved_model.load(json.loads((tiny_run_dir / "run_summary.json").read_text())["evaluation_model_dir"])
+    expected = evaluation.signatures["serving_default"](images=tf.constant(images))
+    assert served["class_ids"] == expected["class_ids"].numpy().tolist()
+    np.testing.assert_allclose(served["scores"], expected["scores"].numpy(), rtol=1e-5)
+
+
+def test_saved_model_cli_runs_the_pushed_model(pushed_model_dir, tmp_path):
+    """The command a user tries first: saved_model_cli run on the pushed folder."""
+    import numpy as np
+
+    from tests.tiny_catalogue import COLOURS, png_bytes
+
+    np.save(tmp_path / "imgs.npy", np.array([png_bytes(COLOURS["red"])], dtype=object), allow_pickle=True)
     out = subprocess.run(
-        [sys.executable, "-c", script, str(pushed_model_dir / "saved_model.pb")],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-        env=dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3"),
-    ).stdout
-    assert set(json.loads(out.strip().splitlines()[-1])) == NON_CORE_OPS
+        [str(Path(sys.executable).parent / "saved_model_cli"), "run", "--dir", str(pushed_model_dir),
+         "--tag_set", "serve", "--signature_def", "serving_default", "--inputs", f"images={tmp_path / 'imgs.npy'}"],
+        capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Result for output key labels" in out.stdout and "b'red'" in out.stdout

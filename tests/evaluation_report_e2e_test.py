@@ -29,7 +29,8 @@ pytestmark = pytest.mark.slow
 def compare_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("compare")
     manifest = write_catalogue(root / "catalogue")
-    args = tiny_run_args(manifest, root / "run", ["train.epochs=2", "compare.seeds=[7]"])
+    # Scored on the test split: the tiny validation split holds head classes only.
+    args = tiny_run_args(manifest, root / "run", ["train.epochs=2", "compare.seeds=[7]", "compare.split=test"])
     assert main(["compare", *args[1:]]) == 0
     return root / "run" / "compare"
 
@@ -70,12 +71,13 @@ def _recompute(model_dir, eval_dir):
 
 def test_tfma_slices_equal_a_recomputation_from_the_models_predictions(compare_dir):
     doc = json.loads((compare_dir / "results.json").read_text())
-    assert doc["schema"] == "sicot.results/1"
+    assert doc["schema"] == "sicot.results/2" and doc["split"] == "test"
     assert doc["variants"] == ["baseline", "sicot-bilinear_attention"] and doc["seeds"] == [7]
     assert doc["slices"][:3] == ["overall", "head", "tail"]
     for entry in doc["models"]:
         from pathlib import Path
 
+        assert Path(entry["model_dir"]).name == "Format-TFMA"  # the evaluation model
         eval_dir = Path(entry["model_dir"]).parents[3] / "ImportExampleGen"
         (examples,) = list(eval_dir.glob("examples/*/Split-eval"))
         labels, group, bucket, rank = _recompute(entry["model_dir"], examples)

@@ -63,7 +63,13 @@ def test_tfma_accuracy_equals_the_pushed_models_accuracy_on_eval(run_dir):
     records = sorted(str(p) for p in (run_dir / "ingest/eval").glob("data-*.tfrecord"))
     serialized = tf.constant(list(tf.data.TFRecordDataset(records).as_numpy_iterator()))
     probabilities = model.signatures["predict_examples"](examples=serialized)["probabilities"].numpy()
-    transformed = model.signatures["transform_features"](examples=serialized)
+    # The pushed model has the image signatures only; the Transform graph is the evaluation model's.
+    assert "transform_features" not in model.signatures
+    evaluation = tf.saved_model.load(summary["evaluation_model_dir"])
+    np.testing.assert_allclose(
+        evaluation.signatures["predict_examples"](examples=serialized)["probabilities"].numpy(), probabilities,
+        rtol=1e-5, atol=1e-7)
+    transformed = evaluation.signatures["transform_features"](examples=serialized)
     label_ids = transformed[features.LABEL_ID].numpy().reshape(-1)
     top1 = float(np.mean(np.argmax(probabilities, axis=1) == label_ids))
     top3 = float(np.mean([l in np.argsort(-p)[:3] for p, l in zip(probabilities, label_ids)]))
@@ -87,7 +93,7 @@ def test_title_attention_reads_out_word_weights(run_dir):
     from models.export import read_title_attention
 
     summary = json.loads((run_dir / "run_summary.json").read_text())
-    model = tf.saved_model.load(summary["pushed_dir"])
+    model = tf.saved_model.load(summary["evaluation_model_dir"])
     out = model.signatures["title_attention"](titles=tf.constant(["Red thing, number 3!", "", "zzz unknown"]))
     words = out["words"].numpy().astype(str)
     weights = out["weights"].numpy()
@@ -108,7 +114,7 @@ def test_title_attention_reads_out_word_weights(run_dir):
     vocab = np.array([b""] + tft.TFTransformOutput(str(graph_dir)).vocabulary_by_name(features.WORD_VOCABULARY))
     np.testing.assert_array_equal(vocab[transform_ids], served_words)
     assert (served_words != b"").any()
-    readout = read_title_attention(summary["pushed_dir"], ["red thing number 3"])[0]
+    readout = read_title_attention(summary["evaluation_model_dir"], ["red thing number 3"])[0]
     assert [w for w, _ in readout] and all(a >= b for (_, a), (_, b) in zip(readout, readout[1:]))
 
 

@@ -16,6 +16,9 @@ from pathlib import Path
 
 from tfx import v1 as tfx
 
+from tfx.dsl.components.base import executor_spec
+
+from components.evaluation_model_executor import EvaluationModelExecutor
 from components.ingest import SPLITS as INGEST_SPLITS
 from components.title_word2vec import SicotTrainer, TitleWord2Vec
 from models import features
@@ -105,6 +108,8 @@ def create_pipeline(config: SicotConfig, ingest_dir: str | None = None, push: bo
         eval_config=eval_config(config, with_baseline=push),
         example_splits=[example_split(config.eval.split)],
     )
+    # TFMA reads the evaluation model (title signatures), the Pusher the serving model.
+    evaluator.executor_spec = executor_spec.BeamExecutorSpec(EvaluationModelExecutor)
     pusher = None
     if push:
         pusher = tfx.components.Pusher(

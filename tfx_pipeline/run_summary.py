@@ -11,7 +11,8 @@ from sicot.config import SicotConfig
 
 @dataclasses.dataclass
 class RunSummary:
-    model_dir: str | None = None
+    model_dir: str | None = None  # the serving model (Format-Serving), what the Pusher pushes
+    evaluation_model_dir: str | None = None  # the evaluation model (Format-TFMA): title signatures
     model_run_dir: str | None = None  # the Trainer's logs: training_log.csv, classifier_rebalancing.json
     evaluation_dir: str | None = None
     blessed: bool | None = None
@@ -36,10 +37,18 @@ class RunSummary:
         out.append(f"blessed:        {self.blessed}")
         out.append(f"pushed model:   {self.pushed_dir or '(not pushed)'}")
         out.append(f"trained model:  {self.model_dir}")
+        out.append(f"eval model:     {self.evaluation_model_dir}")
         out.append(f"training logs:  {self.model_run_dir}")
         out.append(f"evaluation:     {self.evaluation_dir}")
         out.append(f"ingest report:  {self.ingest_report}")
         return out
+
+
+def evaluation_model_dir(model_uri: str) -> str:
+    """The evaluation model of a Model artifact (Format-TFMA), or its serving model when it
+    has none (what TFX's Evaluator reads: tfx.utils.path_utils.eval_model_path)."""
+    evaluation = Path(model_uri) / "Format-TFMA"
+    return str(evaluation if (evaluation / "saved_model.pb").exists() else Path(model_uri) / "Format-Serving")
 
 
 def _latest(store, type_name: str):
@@ -67,6 +76,7 @@ def summarize(config: SicotConfig) -> RunSummary:
     model = _latest(store, "Model")
     if model is not None:
         summary.model_dir = str(Path(model.uri) / "Format-Serving")
+        summary.evaluation_model_dir = evaluation_model_dir(model.uri)
     model_run = _latest(store, "ModelRun")
     if model_run is not None:
         summary.model_run_dir = model_run.uri
