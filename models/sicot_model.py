@@ -92,6 +92,7 @@ class SicotModel(keras.Model):
         mixed_loss_warmup_steps: int = 0,
         mixed_loss_trains_backbone: bool = True,
         alignment_weight: float = 0.0,
+        alignment_target: str = "semantic",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -104,6 +105,7 @@ class SicotModel(keras.Model):
         self.mixed_stream = MixedStream(mixed_stream_scaling, mixed_loss_trains_backbone, name="mixed_stream")
         # mu of the stream alignment term (models/stream_alignment.py); 0 = the paper.
         self.alignment_weight = alignment_weight
+        self.alignment_target = alignment_target
         self.dropout = layers.Dropout(dropout)
         if partial_fc_ratio < 1.0 and not isinstance(classifier, ShardedClassifier):
             raise ValueError("partial FC samples the columns of a ShardedClassifier (one shard is fine)")
@@ -200,7 +202,7 @@ class SicotModel(keras.Model):
             mixed_loss = tf.reduce_sum(mixed_ce * titled) / batch
             share = tf.reduce_sum(shares * titled) / tf.maximum(tf.reduce_sum(titled), 1.0)
             if self.alignment_weight > 0:
-                alignment = tf.reduce_sum(alignment_loss(x_v, semantic) * titled) / batch
+                alignment = tf.reduce_sum(alignment_loss(x_v, semantic, self.alignment_target) * titled) / batch
         visual_loss = tf.reduce_mean(visual_ce)
         total = visual_loss
         if self.semantic is not None:
@@ -320,6 +322,7 @@ def build_sicot_model(
         mixed_loss_warmup_steps=m.mixed_loss_warmup_epochs * steps_per_epoch,
         mixed_loss_trains_backbone=m.mixed_loss_trains_backbone,
         alignment_weight=m.stream_alignment_weight,
+        alignment_target=m.stream_alignment_target,
         name="sicot",
     )
     model.build(visual.input_shape)

@@ -21,3 +21,16 @@ def test_only_the_visual_stream_learns_from_it():
     assert g_s is None or not np.any(g_s.numpy())
     # A step along -grad brings x_v closer to s's direction.
     assert float(alignment_loss(v - 0.1 * g_v, s)[0]) < float(loss)
+
+
+def test_the_visual_target_teaches_the_title_stream_instead():
+    v, s = tf.constant([[1.0, 0.5]]), tf.constant([[0.2, 1.0]])
+    for target, learns_v, learns_s in (("visual", False, True), ("both", True, True)):
+        with tf.GradientTape() as tape:
+            tape.watch([v, s])
+            loss = tf.reduce_sum(alignment_loss(v, s, target))
+        g_v, g_s = tape.gradient(loss, [v, s])
+        assert (g_v is not None and np.abs(g_v.numpy()).sum() > 0) == learns_v
+        assert (g_s is not None and np.abs(g_s.numpy()).sum() > 0) == learns_s
+    with pytest.raises(ValueError, match="unknown model.stream_alignment_target"):
+        alignment_loss(v, s, "text")

@@ -33,6 +33,7 @@ class ConfigError(ValueError):
 SEMANTIC_STREAM_SETTINGS = (
     ("model", "mixed_loss_weight"), ("model", "mixed_loss_warmup_epochs"), ("model", "mixed_stream_scaling"),
     ("model", "mixed_loss_trains_backbone"), ("model", "stream_alignment_weight"),
+    ("model", "stream_alignment_target"),
     ("model", "title_encoder"), ("model", "attention_rank"), ("model", "attention_temperature"),
     ("model", "project_words"), ("model", "word_vectors"), ("model", "word_vectors_format"), ("word2vec",),
 )
@@ -117,6 +118,9 @@ class ModelConfig:
     # (models/stream_alignment.py): the visual feature learns to point where its title's
     # embedding points. 0: the paper's loss.
     stream_alignment_weight: float = 0.0
+    # Which stream learns from it: semantic (the image learns the title's direction),
+    # visual (the title learns the image's), or both.
+    stream_alignment_target: str = "semantic"
     # Title encoder: mean, bilstm, bilstm_attention or bilinear_attention (paper's Table 3).
     title_encoder: str = "bilinear_attention"
     # Rank K of the bilinear word attention (and units of the BiLSTM self-attention).
