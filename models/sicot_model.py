@@ -93,6 +93,7 @@ class SicotModel(keras.Model):
         mixed_loss_trains_backbone: bool = True,
         alignment_weight: float = 0.0,
         alignment_target: str = "semantic",
+        title_word_dropout: float = 0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -106,6 +107,10 @@ class SicotModel(keras.Model):
         # mu of the stream alignment term (models/stream_alignment.py); 0 = the paper.
         self.alignment_weight = alignment_weight
         self.alignment_target = alignment_target
+        # In training, each title word is dropped with this probability (modality dropout:
+        # a title that names the SKU would make the mixed head a text classifier).
+        self.title_word_dropout = title_word_dropout
+        self.word_dropout_seed = keras.random.SeedGenerator(seed + 1) if title_word_dropout > 0 else None
         self.dropout = layers.Dropout(dropout)
         if partial_fc_ratio < 1.0 and not isinstance(classifier, ShardedClassifier):
             raise ValueError("partial FC samples the columns of a ShardedClassifier (one shard is fine)")
@@ -142,6 +147,9 @@ class SicotModel(keras.Model):
         """(x_v, s, x_m = max(x_v, s) (models/mixed_stream.py), has_title, the share of x_m's
         dimensions that come from the title) for a batch with titles."""
         x_v = self.visual_features(pixels, training)
+        if training and self.title_word_dropout > 0:
+            keep = keras.random.uniform(tf.shape(token_ids), seed=self.word_dropout_seed) >= self.title_word_dropout
+            token_ids = tf.where(keep, token_ids, tf.zeros_like(token_ids))
         semantic, _ = self.semantic(token_ids, training=training)
         x_m, semantic_share = self.mixed_stream(x_v, semantic)
         return x_v, semantic, x_m, tf.reduce_any(token_ids > 0, axis=1), semantic_share
@@ -323,6 +331,7 @@ def build_sicot_model(
         mixed_loss_trains_backbone=m.mixed_loss_trains_backbone,
         alignment_weight=m.stream_alignment_weight,
         alignment_target=m.stream_alignment_target,
+        title_word_dropout=m.title_word_dropout,
         name="sicot",
     )
     model.build(visual.input_shape)

@@ -201,6 +201,19 @@ def test_stream_alignment_adds_mu_times_the_titled_images_cosine_gap():
     assert expected > 0 and "alignment_loss" in [m.name for m in model.metrics]
 
 
+def test_title_word_dropout_drops_words_in_training_only():
+    model = build_sicot_model(_config("model.title_word_dropout=0.5"), NUM_CLASSES, VOCAB)
+    x, _ = _batch()
+    ids = x[features.TITLE_TOKEN_IDS]
+    seen = []
+    for _ in range(20):
+        _, s, _, has_title, _ = model.stream_features(x[features.IMAGE_PIXELS], ids, training=True)
+        seen.append(s.numpy())
+    assert len({a.tobytes() for a in seen}) > 1  # different words kept from step to step
+    full, _ = model.semantic(ids)
+    np.testing.assert_allclose(model.stream_features(x[features.IMAGE_PIXELS], ids)[1], full, rtol=1e-6)
+
+
 def test_mixed_loss_warmup_ramps_lambda_linearly():
     model = build_sicot_model(_config("model.mixed_loss_weight=0.8"), NUM_CLASSES, VOCAB, steps_per_epoch=10)
     assert float(model.mixed_weight()) == pytest.approx(0.8)
