@@ -48,6 +48,10 @@ from sicot import head_tail
 from sicot.config import SicotConfig
 
 LABEL_TRAIN_COUNT = "label_train_count"
+# TF Serving's Classify RPC serves a signature with this method name, input "inputs"
+# (serialized tf.Examples) and outputs "classes" (strings) and "scores".
+CLASSIFY_SIGNATURE = "classify"
+CLASSIFY_METHOD = "tensorflow/serving/classify"
 
 
 def hold_keras_object(module: tf.Module, name: str, keras_object) -> None:
@@ -158,8 +162,20 @@ class ServingModule(tf.Module):
         parsed = tf.io.parse_example(examples, {features.IMAGE: tf.io.FixedLenFeature([], tf.string)})
         return {"probabilities": self._probabilities(parsed[features.IMAGE])}
 
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="inputs")])
+    def classify(self, inputs):
+        """TF Serving's Classify: serialized tf.Examples (only ``image`` is read) ->
+        ``classes`` [B, k] SKU strings and their ``scores`` [B, k], best first."""
+        parsed = tf.io.parse_example(inputs, {features.IMAGE: tf.io.FixedLenFeature([], tf.string)})
+        scores, class_ids = self._best_classes(parsed[features.IMAGE])
+        return {"classes": tf.gather(self._labels, class_ids), "scores": scores}
+
     def signatures(self) -> dict:
-        return {"serving_default": self.recognize, "predict_examples": self.predict_examples}
+        return {
+            "serving_default": self.recognize,
+            "predict_examples": self.predict_examples,
+            CLASSIFY_SIGNATURE: self.classify,
+        }
 
 
 class EvaluationModule(ServingModule):
@@ -219,9 +235,27 @@ def export_recognition_models(
     whose serving top-k then merges per-shard top-k."""
     serving = ServingModule(model, tft_output, config, sharded_head)
     tf.saved_model.save(serving, serving_dir, signatures=serving.signatures())
+    set_method_names(serving_dir, {CLASSIFY_SIGNATURE: CLASSIFY_METHOD})
     if evaluation_dir:
         evaluation = EvaluationModule(model, tft_output, config, sharded_head, semantic)
         tf.saved_model.save(evaluation, evaluation_dir, signatures=evaluation.signatures())
+        set_method_names(evaluation_dir, {CLASSIFY_SIGNATURE: CLASSIFY_METHOD})
+
+
+def set_method_names(export_dir: str, methods: dict[str, str]) -> None:
+    """Sets the method_name of signature_defs in a saved_model.pb. TF2's
+    tf.saved_model.save gives every signature "tensorflow/serving/predict"; TF Serving
+    routes the Classify RPC to a signature only by its method name (TF2's loader
+    ignores it)."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    path = tf.io.gfile.join(export_dir, "saved_model.pb")
+    model = saved_model_pb2.SavedModel.FromString(tf.io.gfile.GFile(path, "rb").read())
+    for graph in model.meta_graphs:
+        for name, method in methods.items():
+            graph.signature_def[name].method_name = method
+    with tf.io.gfile.GFile(path, "wb") as f:
+        f.write(model.SerializeToString())
 
 
 def read_title_attention(model_dir: str, titles: list[str]) -> list[list[tuple[str, float]]]:

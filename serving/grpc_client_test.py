@@ -23,8 +23,17 @@ def model_server(pushed_model_dir, tmp_path_factory):
     shutil.copytree(pushed_model_dir, base / "sicot" / pushed_model_dir.name)
     shutil.copytree(pushed_model_dir, base / "sicot" / "1")
     server, address = start_prediction_server(base)
+    _BASES[address] = base
     yield address, int(pushed_model_dir.name)
     server.stop(0)
+
+
+_BASES: dict = {}
+
+
+def model_server_base(address):
+    """The folder the stand-in serves (where models.config goes)."""
+    return _BASES[address]
 
 
 def test_predict_equals_the_saved_model_called_directly(model_server, saved_model_backend):
@@ -66,6 +75,50 @@ def test_server_errors_come_back_with_their_status(model_server, kwargs, code, w
     with pytest.raises(TFServingError) as info:
         TFServingClient(address, timeout_s=PATIENT, **kwargs).recognize(IMAGES[:1])
     assert info.value.code == code and words in str(info.value) and address in str(info.value)
+
+
+def test_classify_rpc_gives_the_predict_top_k(model_server):
+    address, newest = model_server
+    client = TFServingClient(address, "sicot", timeout_s=PATIENT)
+    classes, scores, version = client.classify(IMAGES)
+    outputs, _ = client.recognize(IMAGES)
+    assert version == newest
+    assert classes == outputs["labels"].astype(str).tolist()
+    np.testing.assert_allclose(scores, outputs["scores"], rtol=1e-6)
+    # Classify needs a classification signature, as the model server checks.
+    with pytest.raises(TFServingError, match="INVALID_ARGUMENT.*tensorflow/serving/classify"):
+        client.classify(IMAGES[:1], signature_name="serving_default")
+
+
+def test_model_metadata_lists_the_signatures_with_their_method_names(model_server):
+    address, newest = model_server
+    signatures, version = TFServingClient(address, "sicot", timeout_s=PATIENT).signature_defs()
+    assert version == newest
+    # As the model server does, the map holds every signature_def, the init op's too.
+    assert {k: v.method_name for k, v in signatures.items() if k != "__saved_model_init_op"} == {
+        "serving_default": "tensorflow/serving/predict",
+        "predict_examples": "tensorflow/serving/predict",
+        "classify": "tensorflow/serving/classify",
+    }
+    assert list(signatures["classify"].inputs) == ["inputs"]
+    assert set(signatures["classify"].outputs) == {"classes", "scores"}
+
+
+def test_a_version_label_addresses_the_version_models_config_names(model_server, tmp_path):
+    from serving.recognition_backend import TFServingBackend
+    from serving.tf_serving_config import read_models_config, write_models_config
+
+    address, newest = model_server
+    base = model_server_base(address)
+    write_models_config(base, {"sicot": {"stable": 1, "canary": newest}})
+    assert dict(read_models_config(base / "models.config").model_config_list.config[0].version_labels) == {
+        "stable": 1, "canary": newest}
+    for label, version in (("stable", 1), ("canary", newest)):
+        backend = TFServingBackend(address, "sicot", timeout_s=PATIENT, version_label=label)
+        assert backend.recognize(IMAGES[:1]).model_version == str(version)
+        assert f"label {label}" in backend.description
+    with pytest.raises(TFServingError, match="Unrecognized servable version label: beta"):
+        TFServingClient(address, "sicot", version_label="beta", timeout_s=PATIENT).recognize(IMAGES[:1])
 
 
 def test_wrong_input_name_is_invalid_argument(model_server):

@@ -3,13 +3,16 @@ SavedModels, served by grpc's own server in this process.
 
 The TF Serving binary cannot be installed on this project's machine (no Python or
 Debian package carries it; the official ``tensorflow/serving`` container needs a
-Docker engine). This server speaks the same protocol (``PredictRequest`` and
-``PredictResponse`` with tensor protos) over the same folder layout
+Docker engine). This server speaks the same protocol over the same folder layout
 (``<base>/<model name>/<integer version>/``, every version found loaded before it
-answers), honouring the request's model name, version (default: the newest) and
+answers): ``Predict`` (tensor protos), ``Classify`` (tf.Examples in, classes and
+scores out, on a signature whose method name is ``tensorflow/serving/classify``) and
+``GetModelMetadata`` (the signature_def map, read from the saved_model.pb as the model
+server does). It honours the request's model name, version or version label (resolved
+through ``<base>/models.config``'s ``version_labels``, read on each request), and
 signature name, so the gRPC client and the service's TF Serving backend are tested
-against the real wire format. Unknown models, versions, signatures and inputs get TF
-Serving's status codes (NOT_FOUND, INVALID_ARGUMENT).
+against the real wire format. Unknown models, versions, labels, signatures and inputs
+get TF Serving's status codes (NOT_FOUND, INVALID_ARGUMENT).
 """
 
 from __future__ import annotations
@@ -46,6 +49,28 @@ def _servicer_class():
                 for version, path in model_versions(folder).items():
                     self._loaded[(folder.name, version)] = load_saved_model(path)
 
+        def _version_labels(self, name: str) -> dict[str, int]:
+            from serving.tf_serving_config import MODELS_CONFIG_NAME, read_models_config
+
+            path = self.base_dir / MODELS_CONFIG_NAME
+            if not path.exists():
+                return {}
+            for model in read_models_config(path).model_config_list.config:
+                if model.name == name:
+                    return dict(model.version_labels)
+            return {}
+
+        def _requested(self, spec, context):
+            """(model, version, folder) of a ModelSpec: version, else version label, else newest."""
+            version = spec.version.value if spec.HasField("version") else None
+            if version is None and spec.version_label:
+                labels = self._version_labels(spec.name)
+                if spec.version_label not in labels:
+                    context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                  f"Unrecognized servable version label: {spec.version_label}")
+                version = labels[spec.version_label]
+            return self._model(spec.name, version, context)
+
         def _model(self, name: str, version: int | None, context):
             folder = self.base_dir / name
             versions = model_versions(folder) if name and folder.is_dir() else {}
@@ -59,13 +84,66 @@ def _servicer_class():
                     self._loaded[key] = load_saved_model(versions[wanted])
                 return self._loaded[key], wanted
 
+        def _signature_defs(self, name: str, version: int):
+            from tensorflow.python.tools import saved_model_utils
+
+            path = model_versions(self.base_dir / name)[version]
+            return saved_model_utils.get_meta_graph_def(str(path), "serve").signature_def
+
+        def Classify(self, request, context):
+            import tensorflow as tf
+            from tensorflow_serving.apis import classification_pb2
+
+            spec = request.model_spec
+            model, version = self._requested(spec, context)
+            signature_name = spec.signature_name or "serving_default"
+            definition = self._signature_defs(spec.name, version).get(signature_name)
+            if definition is None:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                              f"Serving signature name: \"{signature_name}\" not found in signature def")
+            if definition.method_name != "tensorflow/serving/classify":
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                              f"Expected classification signature method_name to be tensorflow/serving/classify. "
+                              f"Was: {definition.method_name}")
+            examples = [e.SerializeToString() for e in request.input.example_list.examples]
+            if not examples:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Input is empty.")
+            try:
+                outputs = model.signatures[signature_name](inputs=tf.constant(examples))
+            except (tf.errors.InvalidArgumentError, ValueError, TypeError) as e:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e).splitlines()[0])
+            response = classification_pb2.ClassificationResponse()
+            response.model_spec.name = spec.name
+            response.model_spec.version.value = version
+            response.model_spec.signature_name = signature_name
+            for labels, scores in zip(outputs["classes"].numpy(), outputs["scores"].numpy()):
+                row = response.result.classifications.add()
+                for label, score in zip(labels, scores):
+                    row.classes.add(label=label.decode("utf-8"), score=float(score))
+            return response
+
+        def GetModelMetadata(self, request, context):
+            from tensorflow_serving.apis import get_model_metadata_pb2
+
+            if list(request.metadata_field) != ["signature_def"]:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                              "Metadata field signature_def is the only one supported")
+            _, version = self._requested(request.model_spec, context)
+            signature_map = get_model_metadata_pb2.SignatureDefMap()
+            for key, definition in self._signature_defs(request.model_spec.name, version).items():
+                signature_map.signature_def[key].CopyFrom(definition)
+            response = get_model_metadata_pb2.GetModelMetadataResponse()
+            response.model_spec.name = request.model_spec.name
+            response.model_spec.version.value = version
+            response.metadata["signature_def"].Pack(signature_map)
+            return response
+
         def Predict(self, request, context):
             import tensorflow as tf
             from tensorflow_serving.apis import predict_pb2
 
             spec = request.model_spec
-            version = spec.version.value if spec.HasField("version") else None
-            model, version = self._model(spec.name, version, context)
+            model, version = self._requested(spec, context)
             signature_name = spec.signature_name or "serving_default"
             if signature_name not in model.signatures:
                 context.abort(

@@ -108,11 +108,12 @@ class SavedModelBackend(RecognitionBackend):
 
 class TFServingBackend(RecognitionBackend):
     def __init__(self, address: str, model_name: str, signature_name: str = "serving_default",
-                 version: int | None = None, timeout_s: float = 5.0):
+                 version: int | None = None, timeout_s: float = 5.0, version_label: str | None = None):
         from serving.grpc_client import TFServingClient
 
-        self.client = TFServingClient(address, model_name, signature_name, version, timeout_s)
-        self.description = f"TF Serving at {address}, model {model_name}" + (f" version {version}" if version else "")
+        self.client = TFServingClient(address, model_name, signature_name, version, timeout_s, version_label)
+        self.description = f"TF Serving at {address}, model {model_name}" + (
+            f" version {version}" if version else f" label {version_label}" if version_label else "")
 
     def recognize(self, images: Sequence[bytes]) -> Recognition:
         from serving.grpc_client import TFServingError, TFServingUnavailable
@@ -140,6 +141,7 @@ def backend_from_config(config) -> RecognitionBackend:
             service.signature_name,
             service.tf_serving_model_version,
             service.timeout_s,
+            service.tf_serving_version_label,
         )
     from sicot.config import ConfigError
 

@@ -6,23 +6,87 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
-from serving.tf_serving_config import TEXT_OPS, models_config_text, read_models_config, write_models_config
+from serving.tf_serving_config import (
+    BATCHING_PARAMETERS_NAME,
+    CANARY,
+    STABLE,
+    TEXT_OPS,
+    promote,
+    read_models_config,
+    roll_back,
+    roll_out,
+    write_models_config,
+)
 from sicot.config import ServiceConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 
 
-def test_models_config_parses_back_as_a_model_server_config(tmp_path):
-    path = write_models_config(tmp_path, ["sicot", "other"])
-    config = read_models_config(path)
-    models = config.model_config_list.config
-    assert [(m.name, m.base_path, m.model_platform) for m in models] == [
-        ("sicot", "/models/sicot", "tensorflow"), ("other", "/models/other", "tensorflow")]
-    assert models[0].model_version_policy.latest.num_versions == 1
-    assert models_config_text(["x"], "/srv/models/").count('base_path: "/srv/models/x"') == 1
+def _push(root: Path, version: int) -> None:
+    folder = root / "sicot" / str(version)
+    folder.mkdir(parents=True)
+    (folder / "saved_model.pb").write_bytes(b"")
+
+
+def _served(root: Path) -> tuple[list[int], dict[str, int]]:
+    (model,) = read_models_config(root / "models.config").model_config_list.config
+    assert (model.name, model.base_path, model.model_platform) == ("sicot", "/models/sicot", "tensorflow")
+    return list(model.model_version_policy.specific.versions), dict(model.version_labels)
+
+
+def test_a_push_rolls_out_as_canary_beside_stable_then_promote_or_rollback(tmp_path):
+    _push(tmp_path, 10)
+    assert roll_out(tmp_path, "sicot") == {STABLE: 10}
+    assert _served(tmp_path) == ([10], {STABLE: 10})
+    _push(tmp_path, 20)
+    roll_out(tmp_path, "sicot")
+    assert _served(tmp_path) == ([10, 20], {STABLE: 10, CANARY: 20})
+    assert roll_back(tmp_path, "sicot") == {STABLE: 10}
+    assert _served(tmp_path) == ([10], {STABLE: 10})
+    _push(tmp_path, 30)
+    roll_out(tmp_path, "sicot")
+    assert _served(tmp_path) == ([10, 30], {STABLE: 10, CANARY: 30})
+    roll_out(tmp_path, "sicot")  # nothing new: no change
+    assert promote(tmp_path, "sicot") == {STABLE: 30}
+    assert _served(tmp_path) == ([30], {STABLE: 30})
+    with pytest.raises(ValueError, match="no canary version to promote"):
+        promote(tmp_path, "sicot")
+
+
+def _batching_parameters_type():
+    """TF Serving's BatchingParameters (tensorflow_serving/servables/tensorflow/
+    session_bundle_config.proto), which tensorflow-serving-api does not ship."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, wrappers_pb2
+
+    pool = descriptor_pool.DescriptorPool()
+    pool.AddSerializedFile(wrappers_pb2.DESCRIPTOR.serialized_pb)
+    proto = descriptor_pb2.FileDescriptorProto(name="batching.proto", package="tensorflow.serving",
+                                               dependency=["google/protobuf/wrappers.proto"], syntax="proto3")
+    message = proto.message_type.add(name="BatchingParameters")
+    F = descriptor_pb2.FieldDescriptorProto
+    for number, (name, kind, type_name) in enumerate([
+        ("max_batch_size", F.TYPE_MESSAGE, ".google.protobuf.Int64Value"),
+        ("batch_timeout_micros", F.TYPE_MESSAGE, ".google.protobuf.Int64Value"),
+        ("max_enqueued_batches", F.TYPE_MESSAGE, ".google.protobuf.Int64Value"),
+        ("num_batch_threads", F.TYPE_MESSAGE, ".google.protobuf.Int64Value"),
+        ("thread_pool_name", F.TYPE_MESSAGE, ".google.protobuf.StringValue"),
+    ], start=1):
+        message.field.add(name=name, number=number, type=kind, type_name=type_name, label=F.LABEL_OPTIONAL)
+    pool.Add(proto)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("tensorflow.serving.BatchingParameters"))
+
+
+def test_batching_parameters_file_is_a_batching_parameters_proto(tmp_path):
+    from google.protobuf import text_format
+
+    write_models_config(tmp_path, {"sicot": {STABLE: 1}})
+    parameters = text_format.Parse((tmp_path / BATCHING_PARAMETERS_NAME).read_text(), _batching_parameters_type()())
+    assert (parameters.max_batch_size.value, parameters.batch_timeout_micros.value) == (32, 2000)
+    assert parameters.num_batch_threads.value >= 1 and parameters.max_enqueued_batches.value > 0
 
 
 def test_sicot_run_writes_models_config_beside_the_versioned_folders(tiny_run_dir):
@@ -31,6 +95,8 @@ def test_sicot_run_writes_models_config_beside_the_versioned_folders(tiny_run_di
     # Mounted at /models in the container, base_path names the folder the Pusher wrote.
     versions = [p for p in (serving / Path(model.base_path).relative_to("/models")).iterdir()]
     assert versions and all(p.name.isdigit() and (p / "saved_model.pb").exists() for p in versions)
+    assert dict(model.version_labels) == {STABLE: int(versions[0].name)}
+    assert (serving / BATCHING_PARAMETERS_NAME).exists()
     assert (tiny_run_dir / "product_index.sqlite").exists()
 
 
@@ -47,6 +113,8 @@ def test_compose_file_runs_the_official_image_on_models_config():
     flags = service["entrypoint"]
     assert flags[0] == "/usr/bin/tensorflow_model_server"
     assert "--model_config_file=/models/models.config" in flags
+    assert f"--batching_parameters_file=/models/{BATCHING_PARAMETERS_NAME}" in flags
+    assert "--allow_version_labels_for_unavailable_models=true" in flags
     grpc_port = ServiceConfig().tf_serving_address.rsplit(":", 1)[1]
     assert f"--port={grpc_port}" in flags and f"{grpc_port}:{grpc_port}" in service["ports"]
     assert any(v.endswith(":/models:ro") for v in service["volumes"])

@@ -9,6 +9,7 @@
     sicot index build [--catalogue FILE] [--url URL] [--set ...]   catalogue -> product index
     sicot index show SKU [--set ...]                               one product of the index
     sicot serve   [--config FILE] [--set service.key=value ...]    the recognition service
+    sicot serving status|promote|rollback [--set ...]              TF Serving version labels
 """
 
 from __future__ import annotations
@@ -111,11 +112,37 @@ def _build_index(config):
     return index
 
 
-def _write_models_config(config) -> None:
-    from serving.tf_serving_config import write_models_config
+def _labels_text(labels: dict[str, int]) -> str:
+    return ", ".join(f"{label} = version {version}" for label, version in sorted(labels.items(), reverse=True))
 
-    path = write_models_config(config.serving_dir.parent, [config.pipeline.name])
-    say(f"    TF Serving config: {path} (model {config.pipeline.name}, base path /models/{config.pipeline.name})")
+
+def _write_models_config(config) -> None:
+    from serving.tf_serving_config import MODELS_CONFIG_NAME, roll_out
+
+    labels = roll_out(config.serving_dir.parent, config.pipeline.name)
+    path = config.serving_dir.parent / MODELS_CONFIG_NAME
+    say(f"    TF Serving config: {path} (model {config.pipeline.name}, base path /models/{config.pipeline.name}; "
+        f"{_labels_text(labels)})")
+
+
+def cmd_serving(args) -> int:
+    from serving import tf_serving_config
+
+    config = _load(args)
+    root, name = config.serving_dir.parent, config.pipeline.name
+    if args.serving_command == "status":
+        labels = tf_serving_config._labels(root, name)
+        say(f"{name}: pushed versions {tf_serving_config.pushed_versions(root, name) or 'none'}; "
+            f"{_labels_text(labels) or 'no models.config yet'}")
+        return 0
+    action = tf_serving_config.promote if args.serving_command == "promote" else tf_serving_config.roll_back
+    try:
+        labels = action(root, name)
+    except ValueError as e:
+        print(f"sicot: error: {e}", file=sys.stderr)
+        return 2
+    say(f"{root / tf_serving_config.MODELS_CONFIG_NAME}: {_labels_text(labels)}")
+    return 0
 
 
 def cmd_index(args) -> int:
@@ -236,6 +263,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("sku")
     q.add_argument("--url", help="SQLite file or postgresql:// URL (default: index.url)")
     q.set_defaults(func=cmd_index)
+    p = sub.add_parser("serving", help="TF Serving rollout: status, promote the canary, roll it back")
+    serving_sub = p.add_subparsers(dest="serving_command", required=True)
+    for name, text in (("status", "pushed versions and their labels"),
+                       ("promote", "the canary version becomes stable (models.config)"),
+                       ("rollback", "drop the canary version; stable serves alone (models.config)")):
+        q = serving_sub.add_parser(name, help=text)
+        _common(q)
+        q.set_defaults(func=cmd_serving)
     p = sub.add_parser("serve", help="run the recognition service (HTTP API and page)")
     _common(p)
     p.set_defaults(func=cmd_serve)

@@ -305,6 +305,8 @@ class ServiceConfig:
     tf_serving_address: str = "localhost:8500"
     tf_serving_model_name: str | None = None
     tf_serving_model_version: int | None = None
+    # ... or a version label of models.config (stable, canary); a version wins over it.
+    tf_serving_version_label: str | None = None
     signature_name: str = "serving_default"
     # Deadline of one model call (gRPC) in seconds.
     timeout_s: float = 5.0
