@@ -17,6 +17,8 @@ Schema ``sicot.results/2`` (all accuracies are fractions in [0, 1]):
      "model_dir": str, "evaluation_dir": str,
      "slices": {slice: {"example_count", "classes", "top1_accuracy", "top3_accuracy",
                         "top1_accuracy_per_class", "top3_accuracy_per_class"}},
+     "intervals": {slice: {metric: [low, high]}},   # TFMA's 95% interval over the
+                                        # slice's examples (eval.confidence_intervals)
      "classes": [{"class_id", "label", "train_count", "eval_examples", "top1_hits", "top3_hits"}]
   }],
   "summary": {variant: {slice: {metric: {"mean", "std", "n", "ci95"}}}},   # over seeds
@@ -98,6 +100,7 @@ def build_results(models: list[ModelResult], run_dir: str, attention: list[dict]
         entries.append(
             {"variant": m.variant, "seed": m.seed, "blessed": m.blessed, "model_dir": m.model_dir,
              "evaluation_dir": m.evaluation_dir, "slices": {s: m.slices[s] for s in slices if s in m.slices},
+             "intervals": {s: {k: list(v) for k, v in m.intervals.get(s, {}).items()} for s in slices},
              "classes": class_rows(m)}
         )
     metrics = ACCURACY_METRICS + ("example_count", "classes")

@@ -34,7 +34,9 @@ def model(co_training: bool, seed: int, overall_top1: float, tail_top1: float, h
         variant=variant_of(config), seed=seed, config_hash=shared_config_hash(config), config=config,
         execution_id=execution_id, split="test", model_dir=f"/m/{seed}", evaluation_dir=f"/e/{seed}",
         transform_dir="/t",
-        eval_examples_dir="/x", blessed=None, slices=slices, class_hits=np.array(hits), labels=LABELS,
+        eval_examples_dir="/x", blessed=None, slices=slices,
+        intervals={"tail": {"top1_accuracy": (tail_top1 - 0.1, tail_top1 + 0.1)}},
+        class_hits=np.array(hits), labels=LABELS,
         train_counts=TRAIN_COUNTS,
     )
 
@@ -142,3 +144,14 @@ def test_report_is_self_contained_with_figures_tables_and_attention(doc):
     # Fig. 7 view: the three highest words green, the three lowest red (5 words: 3 high, 2 low).
     classes = re.findall(r"<span class='word (\w*)'>(\w+)<small>", page)
     assert classes == [("high", "shoe"), ("high", "running"), ("high", "red"), ("low", "men"), ("low", "size")]
+
+
+def test_one_model_table_shows_tfmas_interval():
+    from evaluation.tables import single_model_tables
+
+    doc = build_results([model(True, 1, 0.6, 0.45, CO_HITS)], "/runs/x")
+    assert doc["models"][0]["intervals"]["tail"]["top1_accuracy"] == [pytest.approx(0.35), pytest.approx(0.55)]
+    (table,) = single_model_tables(doc)
+    rows = {r[0]: r for r in table.rows}
+    assert rows["tail"][2] == "45.0 [35.0, 55.0]" and rows["overall"][2] == "60.0"
+    assert "95% interval over the slice's examples" in table.note

@@ -49,6 +49,7 @@ class ModelResult:
     eval_examples_dir: str
     blessed: bool | None
     slices: dict[str, dict[str, float]]
+    intervals: dict[str, dict[str, tuple[float, float]]]  # TFMA's 95% interval, by slice and metric
     class_hits: np.ndarray  # overall slice: [class_id, examples, hits@1, hits@3]
     labels: list[str]  # the label vocabulary: class id -> label
     train_counts: dict[str, int]  # label -> training images
@@ -185,9 +186,10 @@ def collect_model_results(metadata_path: str | Path) -> list[ModelResult]:
             vocabularies[transform_graph.uri] = label_vocabulary(transform_graph.uri)
         labels, train_counts = vocabularies[transform_graph.uri]
         evaluation_dir = outputs["evaluation"][0].uri
-        slices, hits = {}, np.zeros((0, 4), dtype=np.int64)
+        slices, intervals, hits = {}, {}, np.zeros((0, 4), dtype=np.int64)
         for s in read_slice_metrics(evaluation_dir):
             row = dict(s.metrics)
+            intervals[s.name] = dict(s.intervals)
             if s.class_hits is not None:
                 row["classes"] = float(len(s.class_hits))
                 if not s.slice_key:
@@ -212,6 +214,7 @@ def collect_model_results(metadata_path: str | Path) -> list[ModelResult]:
                 eval_examples_dir=str(Path(inputs["examples"][0].uri) / f"Split-{example_split}"),
                 blessed=blessed,
                 slices=slices,
+                intervals=intervals,
                 class_hits=hits,
                 labels=labels,
                 train_counts=train_counts,

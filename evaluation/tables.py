@@ -113,15 +113,29 @@ def comparison_tables(doc: dict) -> list[Table]:
     return tables
 
 
+def _with_interval(stats: dict, interval) -> str:
+    text = percent(stats)
+    if interval and stats.get("n") == 1:
+        text += f" [{100 * interval[0]:.1f}, {100 * interval[1]:.1f}]"
+    return text
+
+
 def single_model_tables(doc: dict) -> list[Table]:
+    """One table per variant; with one seed, each accuracy with TFMA's 95% interval over
+    the slice's examples."""
     tables = []
     for variant in doc["variants"]:
         summary = doc["summary"][variant]
+        intervals = next((m.get("intervals", {}) for m in doc["models"] if m["variant"] == variant), {})
         keys = ("top1_accuracy", "top3_accuracy", "top1_accuracy_per_class", "top3_accuracy_per_class")
-        rows = [[slice_label(s), _sizes(doc, variant, s)] + [percent(summary[s][k]) for k in keys] for s in doc["slices"]]
+        rows = [[slice_label(s), _sizes(doc, variant, s)]
+                + [_with_interval(summary[s][k], intervals.get(s, {}).get(k)) for k in keys] for s in doc["slices"]]
+        note = _note(doc, "per example and averaged per class")
+        if any(intervals.values()) and len(doc["seeds"]) == 1:
+            note += "; [95% interval over the slice's examples, TFMA]"
         tables.append(
             Table(f"{variant}: accuracy (%)",
                   ["slice", "eval images / classes", "top-1", "top-3", "top-1 per class", "top-3 per class"],
-                  rows, _note(doc, "per example and averaged per class"))
+                  rows, note)
         )
     return tables

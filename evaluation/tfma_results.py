@@ -3,7 +3,8 @@
 ``read_slice_metrics(path)`` turns TFMA's metrics output (the Evaluator's
 ``evaluation`` artifact, or ``tfma.analyze_raw_data``'s output path) into
 ``SliceMetrics``: the slice key as ``((column, value), ...)`` (``()`` is the overall
-slice), the scalar metrics by name, and the per-class hit table of
+slice), the scalar metrics by name, their 95% intervals when TFMA computed confidence
+intervals (``eval.confidence_intervals``), and the per-class hit table of
 ``ClassTopKHits`` when present. With a baseline model in the evaluation, only the
 candidate's metrics are read (not the baseline's, not the diffs).
 """
@@ -29,6 +30,7 @@ class SliceMetrics:
     slice_key: tuple[tuple[str, str], ...]
     metrics: dict[str, float]
     class_hits: np.ndarray | None = None
+    intervals: dict[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -65,7 +67,7 @@ def read_slice_metrics(path: str) -> list[SliceMetrics]:
     out = []
     for proto in tfma.load_metrics(path):
         key = tuple((k.column, _slice_value(k)) for k in proto.slice_key.single_slice_keys)
-        metrics, hits = {}, None
+        metrics, hits, intervals = {}, None, {}
         for kv in proto.metric_keys_and_values:
             if kv.key.model_name == BASELINE or kv.key.is_diff:
                 continue
@@ -73,5 +75,8 @@ def read_slice_metrics(path: str) -> list[SliceMetrics]:
                 hits = _array(kv.value)
             elif kv.value.HasField("double_value"):
                 metrics[kv.key.name] = kv.value.double_value.value
-        out.append(SliceMetrics(key, metrics, hits))
+                if kv.HasField("confidence_interval"):  # TFMA's 95% interval (jackknife or bootstrap)
+                    ci = kv.confidence_interval
+                    intervals[kv.key.name] = (ci.lower_bound.double_value.value, ci.upper_bound.double_value.value)
+        out.append(SliceMetrics(key, metrics, hits, intervals))
     return out

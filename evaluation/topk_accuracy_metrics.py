@@ -162,7 +162,9 @@ class TopKAccuracy(metric_types.Metric):
 
     @property
     def compute_confidence_interval(self) -> bool:
-        return False
+        # A scalar of the slice's examples: TFMA's jackknife / bootstrap resample it
+        # (eval.confidence_intervals).
+        return True
 
 
 class ClassTopKHits(metric_types.Metric):

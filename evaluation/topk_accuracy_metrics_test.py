@@ -109,3 +109,38 @@ def test_class_hits_table_comes_back_through_the_tfma_writer(tfma_result):
     np.testing.assert_array_equal(table, [[0, 4, 2, 3], [1, 2, 1, 2], [2, 1, 0, 1], [3, 1, 0, 0]])
     tail = tfma_result[((LABEL_GROUP, "tail"),)].class_hits
     assert tail[:, 0].tolist() == [1, 2, 3]
+
+
+def test_confidence_intervals_agree_with_a_bootstrap_over_the_same_examples(tmp_path):
+    """TFMA's jackknife interval of a slice's top-1, against a percentile bootstrap over
+    the per-example hits of the same eval set (400 examples, 10 classes)."""
+    from tfx_pipeline.eval_config import tfma_options
+
+    rng = np.random.default_rng(11)
+    labels = rng.integers(0, 10, 400)
+    scores = rng.random((400, 10))
+    scores[np.arange(400), labels] += rng.random(400) * 0.9  # about 55% top-1
+    scores /= scores.sum(axis=1, keepdims=True)
+    counts = np.where(labels < 3, 50, 5)
+    config = SicotConfig()
+    config.eval.head_min_train_images = 30
+    config.eval.frequency_buckets = [5, 20]
+    from sicot.head_tail import bucket_of, group_of
+
+    frame = pd.DataFrame({"label": labels.tolist(), "prediction": scores.tolist(),
+                          LABEL_GROUP: group_of(counts, 30).tolist(),
+                          LABEL_FREQUENCY_BUCKET: bucket_of(counts, [5, 20]).tolist()})
+    eval_config = tfma.EvalConfig(model_specs=[tfma.ModelSpec(label_key="label", prediction_key="prediction")],
+                                  slicing_specs=slicing_specs(), metrics_specs=metrics_specs(config),
+                                  options=tfma_options(config))
+    tfma.analyze_raw_data(frame, eval_config, output_path=str(tmp_path))
+    slices = {m.slice_key: m for m in _load(str(tmp_path))}
+    hits = (np.argmax(scores, axis=1) == labels).astype(float)
+    for key, member in (((), np.ones(400, bool)), (((LABEL_GROUP, "tail"),), labels >= 3)):
+        got = slices[key]
+        low, high = got.intervals["top1_accuracy"]
+        assert got.metrics["top1_accuracy"] == pytest.approx(hits[member].mean())
+        assert low < hits[member].mean() < high
+        means = [rng.choice(hits[member], member.sum()).mean() for _ in range(2000)]
+        b_low, b_high = np.percentile(means, [2.5, 97.5])
+        assert 0.6 < (high - low) / (b_high - b_low) < 1.6, ((low, high), (b_low, b_high))

@@ -255,6 +255,10 @@ class EvalConfig:
     min_tail_top1_accuracy: float = 0.0
     # How many eval titles the report's attention view shows.
     attention_examples: int = 12
+    # TFMA's confidence intervals on every slice metric: jackknife (TFMA's default: 20
+    # buckets in TFMA 0.47), poisson_bootstrap (TFMA 0.47: 20 samples; the counts are
+    # TFMA's fixed values) or none.
+    confidence_intervals: str = "jackknife"
 
 
 @dataclasses.dataclass

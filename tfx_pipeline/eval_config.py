@@ -103,6 +103,23 @@ def _model_spec(**kwargs) -> tfma.ModelSpec:
     )
 
 
+CONFIDENCE_INTERVAL_METHODS = ("none", "jackknife", "poisson_bootstrap")
+
+
+def tfma_options(config: SicotConfig) -> tfma.Options:
+    """TFMA's options: confidence intervals on every slice metric (eval.confidence_intervals)."""
+    method = config.eval.confidence_intervals
+    if method not in CONFIDENCE_INTERVAL_METHODS:
+        from sicot.config import ConfigError
+
+        raise ConfigError(f"unknown eval.confidence_intervals '{method}' (known: {', '.join(CONFIDENCE_INTERVAL_METHODS)})")
+    options = tfma.Options()
+    if method != "none":
+        options.compute_confidence_intervals.value = True
+        options.confidence_intervals.method = getattr(tfma.ConfidenceIntervalOptions, method.upper())
+    return options
+
+
 def eval_config(config: SicotConfig, with_baseline: bool = True) -> tfma.EvalConfig:
     """The pipeline's EvalConfig; ``with_baseline``: gate the candidate on the last
     blessed model (the Evaluator gets it from a resolver; TFMA ignores the change
@@ -116,4 +133,5 @@ def eval_config(config: SicotConfig, with_baseline: bool = True) -> tfma.EvalCon
         model_specs=model_specs,
         slicing_specs=slicing_specs(),
         metrics_specs=metrics_specs(config, with_baseline),
+        options=tfma_options(config),
     )
