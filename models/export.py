@@ -132,10 +132,10 @@ class ServingModule(tf.Module):
         if sharded_head is not None:
             hold_keras_object(self, "visual", sharded_head[0])
             hold_keras_object(self, "classifier", sharded_head[1])
-        labels = [v.decode("utf-8") for v in tft_output.vocabulary_by_name(features.LABEL_VOCABULARY)]
-        self._labels = tf.constant(labels, dtype=tf.string)
+        self._label_names = [v.decode("utf-8") for v in tft_output.vocabulary_by_name(features.LABEL_VOCABULARY)]
+        self._labels = tf.constant(self._label_names, dtype=tf.string)
         self._image_size = image_size
-        self._top_k = max(1, min(top_k, len(labels)))
+        self._top_k = max(1, min(top_k, len(self._label_names)))
 
     def _probabilities(self, images: tf.Tensor) -> tf.Tensor:
         pixels = decode_images(images, self._image_size)
@@ -193,9 +193,8 @@ class EvaluationModule(ServingModule):
     ):
         super().__init__(model, tft_output, config, sharded_head)
         self.tft_layer = tft_output.transform_features_layer()
-        labels = [v.decode("utf-8") for v in tft_output.vocabulary_by_name(features.LABEL_VOCABULARY)]
         counts = read_label_frequencies(tft_output)
-        self._label_counts = tf.constant(np.array([counts.get(l, 0) for l in labels], dtype=np.int64))
+        self._label_counts = tf.constant(np.array([counts.get(l, 0) for l in self._label_names], dtype=np.int64))
         self._raw_spec = tft_output.raw_feature_spec()
         self._slices = LabelFrequencySlices(config.eval.head_min_train_images, config.eval.frequency_buckets)
         if semantic is not None:

@@ -35,6 +35,7 @@ def _servicer_class():
     from tensorflow_serving.apis import prediction_service_pb2_grpc
 
     from serving.recognition_backend import load_saved_model
+    from serving.tf_serving_config import labels_of
 
     class SavedModelPredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         """PredictionService.Predict over the versions of the models under a base folder."""
@@ -49,22 +50,11 @@ def _servicer_class():
                 for version, path in model_versions(folder).items():
                     self._loaded[(folder.name, version)] = load_saved_model(path)
 
-        def _version_labels(self, name: str) -> dict[str, int]:
-            from serving.tf_serving_config import MODELS_CONFIG_NAME, read_models_config
-
-            path = self.base_dir / MODELS_CONFIG_NAME
-            if not path.exists():
-                return {}
-            for model in read_models_config(path).model_config_list.config:
-                if model.name == name:
-                    return dict(model.version_labels)
-            return {}
-
         def _requested(self, spec, context):
             """(model, version, folder) of a ModelSpec: version, else version label, else newest."""
             version = spec.version.value if spec.HasField("version") else None
             if version is None and spec.version_label:
-                labels = self._version_labels(spec.name)
+                labels = labels_of(self.base_dir, spec.name)
                 if spec.version_label not in labels:
                     context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                                   f"Unrecognized servable version label: {spec.version_label}")

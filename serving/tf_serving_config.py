@@ -73,8 +73,9 @@ def pushed_versions(serving_root: str | Path, model_name: str) -> list[int]:
     return sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit() and (p / "saved_model.pb").exists())
 
 
-def _labels(serving_root: Path, model_name: str) -> dict[str, int]:
-    path = serving_root / MODELS_CONFIG_NAME
+def labels_of(serving_root: str | Path, model_name: str) -> dict[str, int]:
+    """The version labels models.config gives a model ({} without a config)."""
+    path = Path(serving_root) / MODELS_CONFIG_NAME
     if not path.exists():
         return {}
     for model in read_models_config(path).model_config_list.config:
@@ -124,7 +125,7 @@ def roll_out(serving_root: str | Path, model_name: str) -> dict[str, int]:
     versions = pushed_versions(root, model_name)
     if not versions:
         raise FileNotFoundError(f"no pushed version of {model_name} under {root}")
-    labels = {k: v for k, v in _labels(root, model_name).items() if v in versions}
+    labels = {k: v for k, v in labels_of(root, model_name).items() if v in versions}
     newest = versions[-1]
     if STABLE not in labels:
         labels = {STABLE: newest}
@@ -134,23 +135,21 @@ def roll_out(serving_root: str | Path, model_name: str) -> dict[str, int]:
     return labels
 
 
-def promote(serving_root: str | Path, model_name: str) -> dict[str, int]:
-    """The canary becomes the stable version (the old stable one is unloaded)."""
+def _drop_label(serving_root: str | Path, model_name: str, survivor: str, verb: str) -> dict[str, int]:
     root = Path(serving_root)
-    labels = _labels(root, model_name)
+    labels = labels_of(root, model_name)
     if CANARY not in labels:
-        raise ValueError(f"{model_name} has no canary version to promote (labels: {labels or 'none'})")
-    labels = {STABLE: labels[CANARY]}
+        raise ValueError(f"{model_name} has no canary version to {verb} (labels: {labels or 'none'})")
+    labels = {STABLE: labels[survivor]}
     write_models_config(root, {model_name: labels})
     return labels
+
+
+def promote(serving_root: str | Path, model_name: str) -> dict[str, int]:
+    """The canary becomes the stable version (the old stable one is unloaded)."""
+    return _drop_label(serving_root, model_name, CANARY, "promote")
 
 
 def roll_back(serving_root: str | Path, model_name: str) -> dict[str, int]:
     """The canary is dropped; the stable version alone serves."""
-    root = Path(serving_root)
-    labels = _labels(root, model_name)
-    if CANARY not in labels:
-        raise ValueError(f"{model_name} has no canary version to roll back (labels: {labels or 'none'})")
-    labels = {STABLE: labels[STABLE]}
-    write_models_config(root, {model_name: labels})
-    return labels
+    return _drop_label(serving_root, model_name, STABLE, "roll back")

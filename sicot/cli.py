@@ -131,7 +131,7 @@ def cmd_serving(args) -> int:
     config = _load(args)
     root, name = config.serving_dir.parent, config.pipeline.name
     if args.serving_command == "status":
-        labels = tf_serving_config._labels(root, name)
+        labels = tf_serving_config.labels_of(root, name)
         say(f"{name}: pushed versions {tf_serving_config.pushed_versions(root, name) or 'none'}; "
             f"{_labels_text(labels) or 'no models.config yet'}")
         return 0
