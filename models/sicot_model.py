@@ -217,7 +217,7 @@ class SicotModel(keras.Model):
             total += self.mixed_weight() * mixed_loss + self.alignment_weight * alignment
         if self.losses:
             total += tf.add_n(self.losses)
-        self._last_alignment = alignment
+        self._last_alignment = alignment  # read by train_step in the same graph, for its metric
         return total, visual_loss, mixed_loss, predictions, share
 
     def train_step(self, data):
@@ -228,7 +228,7 @@ class SicotModel(keras.Model):
             replica_total = total / tf.distribute.get_strategy().num_replicas_in_sync
         variables = self.trainable_variables
         self.optimizer.apply_gradients(zip(tape.gradient(replica_total, variables), variables))
-        return self._update_metrics(y, predictions, total, visual_loss, mixed_loss, share)
+        return self._update_metrics(y, predictions, total, visual_loss, mixed_loss, share, self._last_alignment)
 
     def test_step(self, data):
         x, y = data
@@ -264,7 +264,7 @@ class SicotModel(keras.Model):
             keras.metrics.SparseTopKCategoricalAccuracy(k=k, name="top3"),
         ]
 
-    def _update_metrics(self, y, predictions, total, visual_loss, mixed_loss, share=None):
+    def _update_metrics(self, y, predictions, total, visual_loss, mixed_loss, share=None, alignment=None):
         """Keras' own loss tracker gets the total; compiled metrics see the visual stream's
         predictions (see _head_cross_entropies)."""
         for metric in self.metrics:
@@ -278,7 +278,8 @@ class SicotModel(keras.Model):
                 if share is not None:
                     metric.update_state(share)
             elif metric is self.alignment_tracker:
-                metric.update_state(self._last_alignment)
+                if alignment is not None:
+                    metric.update_state(alignment)
             else:
                 metric.update_state(y, predictions)
         results = self.get_metrics_result()

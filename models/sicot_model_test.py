@@ -199,6 +199,11 @@ def test_stream_alignment_adds_mu_times_the_titled_images_cosine_gap():
     expected = (gaps.sum() - gaps[1]) / 4
     assert float(total) == pytest.approx(float(visual) + float(mixed) + 0.5 * expected, rel=1e-5)
     assert expected > 0 and "alignment_loss" in [m.name for m in model.metrics]
+    # fit with validation: the training step's alignment never leaks into the test step.
+    model.compile(optimizer=keras.optimizers.SGD(0.01), metrics=model.accuracy_metrics())
+    data = tf.data.Dataset.from_tensors((x, tf.constant(y))).repeat(2)
+    history = model.fit(data, validation_data=data, epochs=1, verbose=0)
+    assert history.history["alignment_loss"][0] > 0
 
 
 def test_title_word_dropout_drops_words_in_training_only():
