@@ -110,7 +110,7 @@ def test_report_regenerates_from_metadata_without_running_anything(compare_dir, 
     assert json.loads((compare_dir / "results.json").read_text()) == before
     assert (compare_dir / "report.html").exists()
     out = capsys.readouterr().out
-    assert "Baseline vs sicot-bilinear_attention" in out and "gain top-1" in out
+    assert "baseline vs sicot-bilinear_attention" in out and "gain top-1" in out
     assert main(["report", str(tmp_path)]) == 2  # no metadata: a clear error, not a traceback
     assert "no ML Metadata" in capsys.readouterr().err
 
