@@ -32,6 +32,7 @@ from models.cosine_classifier import CosineClassifier
 from models.logit_adjusted_loss import loss_logit_offsets
 from models.mixed_stream import MixedStream
 from models.stream_alignment import alignment_loss
+from models.title_word_prediction import TitleWordPredictor, word_prediction_loss
 from models.partial_fc import sample_classes
 from models.sharded_classifier import ShardedClassifier, merge_top_k
 from models.title_encoders import encode_title
@@ -94,6 +95,8 @@ class SicotModel(keras.Model):
         alignment_weight: float = 0.0,
         alignment_target: str = "semantic",
         title_word_dropout: float = 0.0,
+        word_predictor: layers.Layer | None = None,
+        word_prediction_weight: float = 0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -111,6 +114,9 @@ class SicotModel(keras.Model):
         # a title that names the SKU would make the mixed head a text classifier).
         self.title_word_dropout = title_word_dropout
         self.word_dropout_seed = keras.random.SeedGenerator(seed + 1) if title_word_dropout > 0 else None
+        # Title word prediction from the image (models/title_word_prediction.py), training only.
+        self.word_predictor = word_predictor
+        self.word_prediction_weight = word_prediction_weight
         self.dropout = layers.Dropout(dropout)
         if partial_fc_ratio < 1.0 and not isinstance(classifier, ShardedClassifier):
             raise ValueError("partial FC samples the columns of a ShardedClassifier (one shard is fine)")
@@ -129,6 +135,7 @@ class SicotModel(keras.Model):
         self.alignment_tracker = (
             keras.metrics.Mean(name="alignment_loss") if semantic is not None and alignment_weight > 0 else None
         )
+        self.word_loss_tracker = keras.metrics.Mean(name="word_loss") if word_predictor is not None else None
 
     def build(self, input_shape):
         """Creates the shared classifier's weights (the streams are functional models,
@@ -136,6 +143,8 @@ class SicotModel(keras.Model):
         be restored into it and a strategy places it at creation."""
         if not self.classifier.built:
             self.classifier.build((None, self.visual.output_shape[-1]))
+        if self.word_predictor is not None and not self.word_predictor.built:
+            self.word_predictor.build((None, self.visual.output_shape[-1]))
 
     def call(self, pixels, training=False):
         return self.classifier(self.visual_features(pixels, training))
@@ -198,7 +207,7 @@ class SicotModel(keras.Model):
     def _stream_losses(self, x, y, training):
         pixels = x[features.IMAGE_PIXELS]
         batch = tf.cast(tf.shape(y)[0], tf.float32)
-        share = alignment = tf.constant(0.0)
+        share = alignment = word_loss = tf.constant(0.0)
         if self.semantic is None:
             (visual_ce,), predictions = self._head_cross_entropies([self.visual_features(pixels, training)], y, training)
             mixed_loss = tf.constant(0.0)
@@ -211,13 +220,18 @@ class SicotModel(keras.Model):
             share = tf.reduce_sum(shares * titled) / tf.maximum(tf.reduce_sum(titled), 1.0)
             if self.alignment_weight > 0:
                 alignment = tf.reduce_sum(alignment_loss(x_v, semantic, self.alignment_target) * titled) / batch
+            if self.word_predictor is not None:
+                words = word_prediction_loss(self.word_predictor(x_v), x[features.TITLE_TOKEN_IDS])
+                word_loss = tf.reduce_sum(words * titled) / batch
         visual_loss = tf.reduce_mean(visual_ce)
         total = visual_loss
         if self.semantic is not None:
             total += self.mixed_weight() * mixed_loss + self.alignment_weight * alignment
+            total += self.word_prediction_weight * word_loss
         if self.losses:
             total += tf.add_n(self.losses)
         self._last_alignment = alignment  # read by train_step in the same graph, for its metric
+        self._last_word_loss = word_loss
         return total, visual_loss, mixed_loss, predictions, share
 
     def train_step(self, data):
@@ -228,7 +242,8 @@ class SicotModel(keras.Model):
             replica_total = total / tf.distribute.get_strategy().num_replicas_in_sync
         variables = self.trainable_variables
         self.optimizer.apply_gradients(zip(tape.gradient(replica_total, variables), variables))
-        return self._update_metrics(y, predictions, total, visual_loss, mixed_loss, share, self._last_alignment)
+        return self._update_metrics(y, predictions, total, visual_loss, mixed_loss, share, self._last_alignment,
+                                    self._last_word_loss)
 
     def test_step(self, data):
         x, y = data
@@ -264,7 +279,8 @@ class SicotModel(keras.Model):
             keras.metrics.SparseTopKCategoricalAccuracy(k=k, name="top3"),
         ]
 
-    def _update_metrics(self, y, predictions, total, visual_loss, mixed_loss, share=None, alignment=None):
+    def _update_metrics(self, y, predictions, total, visual_loss, mixed_loss, share=None, alignment=None,
+                        word_loss=None):
         """Keras' own loss tracker gets the total; compiled metrics see the visual stream's
         predictions (see _head_cross_entropies)."""
         for metric in self.metrics:
@@ -280,6 +296,9 @@ class SicotModel(keras.Model):
             elif metric is self.alignment_tracker:
                 if alignment is not None:
                     metric.update_state(alignment)
+            elif metric is self.word_loss_tracker:
+                if word_loss is not None:
+                    metric.update_state(word_loss)
             else:
                 metric.update_state(y, predictions)
         results = self.get_metrics_result()
@@ -333,6 +352,11 @@ def build_sicot_model(
         alignment_weight=m.stream_alignment_weight,
         alignment_target=m.stream_alignment_target,
         title_word_dropout=m.title_word_dropout,
+        word_predictor=(
+            TitleWordPredictor(vocab_size, name="title_word_predictor")
+            if m.co_training and m.title_word_prediction_weight > 0 else None
+        ),
+        word_prediction_weight=m.title_word_prediction_weight,
         name="sicot",
     )
     model.build(visual.input_shape)

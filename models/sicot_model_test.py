@@ -219,6 +219,23 @@ def test_title_word_dropout_drops_words_in_training_only():
     np.testing.assert_allclose(model.stream_features(x[features.IMAGE_PIXELS], ids)[1], full, rtol=1e-6)
 
 
+def test_title_word_prediction_adds_a_multi_label_loss_on_the_visual_feature():
+    from models.title_word_prediction import word_prediction_loss, word_targets
+
+    keras.utils.set_random_seed(3)
+    model = build_sicot_model(_config("model.title_word_prediction_weight=2.0"), NUM_CLASSES, VOCAB)
+    x, y = _batch()
+    total, visual, mixed, _, _ = model._stream_losses(x, tf.constant(y), training=False)
+    ids = x[features.TITLE_TOKEN_IDS]
+    logits = model.word_predictor(model.visual_features(x[features.IMAGE_PIXELS]))
+    expected = float(tf.reduce_mean(word_prediction_loss(logits, ids)))
+    assert float(total) == pytest.approx(float(visual) + float(mixed) + 2.0 * expected, rel=1e-5)
+    targets = word_targets(tf.constant(ids), VOCAB).numpy()
+    assert targets[0, 0] == 0 and set(np.flatnonzero(targets[0])) == set(ids[0][ids[0] > 0].tolist())
+    # Training only: the deployed model has no word head.
+    assert not [w for w in model.inference_model().weights if "word_logits" in w.path]
+
+
 def test_mixed_loss_warmup_ramps_lambda_linearly():
     model = build_sicot_model(_config("model.mixed_loss_weight=0.8"), NUM_CLASSES, VOCAB, steps_per_epoch=10)
     assert float(model.mixed_weight()) == pytest.approx(0.8)

@@ -34,6 +34,7 @@ SEMANTIC_STREAM_SETTINGS = (
     ("model", "mixed_loss_weight"), ("model", "mixed_loss_warmup_epochs"), ("model", "mixed_stream_scaling"),
     ("model", "mixed_loss_trains_backbone"), ("model", "stream_alignment_weight"),
     ("model", "stream_alignment_target"), ("model", "title_word_dropout"),
+    ("model", "title_word_prediction_weight"),
     ("model", "title_encoder"), ("model", "attention_rank"), ("model", "attention_temperature"),
     ("model", "project_words"), ("model", "word_vectors"), ("model", "word_vectors_format"), ("word2vec",),
 )
@@ -124,6 +125,9 @@ class ModelConfig:
     # In training, each title word is dropped with this probability before the semantic
     # stream (modality dropout); a title left with no word trains the visual head only.
     title_word_dropout: float = 0.0
+    # Weight of title word prediction from the image (models/title_word_prediction.py):
+    # a training-only multi-label head on x_v predicts the title's words. 0: off.
+    title_word_prediction_weight: float = 0.0
     # Title encoder: mean, bilstm, bilstm_attention or bilinear_attention (paper's Table 3).
     title_encoder: str = "bilinear_attention"
     # Rank K of the bilinear word attention (and units of the BiLSTM self-attention).

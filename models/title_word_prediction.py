@@ -1,0 +1,56 @@
+"""Title word prediction: from the image alone, predict which words its title holds.
+
+    L_words = mean over titled images of  BCE(sigmoid(A x_v + c), t)     t in {0,1}^V
+
+where t is the title's multi-hot over the word vocabulary (the token ids the semantic
+stream reads, padding and unknown words left out) and A, c a linear head on the visual
+feature, used in training only (not exported). Added to the loss with weight
+``model.title_word_prediction_weight``.
+
+Why: the words of seller titles are shared across SKUs (cat, heart, hand, skin tone,
+face; 猫, 心), and across the vendors that draw them. Predicting them from pixels asks
+the backbone for features of the concept, which every vendor's drawing of a cat
+shares, rather than of one vendor's style: supervision that a tail SKU with one photo
+gets from every head SKU with the same words. It is the direct way for titles, used
+in training only, to reach the backbone (the mixed stream reaches it only through the
+max, which measured harmful on the SKU benchmark: README, "Measured").
+
+Parameters: (D + 1) x V (the head; D = 256, V = 2,000 words: 514,000).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable(package="sicot")
+class TitleWordPredictor(keras.layers.Layer):
+    """[B, D] visual features -> [B, V] word logits (V = the embedding table's rows, id 0 unused)."""
+
+    def __init__(self, vocab_size: int, **kwargs):
+        super().__init__(**kwargs)
+        self.vocab_size = vocab_size
+        self.head = keras.layers.Dense(vocab_size, name="word_logits")
+
+    def build(self, input_shape):
+        self.head.build(input_shape)
+
+    def call(self, features):
+        return self.head(features)
+
+    def get_config(self):
+        return {**super().get_config(), "vocab_size": self.vocab_size}
+
+
+def word_targets(token_ids: tf.Tensor, vocab_size: int) -> tf.Tensor:
+    """[B, L] token ids (0 = padding) -> [B, V] multi-hot of the title's words."""
+    hot = tf.reduce_max(tf.one_hot(token_ids, vocab_size, dtype=tf.float32), axis=1)
+    return tf.concat([tf.zeros_like(hot[:, :1]), hot[:, 1:]], axis=1)  # id 0 is padding
+
+
+def word_prediction_loss(logits: tf.Tensor, token_ids: tf.Tensor) -> tf.Tensor:
+    """[B] mean binary cross-entropy over the vocabulary (column 0, padding, left out)."""
+    targets = word_targets(token_ids, logits.shape[-1] or tf.shape(logits)[-1])
+    bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits)
+    return tf.reduce_mean(bce[:, 1:], axis=1)
