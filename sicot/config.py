@@ -257,6 +257,11 @@ class EvalConfig:
     min_top1_accuracy: float = 0.0
     max_top1_drop: float = 0.01
     min_tail_top1_accuracy: float = 0.0
+    # Also require the lower bound of the candidate's 95% interval (TFMA's, see
+    # confidence_intervals) on tail top-1 to be at least the baseline's tail top-1
+    # (off: TFMA's thresholds compare point estimates). The blessing artifact and
+    # `sicot run` say which rule decided.
+    blessing_interval_rule: bool = False
     # How many eval titles the report's attention view shows.
     attention_examples: int = 12
     # TFMA's confidence intervals on every slice metric: jackknife (TFMA's default: 20

@@ -19,6 +19,7 @@ import json
 
 import tensorflow_model_analysis as tfma
 
+from components.interval_blessing import IntervalRule
 from models import features
 from sicot import head_tail
 from sicot.config import SicotConfig
@@ -118,6 +119,19 @@ def tfma_options(config: SicotConfig) -> tfma.Options:
         options.compute_confidence_intervals.value = True
         options.confidence_intervals.method = getattr(tfma.ConfidenceIntervalOptions, method.upper())
     return options
+
+
+def interval_rule(config: SicotConfig) -> IntervalRule | None:
+    """The blessing's interval rule (eval.blessing_interval_rule): tail top-1, candidate's
+    lower 95% bound against the baseline's value; None when off."""
+    if not config.eval.blessing_interval_rule:
+        return None
+    if config.eval.confidence_intervals == "none":
+        from sicot.config import ConfigError
+
+        raise ConfigError("eval.blessing_interval_rule needs eval.confidence_intervals (jackknife or poisson_bootstrap)")
+    return IntervalRule(metric="top1_accuracy", slice_column=head_tail.LABEL_GROUP, slice_value=head_tail.TAIL,
+                        candidate=CANDIDATE, baseline=BASELINE)
 
 
 def eval_config(config: SicotConfig, with_baseline: bool = True) -> tfma.EvalConfig:

@@ -16,15 +16,14 @@ from pathlib import Path
 
 from tfx import v1 as tfx
 
-from tfx.dsl.components.base import executor_spec
 
-from components.evaluation_model_executor import EvaluationModelExecutor
+from components import evaluation_model_executor
 from components.ingest import SPLITS as INGEST_SPLITS
 from components.title_word2vec import SicotTrainer, TitleWord2Vec
 from models import features
 from models.preprocessing import custom_config_for
 from sicot.config import SicotConfig
-from tfx_pipeline.eval_config import eval_config, example_split
+from tfx_pipeline.eval_config import eval_config, example_split, interval_rule
 
 PREPROCESSING_FN = "models.preprocessing.preprocessing_fn"
 RUN_FN = "models.trainer.run_fn"
@@ -101,15 +100,15 @@ def create_pipeline(config: SicotConfig, ingest_dir: str | None = None, push: bo
             model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
             model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
         ).with_id("latest_blessed_model_resolver")
-    evaluator = tfx.components.Evaluator(
+    # TFMA reads the evaluation model (title signatures), the Pusher the serving model.
+    evaluator = evaluation_model_executor.Evaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=resolver.outputs["model"] if resolver else None,
         eval_config=eval_config(config, with_baseline=push),
         example_splits=[example_split(config.eval.split)],
+        interval_rule=interval_rule(config) if push else None,
     )
-    # TFMA reads the evaluation model (title signatures), the Pusher the serving model.
-    evaluator.executor_spec = executor_spec.BeamExecutorSpec(EvaluationModelExecutor)
     pusher = None
     if push:
         pusher = tfx.components.Pusher(

@@ -16,6 +16,7 @@ class RunSummary:
     model_run_dir: str | None = None  # the Trainer's logs: training_log.csv, classifier_rebalancing.json
     evaluation_dir: str | None = None
     blessed: bool | None = None
+    blessing_rule: str | None = None  # which rule decided (TFMA thresholds, the interval rule)
     pushed_dir: str | None = None
     metrics: dict[str, float] = dataclasses.field(default_factory=dict)
     slices: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
@@ -34,7 +35,7 @@ class RunSummary:
                     f"(per class {m['top1_accuracy_per_class']:.4f} / {m['top3_accuracy_per_class']:.4f}) "
                     f"over {int(m['example_count'])} examples"
                 )
-        out.append(f"blessed:        {self.blessed}")
+        out.append(f"blessed:        {self.blessed}" + (f" ({self.blessing_rule})" if self.blessing_rule else ""))
         out.append(f"pushed model:   {self.pushed_dir or '(not pushed)'}")
         out.append(f"trained model:  {self.model_dir}")
         out.append(f"eval model:     {self.evaluation_model_dir}")
@@ -88,6 +89,8 @@ def summarize(config: SicotConfig) -> RunSummary:
     blessing = _latest(store, "ModelBlessing")
     if blessing is not None and "blessed" in blessing.custom_properties:
         summary.blessed = bool(blessing.custom_properties["blessed"].int_value)
+        if "blessing_rule" in blessing.custom_properties:
+            summary.blessing_rule = blessing.custom_properties["blessing_rule"].string_value
     pushed = _latest(store, "PushedModel")
     if pushed is not None and pushed.custom_properties["pushed"].int_value == 1:
         summary.pushed_dir = pushed.custom_properties["pushed_destination"].string_value
