@@ -2,14 +2,15 @@
 
 import os
 
-import pytest
 import tensorflow as tf
 from tfx.types import standard_artifacts
 
 from components.evaluation_model_executor import (
     BLESSING_RULE_PROPERTY, Evaluator, SicotEvaluatorSpec, apply_interval_rule, evaluation_model_path)
 from components.interval_blessing import IntervalRule
-from components.interval_blessing_test import RULE, evaluation
+from tests.tfma_metrics_protos import evaluation
+
+RULE = IntervalRule(metric="top1_accuracy", slice_column="label_group", slice_value="tail")
 
 
 def blessing_after_tfma(tmp_path, blessed: bool):

@@ -84,6 +84,27 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_tensorboard(args) -> int:
+    import subprocess
+
+    from evaluation import fairness_indicators_view as view
+
+    stage("tensorboard", f"Fairness Indicators view of {args.run_dir}")
+    logdir, runs = view.write_logdir(args.run_dir, args.logdir)
+    for run in runs:
+        say(f"    {run.name}: {run.evaluation_dir}")
+    command = view.tensorboard_command(logdir, args.host, args.port)
+    say(f"    logdir:  {logdir}")
+    say("    command: tensorboard " + " ".join(command[3:]))
+    if args.no_launch:
+        return 0
+    say(f"    open {view.plugin_url(args.host, args.port)} (Ctrl-C stops TensorBoard)")
+    try:
+        return subprocess.call(command, env=view.environment())
+    except KeyboardInterrupt:
+        return 0
+
+
 def cmd_compare(args) -> int:
     started = time.time()
     config = _load(args)
@@ -244,6 +265,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="write results.json and report.html of a finished run (no retraining)")
     p.add_argument("run_dir", help="a `sicot run` output folder or a `sicot compare` folder")
     p.set_defaults(func=cmd_report)
+    p = sub.add_parser(
+        "tensorboard", help="open a run's TFMA evaluations in TensorBoard's Fairness Indicators plugin"
+    )
+    p.add_argument("run_dir", help="a `sicot run` output folder or a `sicot compare` folder")
+    p.add_argument("--logdir", help="where to write the TensorBoard runs (default: <run>/tensorboard)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=6006)
+    p.add_argument("--no-launch", action="store_true", help="write the logdir and print the command only")
+    p.set_defaults(func=cmd_tensorboard)
     p = sub.add_parser("ingest", help="turn an image manifest into TFRecords with train/eval splits")
     _common(p)
     p.add_argument("--force", action="store_true", help="re-ingest even if inputs are unchanged")
