@@ -86,6 +86,20 @@ def _per_class_figure(doc: dict) -> str:
     return _png(fig)
 
 
+def _slice_errors(doc: dict, variant: str, slices: list[str], metric: str, stats: list[dict]) -> np.ndarray:
+    """Error bars in points: the std over seeds when there are several, else TFMA's 95%
+    interval of the one model (asymmetric), else none."""
+    models = [m for m in doc["models"] if m["variant"] == variant]
+    errors = np.zeros((2, len(slices)))
+    for j, (name, stat) in enumerate(zip(slices, stats)):
+        if stat["n"] > 1:
+            errors[:, j] = 100 * stat["std"]
+        elif len(models) == 1 and metric in models[0].get("intervals", {}).get(name, {}):
+            low, high = models[0]["intervals"][name][metric]
+            errors[:, j] = [max(0.0, 100 * (stat["mean"] - low)), max(0.0, 100 * (high - stat["mean"]))]
+    return errors
+
+
 def _slice_bars_figure(doc: dict) -> str:
     import matplotlib.pyplot as plt
 
@@ -97,7 +111,7 @@ def _slice_bars_figure(doc: dict) -> str:
         for i, variant in enumerate(doc["variants"]):
             stats = [doc["summary"][variant][s][metric] for s in slices]
             ax.bar(x + i * width - 0.4 + width / 2, [100 * s["mean"] for s in stats], width,
-                   yerr=[100 * s["std"] if s["n"] > 1 else 0 for s in stats], capsize=2, label=variant)
+                   yerr=_slice_errors(doc, variant, slices, metric, stats), capsize=2, label=variant)
         ax.set_xticks(x, [slice_label(s).replace(" train images", "") for s in slices], rotation=20)
         ax.set_title(f"{name} accuracy by slice (%)")
         ax.grid(axis="y", alpha=0.3)
@@ -209,7 +223,8 @@ def render_report(doc: dict) -> str:
         "the head threshold.</figcaption></figure>",
         "<h2 id='slices'>Head, tail and frequency buckets</h2><figure><img alt='accuracy by slice' "
         f"src='{_slice_bars_figure(doc)}'><figcaption>"
-        + ("Error bars: standard deviation over seeds." if len(doc["seeds"]) > 1 else "One seed: no error bars.")
+        + ("Error bars: standard deviation over seeds." if len(doc["seeds"]) > 1
+           else "Error bars: TFMA's 95% interval over the slice's examples (eval.confidence_intervals).")
         + "</figcaption></figure>",
     ]
     if doc.get("gains"):
