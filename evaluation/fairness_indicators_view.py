@@ -82,7 +82,7 @@ def write_logdir(run_dir: str | Path, logdir: str | Path | None = None) -> tuple
     from tensorboard_plugin_fairness_indicators import summary_v2
 
     from evaluation.run_results import collect_model_results, metadata_path_of
-    from tfx_pipeline.eval_config import CANDIDATE
+    from tfx_pipeline.eval_config import CANDIDATE_MODEL
 
     metadata = metadata_path_of(run_dir)
     logdir = Path(logdir) if logdir else metadata.parent / LOGDIR_NAME
@@ -92,8 +92,8 @@ def write_logdir(run_dir: str | Path, logdir: str | Path | None = None) -> tuple
         run_path = logdir / name
         shutil.rmtree(run_path, ignore_errors=True)
         evaluation_dir = model.evaluation_dir
-        if CANDIDATE in _model_names(evaluation_dir):
-            evaluation_dir = _single_model_copy(evaluation_dir, run_path / "tfma", CANDIDATE)
+        if CANDIDATE_MODEL in _model_names(evaluation_dir):
+            evaluation_dir = _single_model_copy(evaluation_dir, run_path / "tfma", CANDIDATE_MODEL)
         writer = tf.summary.create_file_writer(str(run_path))
         with writer.as_default():
             summary_v2.FairnessIndicators(evaluation_dir, step=0)

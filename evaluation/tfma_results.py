@@ -15,7 +15,7 @@ import dataclasses
 
 import numpy as np
 
-from tfx_pipeline.eval_config import BASELINE, CLASS_HITS
+from tfx_pipeline.eval_config import BASELINE_MODEL, CLASS_HITS
 
 _ARRAY_FIELDS = {
     "INT32": "int32_values",
@@ -69,7 +69,7 @@ def read_slice_metrics(path: str) -> list[SliceMetrics]:
         key = tuple((k.column, _slice_value(k)) for k in proto.slice_key.single_slice_keys)
         metrics, hits, intervals = {}, None, {}
         for kv in proto.metric_keys_and_values:
-            if kv.key.model_name == BASELINE or kv.key.is_diff:
+            if kv.key.model_name == BASELINE_MODEL or kv.key.is_diff:
                 continue
             if kv.key.name == CLASS_HITS and kv.value.HasField("array_value"):
                 hits = _array(kv.value)

@@ -25,7 +25,9 @@ from sicot import head_tail
 from sicot.config import SicotConfig
 
 METRICS_MODULE = "evaluation.topk_accuracy_metrics"
-CANDIDATE, BASELINE = "candidate", "baseline"
+# TFMA model names of a blessing evaluation: the candidate and the last blessed model
+# (not the visual-only *variant*, evaluation.run_results.BASELINE).
+CANDIDATE_MODEL, BASELINE_MODEL = "candidate", "baseline"
 TAIL_SLICE = tfma.SlicingSpec(feature_values={head_tail.LABEL_GROUP: head_tail.TAIL})
 
 # metric name -> (k, averaging)
@@ -90,7 +92,7 @@ def metrics_specs(config: SicotConfig, with_baseline: bool = False) -> list[tfma
     # The per-class table only for the candidate: arrays are not diffed against a baseline.
     hits = tfma.MetricsSpec(metrics=[_metric("ClassTopKHits", name=CLASS_HITS, ks=[1, 3])])
     if with_baseline:
-        hits.model_names.append(CANDIDATE)
+        hits.model_names.append(CANDIDATE_MODEL)
     return [tfma.MetricsSpec(metrics=metrics), hits]
 
 
@@ -131,7 +133,7 @@ def interval_rule(config: SicotConfig) -> IntervalRule | None:
 
         raise ConfigError("eval.blessing_interval_rule needs eval.confidence_intervals (jackknife or poisson_bootstrap)")
     return IntervalRule(metric="top1_accuracy", slice_column=head_tail.LABEL_GROUP, slice_value=head_tail.TAIL,
-                        candidate=CANDIDATE, baseline=BASELINE)
+                        candidate=CANDIDATE_MODEL, baseline=BASELINE_MODEL)
 
 
 def eval_config(config: SicotConfig, with_baseline: bool = True) -> tfma.EvalConfig:
@@ -140,7 +142,7 @@ def eval_config(config: SicotConfig, with_baseline: bool = True) -> tfma.EvalCon
     threshold while there is none)."""
     head_tail.check_bounds(config.eval.frequency_buckets)
     if with_baseline:
-        model_specs = [_model_spec(name=CANDIDATE), _model_spec(name=BASELINE, is_baseline=True)]
+        model_specs = [_model_spec(name=CANDIDATE_MODEL), _model_spec(name=BASELINE_MODEL, is_baseline=True)]
     else:
         model_specs = [_model_spec()]
     return tfma.EvalConfig(
