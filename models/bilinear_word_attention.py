@@ -34,6 +34,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from models.masked_softmax import masked_softmax
+
 
 @keras.saving.register_keras_serializable(package="sicot")
 class BilinearWordAttention(keras.layers.Layer):
@@ -71,11 +73,7 @@ class BilinearWordAttention(keras.layers.Layer):
         e = ops.matmul(embeddings, self.word_projection)  # [B, L, K]
         pooled = ops.mean(e * g[:, None, :], axis=-1)  # [B, L]
         scores = self.temperature * ops.tanh(pooled + self.bias)
-        # Masked softmax; shift by the row max over real words for stability.
-        masked = ops.where(ops.cast(m, "bool"), scores, ops.full_like(scores, -1e9))
-        shifted = masked - ops.max(masked, axis=1, keepdims=True)
-        exp = ops.exp(shifted) * m
-        weights = exp / ops.maximum(ops.sum(exp, axis=1, keepdims=True), 1e-12)
+        weights = masked_softmax(scores, m)
         embedding = ops.sum(weights[..., None] * embeddings, axis=1)
         return embedding, weights
 

@@ -19,6 +19,7 @@ import keras
 from keras import layers, ops
 
 from models.bilinear_word_attention import BilinearWordAttention
+from models.masked_softmax import masked_softmax
 
 ENCODERS = ("mean", "bilstm", "bilstm_attention", "bilinear_attention")
 
@@ -67,11 +68,8 @@ class AdditiveSelfAttention(layers.Layer):
     def call(self, states, mask=None):
         if mask is None:
             mask = ops.ones(ops.shape(states)[:2], dtype="bool")
-        m = ops.cast(mask, states.dtype)
         scores = ops.squeeze(self.score(self.hidden(states)), -1)
-        scores = ops.where(ops.cast(mask, "bool"), scores, ops.full_like(scores, -1e9))
-        exp = ops.exp(scores - ops.max(scores, axis=1, keepdims=True)) * m
-        weights = exp / ops.maximum(ops.sum(exp, axis=1, keepdims=True), 1e-12)
+        weights = masked_softmax(scores, mask)
         return _weighted_sum(weights, states), weights
 
     def compute_mask(self, inputs, mask=None):
