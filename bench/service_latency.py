@@ -40,7 +40,7 @@ import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from serving.background_server import free_port  # noqa: E402
+from tests.background_server import free_port  # noqa: E402
 
 MODEL_LIKE_THE_DEFAULT = (
     "model.backbone=small_resnet", "preprocessing.image_size=48", "model.feature_dim=256",

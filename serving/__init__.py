@@ -1,5 +1,9 @@
 """The recognition service (the paper's Section 3.1), one module per idea.
 
+Test servers live in tests/: local_prediction_server.py (TF Serving's stand-in, a
+PredictionService over the pushed SavedModels) and background_server.py (uvicorn in a
+thread, for tests and bench/service_latency.py).
+
     product_index.py            SKU -> title, tags, images; built from a catalogue
     index_database.py           the one database layer under it: SQLite or PostgreSQL
     upload_checks.py            what a query upload must be before the model sees it
@@ -10,7 +14,5 @@
     service_metrics.py          its Prometheus metrics
     rest_client.py              a Python client of its REST API
     grpc_client.py              a Python client of TF Serving's PredictionService
-    local_prediction_server.py  a PredictionService over SavedModels (TF Serving's stand-in)
     tf_serving_config.py        TF Serving's models.config for the pushed models
-    background_server.py        uvicorn in a background thread (tests, benchmark)
 """

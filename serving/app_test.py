@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from serving.app import create_app
-from serving.background_server import serve_in_background
+from tests.background_server import serve_in_background
 from serving.product_index import Product, ProductIndex, read_catalogue
 from serving.rest_client import RecognitionClient, ServiceError
 from serving.upload_checks import UploadLimits
@@ -180,7 +180,7 @@ def test_sicot_serve_answers_from_a_run_folder(tiny_run_dir, direct_top_k):
     import time
     from pathlib import Path
 
-    from serving.background_server import free_port
+    from tests.background_server import free_port
 
     port = free_port()
     root = Path(__file__).resolve().parent.parent

@@ -7,9 +7,9 @@ import grpc
 import numpy as np
 import pytest
 
-from serving.background_server import free_port
+from tests.background_server import free_port
 from serving.grpc_client import TFServingClient, TFServingError, TFServingUnavailable
-from serving.local_prediction_server import start_prediction_server
+from tests.local_prediction_server import start_prediction_server
 from tests.tiny_catalogue import COLOURS, png_bytes
 
 IMAGES = [png_bytes(COLOURS[c], size=(16, 16)) for c in ("red", "green", "blue")]

@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from serving.app import create_app
-from serving.background_server import free_port, serve_in_background
-from serving.local_prediction_server import start_prediction_server
+from tests.background_server import free_port, serve_in_background
+from tests.local_prediction_server import start_prediction_server
 from serving.recognition_backend import TFServingBackend, backend_from_config, latest_version_dir
 from serving.rest_client import RecognitionClient, ServiceError
 from sicot.config import load_config

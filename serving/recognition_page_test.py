@@ -8,7 +8,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from serving.app import create_app
-from serving.background_server import serve_in_background
+from tests.background_server import serve_in_background
 from tests.headless_chromium import chromium_driver, full_page_screenshot
 from tests.tiny_catalogue import COLOURS, png_bytes
 

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from serving.app import create_app
-from serving.background_server import serve_in_background
+from tests.background_server import serve_in_background
 from serving.upload_checks import UploadLimits
 from tests.tiny_catalogue import COLOURS, png_bytes
 
