@@ -1,42 +1,34 @@
-"""The TitleWord2Vec pipeline step and the Trainer that can start from its vectors.
+"""The TitleWord2Vec pipeline step: word vectors learned from the training titles.
 
 ``TitleWord2Vec`` (a TFX Python-function component) reads the training split through
 the Transform graph, so it sees exactly the title token ids the Trainer sees, trains
 skip-gram word2vec on them (components/skipgram_word2vec.py) and writes a
 ``WordVectors`` artifact: ``embedding.npy`` [vocab_size + 1, dim], row-aligned with the
-token ids (row 0 = padding), and ``words.txt``.
-
-``SicotTrainer`` is TFX's generic Trainer (same spec, same executor, same ``run_fn``)
-with one more optional input channel, ``word_vectors``; its executor hands the
-artifact's URI to ``run_fn`` as ``custom_config["word_vectors_uri"]``.
+token ids (row 0 = padding), and ``words.txt`` (the layout: models/word_vectors.py).
+The Trainer (components/sicot_trainer.py) can start its word embeddings from them.
 """
 
 # No `from __future__ import annotations`: the @component decorator reads real type hints.
 import os
-from typing import Any
 
 import numpy as np
+import tensorflow_transform as tft
 from tfx import types
-from tfx.components.trainer import executor as trainer_executor
 from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
 from tfx.dsl.component.experimental.decorators import component
-from tfx.dsl.components.base import base_component, executor_spec
-from tfx.types import standard_artifacts, standard_component_specs
-from tfx.types.component_spec import ChannelParameter
-from tfx.utils import json_utils
+from tfx.types import standard_artifacts
 
-EMBEDDING_FILE = "embedding.npy"
-WORD_VECTORS_URI = "word_vectors_uri"
+from components.skipgram_word2vec import train_skipgram
+from models import features
+from models.trainer import transformed_examples
+from models.word_vectors import EMBEDDING_FILE, WORDS_FILE
+from sicot.config import SicotConfig
 
 
 class WordVectors(types.Artifact):
     """Word vectors row-aligned with the Transform title token ids."""
 
     TYPE_NAME = "sicot.WordVectors"
-
-
-def load_word_vectors(uri: str) -> np.ndarray:
-    return np.load(os.path.join(uri, EMBEDDING_FILE))
 
 
 @component
@@ -46,13 +38,6 @@ def TitleWord2Vec(
     word_vectors: OutputArtifact[WordVectors],
     sicot_config: Parameter[str],
 ):
-    import tensorflow_transform as tft
-
-    from components.skipgram_word2vec import train_skipgram
-    from models import features
-    from models.trainer import transformed_examples
-    from sicot.config import SicotConfig
-
     config = SicotConfig.from_json(sicot_config)
     tft_output = tft.TFTransformOutput(transform_graph.uri)
     dataset = transformed_examples(
@@ -72,56 +57,7 @@ def TitleWord2Vec(
     )
     os.makedirs(word_vectors.uri, exist_ok=True)
     np.save(os.path.join(word_vectors.uri, EMBEDDING_FILE), vectors)
-    with open(os.path.join(word_vectors.uri, "words.txt"), "w", encoding="utf-8") as f:
+    with open(os.path.join(word_vectors.uri, WORDS_FILE), "w", encoding="utf-8") as f:
         f.write("\n".join(["<pad>"] + words) + "\n")
     print(f"    word2vec: {vectors.shape[0] - 1} words x {vectors.shape[1]} dims from {len(sequences)} titles",
           flush=True)
-
-
-class SicotTrainerSpec(standard_component_specs.TrainerSpec):
-    INPUTS = {
-        **standard_component_specs.TrainerSpec.INPUTS,
-        "word_vectors": ChannelParameter(type=WordVectors, optional=True),
-    }
-
-
-class SicotTrainerExecutor(trainer_executor.GenericExecutor):
-    def Do(self, input_dict: dict[str, list[types.Artifact]], output_dict, exec_properties: dict[str, Any]):
-        vectors = input_dict.get("word_vectors") or []
-        if vectors:
-            custom = json_utils.loads(exec_properties.get("custom_config") or "null") or {}
-            custom[WORD_VECTORS_URI] = vectors[0].uri
-            exec_properties = {**exec_properties, "custom_config": json_utils.dumps(custom)}
-        return super().Do(input_dict, output_dict, exec_properties)
-
-
-class SicotTrainer(base_component.BaseComponent):
-    """The generic Trainer with an optional ``word_vectors`` input."""
-
-    SPEC_CLASS = SicotTrainerSpec
-    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(SicotTrainerExecutor)
-
-    def __init__(
-        self,
-        examples: types.BaseChannel,
-        transform_graph: types.BaseChannel,
-        schema: types.BaseChannel,
-        run_fn: str,
-        train_args,
-        eval_args,
-        custom_config: dict[str, Any],
-        word_vectors: types.BaseChannel | None = None,
-    ):
-        spec = SicotTrainerSpec(
-            examples=examples,
-            transform_graph=transform_graph,
-            schema=schema,
-            train_args=train_args,
-            eval_args=eval_args,
-            run_fn=run_fn,
-            custom_config=json_utils.dumps(custom_config),
-            model=types.Channel(type=standard_artifacts.Model),
-            model_run=types.Channel(type=standard_artifacts.ModelRun),
-            word_vectors=word_vectors,
-        )
-        super().__init__(spec=spec)

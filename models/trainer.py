@@ -25,7 +25,7 @@ from models.export import export_recognition_models
 from models.fault_tolerant_training import StepBackup, backed_up_step, remove_backups, restore_state
 from models.preprocessing import config_from_custom_config, read_label_frequencies
 from models.sicot_model import build_sicot_model
-from models.word_vectors import aligned_embedding_matrix
+from models.word_vectors import WORD_VECTORS_URI, aligned_embedding_matrix, load_word_vectors
 from sicot.config import SicotConfig
 
 _AUTOTUNE = tf.data.AUTOTUNE
@@ -231,8 +231,6 @@ def initial_word_vectors(
     if not config.model.word_vectors:
         if not word_vectors_uri:
             return None
-        from components.title_word2vec import load_word_vectors
-
         vectors = load_word_vectors(word_vectors_uri)
         print(f"    word vectors: the word2vec step's {vectors.shape[0] - 1} x {vectors.shape[1]}", flush=True)
         return vectors
@@ -360,6 +358,6 @@ def run_fn(fn_args) -> None:
         fn_args.transform_output,
         fn_args.serving_model_dir,
         log_dir=fn_args.model_run_dir,
-        word_vectors_uri=(fn_args.custom_config or {}).get("word_vectors_uri"),
+        word_vectors_uri=(fn_args.custom_config or {}).get(WORD_VECTORS_URI),
         eval_model_dir=fn_args.eval_model_dir,
     )

@@ -84,7 +84,7 @@ def test_frozen_warmup_then_full_fine_tuning():
 
 
 def test_trainer_starts_from_the_word2vec_step_unless_a_file_is_given(tmp_path):
-    from components.title_word2vec import EMBEDDING_FILE
+    from models.word_vectors import EMBEDDING_FILE
     from models.trainer import initial_word_vectors
 
     vectors = np.arange(12, dtype="float32").reshape(4, 3)

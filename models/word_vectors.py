@@ -38,6 +38,20 @@ class Alignment:
         return self.found / self.vocabulary if self.vocabulary else 0.0
 
 
+# The TitleWord2Vec step's artifact (components/title_word2vec.py): embedding.npy
+# [vocab_size + 1, dim], row-aligned with the Transform title token ids (row 0 =
+# padding), and words.txt. The Trainer's executor passes the artifact's URI to run_fn
+# as custom_config[WORD_VECTORS_URI].
+EMBEDDING_FILE = "embedding.npy"
+WORDS_FILE = "words.txt"
+WORD_VECTORS_URI = "word_vectors_uri"
+
+
+def load_word_vectors(uri: str) -> np.ndarray:
+    """The word2vec step's vectors, row-aligned with the title token ids."""
+    return np.load(str(Path(uri) / EMBEDDING_FILE))
+
+
 def resolve_path(spec: str | Path) -> Path:
     """A file or folder path, or ``package:NAME`` -> that package's data folder."""
     spec = str(spec)

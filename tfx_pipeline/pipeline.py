@@ -19,7 +19,8 @@ from tfx import v1 as tfx
 
 from components import evaluation_model_executor
 from components.ingest import SPLITS as INGEST_SPLITS
-from components.title_word2vec import SicotTrainer, TitleWord2Vec
+from components.sicot_trainer import SicotTrainer
+from components.title_word2vec import TitleWord2Vec
 from models import features
 from models.preprocessing import custom_config_for
 from sicot.config import SicotConfig
