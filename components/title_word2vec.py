@@ -23,6 +23,7 @@ from models import features
 from models.trainer import transformed_examples
 from models.word_vectors import EMBEDDING_FILE, WORDS_FILE
 from sicot.config import SicotConfig
+from sicot.console import detail
 
 
 class WordVectors(types.Artifact):
@@ -59,5 +60,4 @@ def TitleWord2Vec(
     np.save(os.path.join(word_vectors.uri, EMBEDDING_FILE), vectors)
     with open(os.path.join(word_vectors.uri, WORDS_FILE), "w", encoding="utf-8") as f:
         f.write("\n".join(["<pad>"] + words) + "\n")
-    print(f"    word2vec: {vectors.shape[0] - 1} words x {vectors.shape[1]} dims from {len(sequences)} titles",
-          flush=True)
+    detail(f"word2vec: {vectors.shape[0] - 1} words x {vectors.shape[1]} dims from {len(sequences)} titles")

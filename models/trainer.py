@@ -27,6 +27,7 @@ from models.preprocessing import config_from_custom_config, read_label_frequenci
 from models.sicot_model import build_sicot_model
 from models.word_vectors import WORD_VECTORS_URI, aligned_embedding_matrix, load_word_vectors
 from sicot.config import SicotConfig
+from sicot.console import detail
 
 _AUTOTUNE = tf.data.AUTOTUNE
 
@@ -170,7 +171,7 @@ def fit_with_warmup(model, config: SicotConfig, train_ds, eval_ds, steps: int, c
             # A backup taken at this phase's first step holds the previous phase's
             # optimizer: this phase starts with a fresh one, as it would have.
             restore_state(model, backup_dir, with_optimizer=resume_step > first_epoch * steps)
-            print(f"    resuming training at step {resume_step} from {backup_dir}", flush=True)
+            detail(f"resuming training at step {resume_step} from {backup_dir}")
         for call in _fit_calls(first_epoch, end_epoch, steps, max(resume_step, first_epoch * steps)):
             logs = _fit(model, config, train_ds, eval_ds, call, first_epoch * steps, callbacks, backup_dir)
             for key, values in logs.items():
@@ -232,7 +233,7 @@ def initial_word_vectors(
         if not word_vectors_uri:
             return None
         vectors = load_word_vectors(word_vectors_uri)
-        print(f"    word vectors: the word2vec step's {vectors.shape[0] - 1} x {vectors.shape[1]}", flush=True)
+        detail(f"word vectors: the word2vec step's {vectors.shape[0] - 1} x {vectors.shape[1]}")
         return vectors
     vocabulary = [w.decode("utf-8") for w in tft_output.vocabulary_by_name(features.WORD_VOCABULARY)]
     alignment = aligned_embedding_matrix(
@@ -242,7 +243,7 @@ def initial_word_vectors(
         f"word vectors {config.model.word_vectors}: {alignment.found} of {alignment.vocabulary} "
         f"vocabulary words found (coverage {alignment.coverage:.1%}), dim {alignment.matrix.shape[1]}"
     )
-    print("    " + message, flush=True)
+    detail(message)
     if log_dir:
         with open(os.path.join(log_dir, "word_vectors.txt"), "w") as f:
             f.write(message + "\n")
@@ -275,9 +276,9 @@ def rebalance_classifier(model, config: SicotConfig, validation_ds, class_counts
         tau, accuracy = select_tau(np.concatenate(feats), np.concatenate(labels), kernel, bias, lt.adjustment,
                                    lt.adjustment_taus, log_prior)
         tried = ", ".join(f"{t:g}: {100 * a:.1f}%" for t, a in accuracy.items())
-        print(f"    {lt.adjustment} re-balancing: validation top-1 by tau {tried}; tau = {tau:g}", flush=True)
+        detail(f"{lt.adjustment} re-balancing: validation top-1 by tau {tried}; tau = {tau:g}")
     else:
-        print(f"    {lt.adjustment} re-balancing with tau = {tau:g}", flush=True)
+        detail(f"{lt.adjustment} re-balancing with tau = {tau:g}")
     apply_rebalancing(model.classifier, lt.adjustment, tau, log_prior)
     record = {"adjustment": lt.adjustment, "tau": tau, "validation_top1_by_tau": {str(k): v for k, v in accuracy.items()}}
     if log_dir:

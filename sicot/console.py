@@ -29,6 +29,11 @@ def stage(name: str, detail: str = "") -> None:
     say(f"==> {name}" + (f"  {detail}" if detail else ""))
 
 
+def detail(message: str) -> None:
+    """A line under the current stage (indented by four spaces)."""
+    say("    " + message)
+
+
 class _ComponentStageFilter(logging.Filter):
     """Turns TFX's component start/finish INFO records into stage lines."""
 

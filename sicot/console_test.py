@@ -18,3 +18,11 @@ def test_only_tensorflows_atomic_function_teardown_noise_is_dropped(monkeypatch)
     atomic_other_error = _unraisable("AtomicFunction.__del__", ValueError("y"))
     _quiet_unraisable(atomic_other_error)
     assert seen == [other, atomic_other_error]
+
+
+def test_detail_lines_sit_under_their_stage(capsys):
+    from sicot.console import detail, stage
+
+    stage("Trainer", "running")
+    detail("word vectors: 12 x 8")
+    assert capsys.readouterr().out == "==> Trainer  running\n    word vectors: 12 x 8\n"
