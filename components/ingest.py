@@ -37,6 +37,7 @@ from components.class_balanced_split import split_by_class
 from components.image_validation import ImageError, checked_image_bytes
 from components.manifest import ManifestRow, Reject, read_manifest
 from models import features
+from sicot.config import DataConfig
 
 REPORT_NAME = "ingest_report.json"
 STAMP_NAME = ".ingest-stamp"
@@ -45,24 +46,6 @@ SPLITS = ("train", "validation", "eval")
 
 class IngestError(RuntimeError):
     """Ingestion produced nothing usable, or rejected too much."""
-
-
-@dataclasses.dataclass
-class IngestOptions:
-    manifest: str
-    eval_manifest: str | None = None
-    eval_per_class: int = 10
-    eval_max_fraction: float = 0.5
-    validation_manifest: str | None = None
-    validation_per_class: int = 5
-    validation_max_fraction: float = 0.2
-    max_reject_ratio: float = 0.1
-    num_shards: int = 2
-    seed: int = 42
-
-    @classmethod
-    def from_config(cls, data_config) -> "IngestOptions":
-        return cls(**{f.name: getattr(data_config, f.name) for f in dataclasses.fields(cls)})
 
 
 @dataclasses.dataclass
@@ -190,7 +173,7 @@ def _write_split(items: list[_Accepted], split_dir: Path, num_shards: int) -> li
     return [str(p) for p in paths]
 
 
-def _input_stamp(options: IngestOptions) -> str:
+def _input_stamp(options: DataConfig) -> str:
     """Changes when the manifests, the images they name (size, mtime) or the options do."""
     h = hashlib.sha256(json.dumps(dataclasses.asdict(options), sort_keys=True).encode())
     for manifest in filter(None, [options.manifest, options.eval_manifest, options.validation_manifest]):
@@ -208,7 +191,7 @@ def _input_stamp(options: IngestOptions) -> str:
     return h.hexdigest()
 
 
-def ingest(options: IngestOptions, out_dir: str | os.PathLike, force: bool = False) -> IngestResult:
+def ingest(options: DataConfig, out_dir: str | os.PathLike, force: bool = False) -> IngestResult:
     out = Path(out_dir)
     report_path = out / REPORT_NAME
     split_dirs = {s: out / s for s in SPLITS}

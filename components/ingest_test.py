@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from components.ingest import IngestError, IngestOptions, ingest
+from components.ingest import IngestError, ingest
+from sicot.config import DataConfig
 from models import features
 from tests.tiny_catalogue import COLOURS, COUNTS, png_bytes, write_catalogue
 
@@ -65,9 +66,10 @@ def messy_manifest(tmp_path):
 
 
 def _options(manifest, **kw):
-    base = dict(manifest=str(manifest), eval_per_class=1, eval_max_fraction=0.5, max_reject_ratio=0.9, num_shards=2)
+    base = dict(manifest=str(manifest), eval_manifest=None, validation_manifest=None, eval_per_class=1,
+                eval_max_fraction=0.5, max_reject_ratio=0.9, num_shards=2)
     base.update(kw)
-    return IngestOptions(**base)
+    return DataConfig(**base)
 
 
 def test_each_bad_row_is_reported_with_its_line_and_good_rows_survive(messy_manifest, tmp_path):

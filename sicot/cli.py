@@ -41,10 +41,10 @@ def _load(args):
 
 
 def _ingest(config, force: bool = False):
-    from components.ingest import IngestOptions, ingest
+    from components.ingest import ingest
 
     stage("ingest", f"{config.data.manifest} -> {config.ingest_dir}")
-    result = ingest(IngestOptions.from_config(config.data), config.ingest_dir, force=force)
+    result = ingest(config.data, config.ingest_dir, force=force)
     if result.skipped:
         say("    inputs unchanged since the last ingest: reusing its TFRecords")
     for reject in result.rejects[:5]:

@@ -402,11 +402,6 @@ class SicotConfig:
         return self.output_path / "serving" / self.pipeline.name
 
     @property
-    def models_config_path(self) -> Path:
-        """The TF Serving model server config written next to the versioned folders."""
-        return self.output_path / "serving" / "models.config"
-
-    @property
     def index_url(self) -> str:
         return self.index.url or str(self.output_path / "product_index.sqlite")
 
