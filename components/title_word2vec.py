@@ -20,7 +20,7 @@ from tfx.types import standard_artifacts
 
 from components.skipgram_word2vec import train_skipgram
 from models import features
-from models.trainer import transformed_examples
+from models.input_pipeline import transformed_examples
 from models.word_vectors import EMBEDDING_FILE, WORDS_FILE
 from sicot.config import SicotConfig
 from sicot.console import detail
