@@ -3,7 +3,7 @@
 ``SicotTrainer`` has the generic Trainer's spec, executor and ``run_fn``
 (models/trainer.py), with one more optional input channel, ``word_vectors`` (the
 TitleWord2Vec step's artifact); its executor hands the artifact's URI to ``run_fn`` as
-``custom_config[WORD_VECTORS_URI]`` (models/word_vectors.py).
+``custom_config[WORD_VECTORS_URI]`` (models/custom_config.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tfx.types.component_spec import ChannelParameter
 from tfx.utils import json_utils
 
 from components.title_word2vec import WordVectors
-from models.word_vectors import WORD_VECTORS_URI
+from models.custom_config import WORD_VECTORS_URI
 
 
 class SicotTrainerSpec(standard_component_specs.TrainerSpec):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.custom_config import decode_execution_property
 from sicot.config import SEMANTIC_STREAM_SETTINGS, SicotConfig
 from tfx_pipeline.run_summary import evaluation_model_dir
 
@@ -143,7 +144,7 @@ def _scored_split(evaluator) -> tuple[str, str]:
 
 def _trainer_config(execution) -> SicotConfig:
     raw = execution.custom_properties["custom_config"].string_value
-    return SicotConfig.from_json(json.loads(raw)["sicot_config"])
+    return decode_execution_property(raw)
 
 
 def label_vocabulary(transform_dir: str) -> tuple[list[str], dict[str, int]]:

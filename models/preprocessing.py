@@ -15,7 +15,6 @@ the training ones:
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import tensorflow as tf
@@ -25,13 +24,7 @@ from models import features
 from models.image_preprocessing import decode_images
 from models.title_ids import keep_word_ranks, padded_token_ids
 from models.title_tokenizer import tokenize_titles
-from sicot.config import SicotConfig
-
-
-def config_from_custom_config(custom_config: dict[str, Any] | None) -> SicotConfig:
-    if not custom_config or "sicot_config" not in custom_config:
-        return SicotConfig()
-    return SicotConfig.from_json(custom_config["sicot_config"])
+from models import custom_config as custom_config_contract
 
 
 def _dense(x: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
@@ -64,7 +57,7 @@ def title_token_ids(titles: tf.Tensor, pre) -> tuple[tf.Tensor, tf.Tensor]:
 
 
 def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any] | None = None):
-    config = config_from_custom_config(custom_config)
+    config = custom_config_contract.decode(custom_config)
     pre = config.preprocessing
     labels = tf.strings.strip(_dense(inputs[features.LABEL]))
     token_ids, lengths = title_token_ids(_dense(inputs[features.TITLE]), pre)
@@ -79,34 +72,6 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any] | Non
     }
     return outputs
 
-
-# Settings that no training reads (what is scored, compared, indexed or served): left out
-# of the Trainer's custom_config, so that scoring a trained model on another split, or
-# in another comparison, reuses it from the cache instead of training it again.
-NOT_READ_BY_TRAINING = (("compare",), ("index",), ("service",), ("eval", "split"))
-
-
-def custom_config_for(config: SicotConfig, code_version: str = "", sections: tuple[str, ...] = ()) -> dict[str, str]:
-    """The custom_config passed to Transform and Trainer (also their cache key).
-
-    ``sections``: only these sections of the configuration (the others keep their
-    defaults on the reading side), so that a component's cache key changes only with
-    the settings it reads: Transform reads ``preprocessing`` alone and is reused by
-    trainings that differ in any other setting. Without ``sections`` (the Trainer):
-    every setting but those of NOT_READ_BY_TRAINING, and for a visual-only model none of
-    the semantic stream's (``SicotConfig.without_unread``): a baseline is reused across
-    comparisons of co-training settings.
-    """
-    tree = (config if sections else config.without_unread()).to_dict()
-    if sections:
-        tree = {name: tree[name] for name in sections}
-    else:
-        for path in NOT_READ_BY_TRAINING:
-            parent = tree
-            for key in path[:-1]:
-                parent = parent[key]
-            parent.pop(path[-1])
-    return {"sicot_config": json.dumps(tree, sort_keys=True), "code_version": code_version}
 
 
 def read_label_frequencies(tft_output: tft.TFTransformOutput) -> dict[str, int]:

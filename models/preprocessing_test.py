@@ -12,7 +12,8 @@ from PIL import Image
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
 from models import features
-from models.preprocessing import preprocessing_fn, custom_config_for, read_label_frequencies
+from models.custom_config import encode
+from models.preprocessing import preprocessing_fn, read_label_frequencies
 from sicot.config import SicotConfig
 
 RAW_SPEC = {
@@ -38,7 +39,7 @@ def _run(rows, **pre):
         setattr(config.preprocessing, k, v)
     metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(RAW_SPEC))
     out_dir = tempfile.mkdtemp()
-    fn = lambda inputs: preprocessing_fn(inputs, custom_config_for(config))
+    fn = lambda inputs: preprocessing_fn(inputs, encode(config))
     with tft_beam.Context(temp_dir=tempfile.mkdtemp(), force_tf_compat_v1=False):
         (transformed, _), transform_fn = (rows, metadata) | tft_beam.AnalyzeAndTransformDataset(
             fn, output_record_batches=False

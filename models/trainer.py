@@ -23,9 +23,10 @@ from models.export import export_recognition_models
 from models.input_pipeline import make_dataset
 from models.learning_rate_schedule import steps_per_epoch
 from models.phased_fit import fit_with_warmup
-from models.preprocessing import config_from_custom_config, read_label_frequencies
+from models import custom_config as custom_config_contract
+from models.preprocessing import read_label_frequencies
 from models.sicot_model import build_sicot_model
-from models.word_vectors import WORD_VECTORS_URI, aligned_embedding_matrix, load_word_vectors
+from models.word_vectors import aligned_embedding_matrix, load_word_vectors
 from sicot.config import SicotConfig
 from sicot.console import detail
 
@@ -161,7 +162,7 @@ def run_fn(fn_args) -> None:
     """TFX Trainer entry point: trains, then writes the serving model to serving_model_dir
     (Format-Serving, which the Pusher pushes) and the evaluation model to eval_model_dir
     (Format-TFMA, which the Evaluator reads)."""
-    config = config_from_custom_config(fn_args.custom_config)
+    config = custom_config_contract.decode(fn_args.custom_config)
     os.makedirs(fn_args.model_run_dir, exist_ok=True)
     train_and_export(
         config,
@@ -170,6 +171,6 @@ def run_fn(fn_args) -> None:
         fn_args.transform_output,
         fn_args.serving_model_dir,
         log_dir=fn_args.model_run_dir,
-        word_vectors_uri=(fn_args.custom_config or {}).get(WORD_VECTORS_URI),
+        word_vectors_uri=custom_config_contract.word_vectors_uri(fn_args.custom_config),
         eval_model_dir=fn_args.eval_model_dir,
     )

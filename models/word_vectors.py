@@ -41,10 +41,9 @@ class Alignment:
 # The TitleWord2Vec step's artifact (components/title_word2vec.py): embedding.npy
 # [vocab_size + 1, dim], row-aligned with the Transform title token ids (row 0 =
 # padding), and words.txt. The Trainer's executor passes the artifact's URI to run_fn
-# as custom_config[WORD_VECTORS_URI].
+# in its custom_config (models/custom_config.py).
 EMBEDDING_FILE = "embedding.npy"
 WORDS_FILE = "words.txt"
-WORD_VECTORS_URI = "word_vectors_uri"
 
 
 def load_word_vectors(uri: str) -> np.ndarray:

@@ -21,8 +21,7 @@ from components import evaluation_model_executor
 from components.ingest import SPLITS as INGEST_SPLITS
 from components.sicot_trainer import SicotTrainer
 from components.title_word2vec import TitleWord2Vec
-from models import features
-from models.preprocessing import custom_config_for
+from models import custom_config as custom_config_contract
 from sicot.config import SicotConfig
 from tfx_pipeline.eval_config import eval_config, example_split, interval_rule
 
@@ -49,7 +48,7 @@ def create_pipeline(config: SicotConfig, ingest_dir: str | None = None, push: bo
     """
     ingest_dir = str(ingest_dir or config.ingest_dir)
     version = code_version()
-    custom_config = custom_config_for(config, version)
+    custom_config = custom_config_contract.encode(config, version)
 
     example_gen = tfx.components.ImportExampleGen(
         input_base=ingest_dir,
@@ -70,7 +69,7 @@ def create_pipeline(config: SicotConfig, ingest_dir: str | None = None, push: bo
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
-        custom_config=custom_config_for(config, version, sections=("preprocessing",)),
+        custom_config=custom_config_contract.encode(config, version, sections=("preprocessing",)),
         materialize=config.preprocessing.materialize,
     )
     word2vec = None
@@ -78,7 +77,8 @@ def create_pipeline(config: SicotConfig, ingest_dir: str | None = None, push: bo
         word2vec = TitleWord2Vec(
             examples=example_gen.outputs["examples"],
             transform_graph=transform.outputs["transform_graph"],
-            sicot_config=custom_config_for(config, sections=("word2vec", "model", "train"))["sicot_config"],
+            sicot_config=custom_config_contract.encode(config, sections=("word2vec", "model", "train"))[
+                custom_config_contract.SICOT_CONFIG],
         )
     trainer = SicotTrainer(
         run_fn=RUN_FN,
