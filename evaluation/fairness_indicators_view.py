@@ -54,8 +54,7 @@ def _single_model_copy(evaluation_dir: str, out_dir: Path, candidate: str) -> st
                     copy.CopyFrom(kv)
                     copy.key.model_name = ""
             writer.write(kept.SerializeToString())
-    config = json.loads((Path(evaluation_dir) / "eval_config.json").read_text())
-    eval_config = config.get("evalConfig", config)
+    config, eval_config = _eval_config(evaluation_dir)
     specs = [s for s in eval_config.get("modelSpecs", []) if s.get("name", "") == candidate]
     for spec in specs:
         spec.pop("name", None)
@@ -69,10 +68,15 @@ def _single_model_copy(evaluation_dir: str, out_dir: Path, candidate: str) -> st
     return str(out_dir)
 
 
-def _model_names(evaluation_dir: str) -> list[str]:
+def _eval_config(evaluation_dir: str) -> tuple[dict, dict]:
+    """TFMA's eval_config.json of an evaluation: the whole document and its EvalConfig
+    part (the same dict objects: editing the second edits the first)."""
     config = json.loads((Path(evaluation_dir) / "eval_config.json").read_text())
-    eval_config = config.get("evalConfig", config)
-    return [s.get("name", "") for s in eval_config.get("modelSpecs", [])]
+    return config, config.get("evalConfig", config)
+
+
+def _model_names(evaluation_dir: str) -> list[str]:
+    return [s.get("name", "") for s in _eval_config(evaluation_dir)[1].get("modelSpecs", [])]
 
 
 def write_logdir(run_dir: str | Path, logdir: str | Path | None = None) -> tuple[Path, list[FairnessRun]]:
