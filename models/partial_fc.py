@@ -19,6 +19,12 @@ that sample it, and on a long tail the frequent classes are always sampled and t
 rare ones seldom: the trained model then over-predicts the rare classes
 (bench/partial_fc_accuracy.py measures both; ``model.partial_fc_correction``).
 
+With the cosine classifier the correction is off by default: its logits are bounded
+by the scale s, and on the synthetic long tail the plain sampling of InsightFace's
+``partial_fc_v2.py`` keeps cosine + partial FC within a few tenths of the full cosine
+classifier, while the corrected sampling loses 3-7 points
+(``partial_fc_correction``; bench/partial_fc_accuracy.py).
+
 r = 1 is the full softmax (this module is not used then).
 """
 
@@ -99,3 +105,9 @@ def sample_classes(classifier: ShardedClassifier, labels: tf.Tensor, ratio: floa
         positions.append(remapped)
         corrections.append(correction)
     return ClassSample(columns, class_ids, positions, corrections)
+
+
+def uses_logq_correction(setting: bool | None, classifier: str) -> bool:
+    """Whether partial FC applies the logQ correction: ``setting`` (model.partial_fc_correction)
+    when given, else on for the dense classifier and off for the cosine one."""
+    return setting if setting is not None else classifier != "cosine"

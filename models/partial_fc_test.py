@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.partial_fc import sample_classes, sample_shard_columns, sampled_columns_count
+from models.partial_fc import sample_classes, sample_shard_columns, sampled_columns_count, uses_logq_correction
 from models.sharded_classifier import ShardedClassifier
 
 
@@ -83,3 +83,11 @@ def test_corrected_partition_function_is_unbiased():
         columns, _, correction = sample_shard_columns(positions, 60, 0.2, generator)
         estimates.append(np.sum(np.exp(logits[columns.numpy()] + correction.numpy())))
     assert np.mean(estimates) == pytest.approx(np.sum(np.exp(logits)), rel=0.03)
+
+
+def test_logq_correction_defaults_to_on_for_dense_and_off_for_cosine():
+    assert uses_logq_correction(None, "dense") is True
+    assert uses_logq_correction(None, "cosine") is False
+    assert uses_logq_correction(True, "cosine") is True
+    assert uses_logq_correction(False, "dense") is False
+

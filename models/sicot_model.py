@@ -33,7 +33,7 @@ from models.logit_adjusted_loss import loss_logit_offsets
 from models.mixed_stream import MixedStream
 from models.stream_alignment import alignment_loss
 from models.title_word_prediction import TitleWordPredictor, word_prediction_loss
-from models.partial_fc import sample_classes
+from models.partial_fc import sample_classes, uses_logq_correction
 from models.sharded_classifier import ShardedClassifier, merge_top_k
 from models.title_encoders import encode_title
 from models.visual_backbone import build_backbone
@@ -344,7 +344,7 @@ def build_sicot_model(
         m.dropout,
         partial_fc_ratio=m.partial_fc_ratio,
         seed=config.train.seed,
-        partial_fc_correction=m.partial_fc_correction,
+        partial_fc_correction=uses_logq_correction(m.partial_fc_correction, m.classifier),
         loss_logit_offsets=offsets,
         mixed_stream_scaling=m.mixed_stream_scaling,
         mixed_loss_warmup_steps=m.mixed_loss_warmup_epochs * steps_per_epoch,

@@ -278,3 +278,11 @@ def test_partial_fc_without_sharding_still_uses_the_sharded_layer():
     model = build_sicot_model(_config("model.partial_fc_ratio=0.5"), NUM_CLASSES, VOCAB)
     assert model.sharded and model.classifier.num_shards == 1
     assert not build_sicot_model(_config(), NUM_CLASSES, VOCAB).sharded
+
+
+def test_partial_fc_logq_correction_follows_the_classifier_unless_set():
+    dense = build_sicot_model(_config("model.partial_fc_ratio=0.5"), NUM_CLASSES, VOCAB)
+    cosine = build_sicot_model(_config("model.partial_fc_ratio=0.5", "model.classifier=cosine"), NUM_CLASSES, VOCAB)
+    forced = build_sicot_model(_config("model.partial_fc_ratio=0.5", "model.classifier=cosine",
+                                       "model.partial_fc_correction=true"), NUM_CLASSES, VOCAB)
+    assert (dense.partial_fc_correction, cosine.partial_fc_correction, forced.partial_fc_correction) == (True, False, True)
