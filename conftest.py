@@ -51,7 +51,7 @@ def tiny_run_args(manifest, output_dir, extra=()) -> list[str]:
 
 @pytest.fixture(scope="session")
 def tiny_run_dir(tmp_path_factory):
-    from sicot.cli import main
+    from cli.main import main
     from tests.tiny_catalogue import write_catalogue
 
     root = tmp_path_factory.mktemp("e2e")

@@ -50,7 +50,7 @@ MODEL_LIKE_THE_DEFAULT = (
 
 def make_run(out: Path) -> Path:
     from conftest import tiny_run_args
-    from sicot.cli import main
+    from cli.main import main
     from tests.tiny_catalogue import write_catalogue
 
     manifest = write_catalogue(out / "catalogue")
@@ -72,7 +72,7 @@ class Service:
     def __init__(self, run_dir: Path, max_batch_size: int, batch_timeout_ms: float):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        argv = [sys.executable, "-m", "sicot.cli", "serve"]
+        argv = [sys.executable, "-m", "cli", "serve"]
         for setting in (f"pipeline.output_dir={run_dir}", f"service.port={self.port}",
                         f"service.max_batch_size={max_batch_size}", f"service.batch_timeout_ms={batch_timeout_ms}"):
             argv += ["--set", setting]

@@ -25,6 +25,8 @@ from __future__ import annotations
 import dataclasses
 import json
 
+from components.tfma_slice_keys import slice_key_items
+
 
 @dataclasses.dataclass(frozen=True)
 class IntervalRule:
@@ -53,12 +55,7 @@ class IntervalDecision:
 
 
 def _slice_matches(proto, rule: IntervalRule) -> bool:
-    keys = list(proto.slice_key.single_slice_keys)
-    if len(keys) != 1 or keys[0].column != rule.slice_column:
-        return False
-    value = getattr(keys[0], keys[0].WhichOneof("kind"))
-    value = value.decode("utf-8") if isinstance(value, bytes) else str(value)
-    return value == rule.slice_value
+    return slice_key_items(proto.slice_key) == ((rule.slice_column, rule.slice_value),)
 
 
 def decide(metrics_for_slices, rule: IntervalRule) -> IntervalDecision:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from models import features
+from models.export import read_title_attention
 
 
 def eval_titles(eval_examples_dir: str) -> list[tuple[str, str]]:
@@ -40,8 +41,6 @@ def attention_examples(model_dir: str, eval_examples_dir: str, limit: int, candi
     """[{"label", "title", "words": [[word, weight], ...] highest first}]: ``limit``
     titles spread over the eval split, among those with at least two kept words (a
     title whose words were all dropped or unknown has nothing to weigh)."""
-    from models.export import read_title_attention
-
     pairs = _spread(eval_titles(eval_examples_dir), candidates)
     if not pairs:
         return []

@@ -7,13 +7,14 @@ slices). The runs share one pipeline root and one ML Metadata store under
 ``<output_dir>/compare/`` with caching on, so ExampleGen, statistics, schema and
 Transform run once and later variants reuse them. No model is pushed.
 
-Variants: ``baseline`` (visual only), ``cotraining`` (SICoT with
-``model.title_encoder``), or a title encoder name (SICoT with that encoder: mean,
-bilstm, bilstm_attention, bilinear_attention; the paper's Table 3), each optionally
-followed by long-tail methods joined with ``+``: a training loss (``logit_adjusted``,
+Variants carry the names the results use: ``baseline`` (visual only),
+``sicot-<title encoder>`` (SICoT with that encoder: ``sicot-mean``, ``sicot-bilstm``,
+``sicot-bilstm_attention``, ``sicot-bilinear_attention``; the paper's Table 3), or
+``sicot``, short for ``sicot-<model.title_encoder>``; each optionally followed by
+long-tail methods joined with ``+``: a training loss (``logit_adjusted``,
 ``balanced_softmax``) and/or a classifier re-balancing (``posthoc``, ``tau_norm``), e.g.
-``baseline+logit_adjusted``, ``cotraining+balanced_softmax+posthoc``. A variant that
-names no method keeps the ``long_tail`` settings of the configuration.
+``baseline+logit_adjusted``, ``sicot+balanced_softmax+posthoc``. A variant that names
+no method keeps the ``long_tail`` settings of the configuration.
 """
 
 from __future__ import annotations
@@ -22,26 +23,32 @@ import copy
 import time
 from pathlib import Path
 
-from evaluation.run_results import BASELINE
+from evaluation.run_results import BASELINE, variant_of
 from models.classifier_rebalancing import ADJUSTMENTS
 from models.logit_adjusted_loss import LOSSES
 from models.title_encoders import ENCODERS
 from sicot.config import ConfigError, SicotConfig
+from tfx_pipeline import local_runner
 
-VARIANTS = (BASELINE, "cotraining", *ENCODERS)
+SICOT = "sicot"
+VARIANTS = (BASELINE, SICOT, *(f"{SICOT}-{encoder}" for encoder in ENCODERS))
+# Names of earlier versions, refused with the name to use now.
+_RENAMED = {"cotraining": SICOT, **{encoder: f"{SICOT}-{encoder}" for encoder in ENCODERS}}
 LONG_TAIL_METHODS = tuple(m for m in (*LOSSES, *ADJUSTMENTS) if m not in ("softmax", "none"))
 
 
 def variant_config(config: SicotConfig, variant: str, seed: int) -> SicotConfig:
     base, *methods = variant.split("+")
+    if base in _RENAMED:
+        raise ConfigError(f"compare.variants: '{base}' is now called '{_RENAMED[base]}' (in '{variant}')")
     if base not in VARIANTS:
         raise ConfigError(f"compare.variants: unknown variant '{variant}' (known: {', '.join(VARIANTS)}, "
                           f"each optionally +{'/+'.join(LONG_TAIL_METHODS)})")
     out = copy.deepcopy(config)
     out.train.seed = seed
     out.model.co_training = base != BASELINE
-    if base in ENCODERS:
-        out.model.title_encoder = base
+    if base.startswith(f"{SICOT}-"):
+        out.model.title_encoder = base[len(SICOT) + 1:]
     for method in methods:
         if method in LOSSES and method != "softmax":
             out.long_tail.loss = method
@@ -82,9 +89,6 @@ def planned_runs(config: SicotConfig) -> list[SicotConfig]:
 
 def run_comparison(config: SicotConfig, ingest_dir: str | Path, say=print) -> Path:
     """Runs every planned variant; returns the comparison folder (holds metadata.sqlite)."""
-    from evaluation.run_results import variant_of
-    from tfx_pipeline import local_runner
-
     runs = planned_runs(config)
     for i, run in enumerate(runs, 1):
         started = time.time()

@@ -7,10 +7,10 @@ from sicot.config import ConfigError, SicotConfig
 
 def test_variants_differ_only_in_the_variant_settings():
     config = SicotConfig()
-    config.compare.variants = ["baseline", "cotraining", "mean", "bilinear_attention"]
+    config.compare.variants = ["baseline", "sicot", "sicot-mean", "sicot-bilinear_attention"]
     config.compare.seeds = [1, 2]
     runs = planned_runs(config)
-    # cotraining == bilinear_attention (the default encoder): it runs once per seed.
+    # sicot == sicot-bilinear_attention (the default encoder): it runs once per seed.
     assert [(variant_of(r), r.train.seed) for r in runs] == [
         ("baseline", 1), ("sicot-bilinear_attention", 1), ("sicot-mean", 1),
         ("baseline", 2), ("sicot-bilinear_attention", 2), ("sicot-mean", 2)]
@@ -25,7 +25,7 @@ def test_comparison_leaves_the_users_config_alone():
     assert config.model.co_training and config.train.seed == 42 and not config.pipeline.enable_cache
 
 
-@pytest.mark.parametrize("variants, seeds", [(["baseline", "lstm"], [1]), ([], [1]), (["baseline"], [])])
+@pytest.mark.parametrize("variants, seeds", [(["baseline", "lstm"], [1]), (["baseline", "sicot-lstm"], [1]), ([], [1]), (["baseline"], [])])
 def test_bad_comparisons_are_refused(variants, seeds):
     config = SicotConfig()
     config.compare.variants, config.compare.seeds = variants, seeds
@@ -35,8 +35,8 @@ def test_bad_comparisons_are_refused(variants, seeds):
 
 def test_long_tail_methods_combine_with_either_stream():
     config = SicotConfig()
-    config.compare.variants = ["baseline", "baseline+logit_adjusted", "cotraining+balanced_softmax+posthoc",
-                               "mean+tau_norm"]
+    config.compare.variants = ["baseline", "baseline+logit_adjusted", "sicot+balanced_softmax+posthoc",
+                               "sicot-mean+tau_norm"]
     runs = planned_runs(config)
     assert [variant_of(r) for r in runs] == [
         "baseline", "baseline+logit_adjusted", "sicot-bilinear_attention+balanced_softmax+posthoc",
@@ -50,4 +50,18 @@ def test_unknown_long_tail_method_is_refused():
     config = SicotConfig()
     config.compare.variants = ["baseline+focal"]
     with pytest.raises(ConfigError, match="unknown long-tail method 'focal'"):
+        planned_runs(config)
+
+
+def test_every_planned_variant_is_named_in_the_results_as_in_the_config():
+    config = SicotConfig()
+    config.compare.variants = ["baseline+posthoc", "sicot-mean", "sicot-bilstm+logit_adjusted"]
+    assert [variant_of(r) for r in planned_runs(config)] == config.compare.variants
+
+
+@pytest.mark.parametrize("old, new", [("cotraining", "sicot"), ("mean+tau_norm", "sicot-mean")])
+def test_names_of_earlier_versions_say_the_new_name(old, new):
+    config = SicotConfig()
+    config.compare.variants = [old]
+    with pytest.raises(ConfigError, match=f"'{old.split('+')[0]}' is now called '{new}'"):
         planned_runs(config)

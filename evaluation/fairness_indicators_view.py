@@ -25,6 +25,9 @@ import re
 import shutil
 from pathlib import Path
 
+from evaluation.run_results import collect_model_results, metadata_path_of
+from tfx_pipeline.eval_config import CANDIDATE_MODEL
+
 LOGDIR_NAME = "tensorboard"
 
 
@@ -84,9 +87,6 @@ def write_logdir(run_dir: str | Path, logdir: str | Path | None = None) -> tuple
     earlier call wrote there."""
     import tensorflow as tf
     from tensorboard_plugin_fairness_indicators import summary_v2
-
-    from evaluation.run_results import collect_model_results, metadata_path_of
-    from tfx_pipeline.eval_config import CANDIDATE_MODEL
 
     metadata = metadata_path_of(run_dir)
     logdir = Path(logdir) if logdir else metadata.parent / LOGDIR_NAME

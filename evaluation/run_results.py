@@ -16,9 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
+from evaluation.run_summary import evaluation_model_dir
+from evaluation.tfma_results import read_slice_metrics
+from models import features
 from models.custom_config import decode_execution_property
+from models.preprocessing import read_label_frequencies
 from sicot.config import SEMANTIC_STREAM_SETTINGS, SicotConfig
-from tfx_pipeline.run_summary import evaluation_model_dir
+from tfx_pipeline.eval_config import EVALUATION_SPLITS
 
 _COMPLETE, _CACHED = 3, 5
 _INPUT, _OUTPUT = 3, 4
@@ -134,8 +138,6 @@ def _producer(store, artifact_id: int):
 
 def _scored_split(evaluator) -> tuple[str, str]:
     """(split name, example split) an Evaluator execution scored: ("test", "eval")..."""
-    from tfx_pipeline.eval_config import EVALUATION_SPLITS
-
     raw = evaluator.properties.get("example_splits") or evaluator.custom_properties.get("example_splits")
     example_splits = json.loads(raw.string_value) if raw is not None and raw.string_value else ["eval"]
     names = {v: k for k, v in EVALUATION_SPLITS.items()}
@@ -151,9 +153,6 @@ def label_vocabulary(transform_dir: str) -> tuple[list[str], dict[str, int]]:
     """The label vocabulary (class id order) and the training count of each label."""
     import tensorflow_transform as tft
 
-    from models import features
-    from models.preprocessing import read_label_frequencies
-
     output = tft.TFTransformOutput(transform_dir)
     labels = [v.decode("utf-8") for v in output.vocabulary_by_name(features.LABEL_VOCABULARY)]
     return labels, read_label_frequencies(output)
@@ -161,8 +160,6 @@ def label_vocabulary(transform_dir: str) -> tuple[list[str], dict[str, int]]:
 
 def collect_model_results(metadata_path: str | Path) -> list[ModelResult]:
     """Every evaluated model of the run, oldest evaluation first."""
-    from evaluation.tfma_results import read_slice_metrics
-
     vocabularies: dict[str, tuple[list[str], dict[str, int]]] = {}
     store = _store(Path(metadata_path))
     executions = [

@@ -15,6 +15,8 @@ import dataclasses
 
 import numpy as np
 
+from components.tfma_slice_keys import slice_key_items
+from sicot.head_tail import LABEL_GROUP
 from tfx_pipeline.eval_config import BASELINE_MODEL, CLASS_HITS
 
 _ARRAY_FIELDS = {
@@ -39,19 +41,11 @@ class SliceMetrics:
 
 def slice_name(slice_key: tuple[tuple[str, str], ...]) -> str:
     """``overall``, ``head``, ``tail``, or ``<column>:<value>`` for other slices."""
-    from sicot.head_tail import LABEL_GROUP
-
     if not slice_key:
         return "overall"
     if len(slice_key) == 1 and slice_key[0][0] == LABEL_GROUP:
         return slice_key[0][1]
     return ",".join(f"{column}:{value}" for column, value in slice_key)
-
-
-def _slice_value(key) -> str:
-    kind = key.WhichOneof("kind")
-    value = getattr(key, kind)
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 def _array(value) -> np.ndarray:
@@ -66,7 +60,7 @@ def read_slice_metrics(path: str) -> list[SliceMetrics]:
 
     out = []
     for proto in tfma.load_metrics(path):
-        key = tuple((k.column, _slice_value(k)) for k in proto.slice_key.single_slice_keys)
+        key = slice_key_items(proto.slice_key)
         metrics, hits, intervals = {}, None, {}
         for kv in proto.metric_keys_and_values:
             if kv.key.model_name == BASELINE_MODEL or kv.key.is_diff:

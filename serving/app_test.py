@@ -185,7 +185,7 @@ def test_sicot_serve_answers_from_a_run_folder(tiny_run_dir, direct_top_k):
     port = free_port()
     root = Path(__file__).resolve().parent.parent
     process = subprocess.Popen(
-        [sys.executable, "-m", "sicot.cli", "serve", "--set", f"pipeline.output_dir={tiny_run_dir}",
+        [sys.executable, "-m", "cli", "serve", "--set", f"pipeline.output_dir={tiny_run_dir}",
          "--set", f"service.port={port}", "--set", "service.max_batch_size=4"],
         env=dict(os.environ, PYTHONPATH=str(root)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )

@@ -25,6 +25,8 @@ import uuid
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from sicot.config import ConfigError
+
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,50}$")
 
 
@@ -48,8 +50,6 @@ class IndexDatabase:
 
 def _check_identifier(name: str) -> str:
     if not _IDENTIFIER.match(name):
-        from sicot.config import ConfigError
-
         raise ConfigError(f"index.table '{name}' is not a plain SQL identifier (letters, digits, _)")
     return name
 

@@ -5,7 +5,7 @@ import pytest
 
 from serving.index_database import IndexUnavailable
 from serving.product_index import Product, ProductIndex, build_index, read_catalogue
-from sicot.cli import main
+from cli.main import main
 
 ROWS = [
     {"image": "a1.png", "label": "sku-a", "title": "", "sku": "a-1", "tags": ["shoe"]},

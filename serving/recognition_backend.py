@@ -19,6 +19,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from sicot.config import ConfigError
+
 
 class ModelUnavailable(RuntimeError):
     """The model cannot answer now (TF Serving down or too slow); not the client's fault."""
@@ -143,6 +145,4 @@ def backend_from_config(config) -> RecognitionBackend:
             service.timeout_s,
             service.tf_serving_version_label,
         )
-    from sicot.config import ConfigError
-
     raise ConfigError(f"service.backend must be saved_model or tf_serving, got '{service.backend}'")

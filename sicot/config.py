@@ -163,7 +163,9 @@ class ModelConfig:
     partial_fc_ratio: float = 1.0
     # With partial FC, add log(1 / chance of being drawn) to each sampled negative's
     # logit (logQ correction: an unbiased estimate of the full softmax's normaliser).
-    partial_fc_correction: bool = True
+    # null (the default): on for the dense classifier, off for cosine, where the plain
+    # sampling of InsightFace measures better (bench/partial_fc_accuracy.py).
+    partial_fc_correction: bool | None = None
 
 
 @dataclasses.dataclass
@@ -278,10 +280,11 @@ class EvalConfig:
 @dataclasses.dataclass
 class CompareConfig:
     # `sicot compare`: which models to train and evaluate on the same data and settings.
-    # baseline = visual only (model.co_training false); cotraining = SICoT with
-    # model.title_encoder; mean, bilstm, bilstm_attention, bilinear_attention = SICoT
-    # with that title encoder (the paper's Table 3).
-    variants: list[str] = dataclasses.field(default_factory=lambda: ["baseline", "cotraining"])
+    # The names the results use: baseline = visual only (model.co_training false);
+    # sicot-mean, sicot-bilstm, sicot-bilstm_attention, sicot-bilinear_attention = SICoT
+    # with that title encoder (the paper's Table 3); sicot = SICoT with
+    # model.title_encoder. Each may add +<long-tail method>s (evaluation/compare.py).
+    variants: list[str] = dataclasses.field(default_factory=lambda: ["baseline", "sicot"])
     # One training of each variant per seed (train.seed); the tables give mean and spread.
     seeds: list[int] = dataclasses.field(default_factory=lambda: [42])
     # The split the comparison is scored on: validation (tuning, the default) or test

@@ -13,7 +13,7 @@ import shutil
 import pytest
 
 from conftest import tiny_catalogue_manifest, tiny_run_args
-from sicot.cli import main
+from cli.main import main
 
 pytestmark = pytest.mark.slow
 

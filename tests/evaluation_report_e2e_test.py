@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from conftest import tiny_run_args
 from models import features
-from sicot.cli import main
+from cli.main import main
 from sicot.head_tail import LABEL_FREQUENCY_BUCKET, LABEL_GROUP
 from tests.headless_chromium import chromium_driver, full_page_screenshot, require_chromium
 from tests.tiny_catalogue import write_catalogue

@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 
 from evaluation import fairness_indicators_view as view
-from sicot.cli import main
+from cli.main import main
 from tests.headless_chromium import chromium_driver, require_chromium
 
 pytestmark = pytest.mark.slow

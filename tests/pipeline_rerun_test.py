@@ -46,7 +46,7 @@ def _executions_by_component(metadata_path) -> dict[str, list[int]]:
 def test_rerun_after_a_trainer_failure_reuses_the_cached_components(tmp_path):
     from ml_metadata.proto import metadata_store_pb2
 
-    from sicot.cli import main
+    from cli.main import main
 
     manifest = write_catalogue(tmp_path / "catalogue")
     blocker = tmp_path / "backup_blocker"

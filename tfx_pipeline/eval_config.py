@@ -22,7 +22,7 @@ import tensorflow_model_analysis as tfma
 from components.interval_blessing import IntervalRule
 from models import features
 from sicot import head_tail
-from sicot.config import SicotConfig
+from sicot.config import ConfigError, SicotConfig
 
 METRICS_MODULE = "evaluation.topk_accuracy_metrics"
 # TFMA model names of a blessing evaluation: the candidate and the last blessed model
@@ -44,8 +44,6 @@ EVALUATION_SPLITS = {"test": "eval", "validation": "validation"}
 
 def example_split(split: str) -> str:
     if split not in EVALUATION_SPLITS:
-        from sicot.config import ConfigError
-
         raise ConfigError(f"unknown evaluation split '{split}' (known: {', '.join(EVALUATION_SPLITS)})")
     return EVALUATION_SPLITS[split]
 
@@ -113,8 +111,6 @@ def tfma_options(config: SicotConfig) -> tfma.Options:
     """TFMA's options: confidence intervals on every slice metric (eval.confidence_intervals)."""
     method = config.eval.confidence_intervals
     if method not in CONFIDENCE_INTERVAL_METHODS:
-        from sicot.config import ConfigError
-
         raise ConfigError(f"unknown eval.confidence_intervals '{method}' (known: {', '.join(CONFIDENCE_INTERVAL_METHODS)})")
     options = tfma.Options()
     if method != "none":
@@ -129,8 +125,6 @@ def interval_rule(config: SicotConfig) -> IntervalRule | None:
     if not config.eval.blessing_interval_rule:
         return None
     if config.eval.confidence_intervals == "none":
-        from sicot.config import ConfigError
-
         raise ConfigError("eval.blessing_interval_rule needs eval.confidence_intervals (jackknife or poisson_bootstrap)")
     return IntervalRule(metric="top1_accuracy", slice_column=head_tail.LABEL_GROUP, slice_value=head_tail.TAIL,
                         candidate=CANDIDATE_MODEL, baseline=BASELINE_MODEL)

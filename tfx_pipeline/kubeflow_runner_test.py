@@ -1,6 +1,6 @@
 import json
 
-from sicot.cli import main
+from cli.main import main
 from sicot.config import load_config
 from tfx_pipeline.pipeline import create_pipeline
 

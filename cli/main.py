@@ -222,7 +222,7 @@ def cmd_run(args) -> int:
     _ingest(config, force=args.force_ingest)
     stage("pipeline", f"{RUNNERS[runner]}, root {config.pipeline_root}")
     from tfx_pipeline import beam_runner, local_runner
-    from tfx_pipeline.run_summary import summarize, write_summary
+    from evaluation.run_summary import summarize, write_summary
 
     (beam_runner if runner == "beam" else local_runner).run(config)
     summary = summarize(config)

@@ -2,7 +2,7 @@ import json
 
 import yaml
 
-from sicot.cli import main
+from cli.main import main
 
 
 def test_config_prints_the_effective_settings(capsys):

@@ -6,6 +6,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+from evaluation.tfma_results import read_slice_metrics
 from sicot.config import SicotConfig
 
 
@@ -59,8 +60,6 @@ def _latest(store, type_name: str):
 
 def slice_metrics(evaluation_uri: str) -> dict[str, dict[str, float]]:
     """TFMA's scalar metrics of the candidate, by slice name (overall, head, tail, ...)."""
-    from evaluation.tfma_results import read_slice_metrics
-
     return {s.name: s.metrics for s in read_slice_metrics(evaluation_uri)}
 
 
