@@ -9,16 +9,36 @@ import keras
 from sicot.config import SicotConfig
 
 
-def learning_rate_schedule(config: SicotConfig, steps_per_epoch: int, start_epoch: int = 0):
-    """Step decay; a schedule that starts at start_epoch carries the decays before it."""
+@keras.saving.register_keras_serializable(package="sicot")
+class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """``initial * rate ** floor((step + offset_steps) / decay_steps)``: Keras'
+    staircase ExponentialDecay on the run's global step, where a phase's optimizer
+    counts its steps from 0 and ``offset_steps`` is where the phase starts. A phase that
+    starts mid-period (train.freeze_backbone_epochs not a multiple of
+    train.lr_decay_epochs) then decays at the same epochs as one uninterrupted run."""
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float, offset_steps: int = 0):
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.decay_rate = decay_rate
+        self.offset_steps = offset_steps
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32") + float(self.offset_steps)
+        periods = keras.ops.floor(step / float(self.decay_steps))
+        return self.initial_learning_rate * keras.ops.power(self.decay_rate, periods)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate, "offset_steps": self.offset_steps}
+
+
+def learning_rate_schedule(config: SicotConfig, steps_per_epoch: int, start_epoch: int = 0) -> StepDecay:
+    """Step decay by lr_decay_gamma every lr_decay_epochs epochs of the whole run; a
+    schedule for a phase that starts at start_epoch counts from there."""
     t = config.train
-    decays_done = start_epoch // max(1, t.lr_decay_epochs)
-    return keras.optimizers.schedules.ExponentialDecay(
-        t.learning_rate * t.lr_decay_gamma**decays_done,
-        decay_steps=max(1, steps_per_epoch * t.lr_decay_epochs),
-        decay_rate=t.lr_decay_gamma,
-        staircase=True,
-    )
+    return StepDecay(t.learning_rate, max(1, steps_per_epoch * t.lr_decay_epochs), t.lr_decay_gamma,
+                     offset_steps=start_epoch * steps_per_epoch)
 
 
 def make_optimizer(config: SicotConfig, steps_per_epoch: int, start_epoch: int = 0) -> keras.optimizers.Optimizer:
