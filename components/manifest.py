@@ -102,7 +102,10 @@ def _validate(source: str, base: Path, line: int, record: dict) -> ManifestRow |
 
 
 def _jsonl_records(text: str) -> Iterator[tuple[int, dict | str]]:
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" only (and "\r\n"): str.splitlines() would also split at U+2028,
+    # U+2029 and U+0085, which JSON allows unescaped inside strings.
+    for number, raw in enumerate(text.split("\n"), start=1):
+        raw = raw.removesuffix("\r")
         if not raw.strip():
             continue
         try:
@@ -123,8 +126,15 @@ def _csv_records(text: str) -> Iterator[tuple[int, dict | str]]:
     missing = {"image", "label"} - set(reader.fieldnames)
     if missing:
         raise ManifestError(f"CSV manifest lacks the column(s): {', '.join(sorted(missing))}")
+    lines = text.split("\n")
+    previous_end = reader.line_num  # the header's last line
     for record in reader:
-        number = reader.line_num
+        # The line the record starts on (reader.line_num is where it ends: a quoted field
+        # may span lines), past the blank lines the reader skips.
+        number = previous_end + 1
+        while number <= len(lines) and not lines[number - 1].strip():
+            number += 1
+        previous_end = reader.line_num
         if None in record:
             yield number, "more fields than header columns"
             continue
@@ -138,7 +148,9 @@ def read_manifest(path: str | Path) -> Iterator[ManifestRow | Reject]:
         data = path.read_bytes()
     except FileNotFoundError:
         raise ManifestError(f"manifest not found: {path}") from None
-    text = data.decode("utf-8", errors="surrogateescape")
+    # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8" writes one) is not part of the
+    # first column's name or the first JSON line.
+    text = data.decode("utf-8-sig", errors="surrogateescape")
     records = _csv_records(text) if path.suffix.lower() == ".csv" else _jsonl_records(text)
     source = str(path)
     for line, record in records:
