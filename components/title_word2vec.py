@@ -38,7 +38,10 @@ def TitleWord2Vec(
     transform_graph: InputArtifact[standard_artifacts.TransformGraph],
     word_vectors: OutputArtifact[WordVectors],
     sicot_config: Parameter[str],
+    code_version: Parameter[str] = "",
 ):
+    """code_version is not read: it is part of the execution's cache key, so that a
+    change of the word2vec code reruns the step (tfx_pipeline.pipeline.code_version)."""
     config = SicotConfig.from_json(sicot_config)
     tft_output = tft.TFTransformOutput(transform_graph.uri)
     dataset = transformed_examples(

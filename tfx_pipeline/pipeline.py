@@ -27,11 +27,14 @@ from tfx_pipeline.eval_config import eval_config, example_split, interval_rule
 
 PREPROCESSING_FN = "models.preprocessing.preprocessing_fn"
 RUN_FN = "models.trainer.run_fn"
-_CODE_PACKAGES = ("models", "components")
+# The code the pipeline's own steps run: models/ and components/, and sicot/ (the
+# configuration and the head/tail definition the exported model carries).
+_CODE_PACKAGES = ("models", "components", "sicot")
 
 
 def code_version() -> str:
-    """A hash of the model and component code: part of Transform's and Trainer's cache keys."""
+    """A hash of the code of the pipeline's own steps: part of the cache keys of
+    Transform, the word2vec step and the Trainer, so that a code change reruns them."""
     root = Path(__file__).resolve().parent.parent
     h = hashlib.sha256()
     for package in _CODE_PACKAGES:
@@ -79,6 +82,7 @@ def create_pipeline(config: SicotConfig, ingest_dir: str | None = None, push: bo
             transform_graph=transform.outputs["transform_graph"],
             sicot_config=custom_config_contract.encode(config, sections=("word2vec", "model", "train"))[
                 custom_config_contract.SICOT_CONFIG],
+            code_version=version,
         )
     trainer = SicotTrainer(
         run_fn=RUN_FN,
