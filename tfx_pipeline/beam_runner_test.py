@@ -1,0 +1,98 @@
+"""The BeamDagRunner entry point: what it compiles and hands to Beam (nothing runs:
+BeamDagRunner.run_with_ir, the step after TFX's own compilation, is replaced)."""
+
+from pathlib import Path
+
+import pytest
+from ml_metadata.proto import metadata_store_pb2
+from tfx.orchestration.beam.beam_dag_runner import BeamDagRunner
+from tfx.proto.orchestration import executable_spec_pb2, pipeline_pb2
+
+from sicot.config import load_config
+from tfx_pipeline import beam_runner
+
+BEAM_COMPONENTS = {"ImportExampleGen", "StatisticsGen", "Transform", "Evaluator"}
+
+
+@pytest.fixture()
+def handed_to_beam(monkeypatch):
+    """The pipeline IRs BeamDagRunner was asked to run, with whether the output folder existed then."""
+    runs = []
+
+    def run_with_ir(self, pipeline, run_options=None, **kwargs):
+        output = pipeline.runtime_spec.pipeline_root.runtime_parameter.default_value.string_value
+        runs.append((pipeline, run_options, Path(output).parent.is_dir()))
+
+    monkeypatch.setattr(BeamDagRunner, "run_with_ir", run_with_ir)
+    return runs
+
+
+def deployment(ir: pipeline_pb2.Pipeline) -> pipeline_pb2.IntermediateDeploymentConfig:
+    config = pipeline_pb2.IntermediateDeploymentConfig()
+    assert ir.deployment_config.Unpack(config)
+    return config
+
+
+def executor_specs(ir) -> dict:
+    out = {}
+    for node, spec in deployment(ir).executor_specs.items():
+        if spec.Is(executable_spec_pb2.BeamExecutableSpec.DESCRIPTOR):
+            beam = executable_spec_pb2.BeamExecutableSpec()
+            spec.Unpack(beam)
+            out[node] = ("beam", list(beam.beam_pipeline_args))
+        else:
+            out[node] = ("python", None)
+    return out
+
+
+def node_ids(ir) -> list[str]:
+    return [n.pipeline_node.node_info.id for n in ir.nodes]
+
+
+def input_base(ir) -> str:
+    (gen,) = [n.pipeline_node for n in ir.nodes if n.pipeline_node.node_info.id == "ImportExampleGen"]
+    return gen.parameters.parameters["input_base"].field_value.string_value
+
+
+def test_the_whole_pipeline_goes_to_beam_once_with_the_output_folder_made(tmp_path, handed_to_beam):
+    out = tmp_path / "not" / "yet"
+    config = load_config(None, [f"pipeline.output_dir={out}", "pipeline.name=shelf"])
+    assert beam_runner.run(config) is None
+    ((ir, run_options, folder_existed),) = handed_to_beam
+    assert folder_existed and out.is_dir()
+    assert run_options is None  # a whole run, not a partial one
+    assert ir.pipeline_info.id == "shelf"
+    assert ir.runtime_spec.pipeline_root.runtime_parameter.default_value.string_value == str(out / "pipeline")
+    # Beam runs push: the baseline resolver and the Pusher are in.
+    assert set(node_ids(ir)) == {
+        "ImportExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform", "TitleWord2Vec",
+        "SicotTrainer", "latest_blessed_model_resolver", "Evaluator", "Pusher"}
+    assert input_base(ir) == str(out / "ingest")
+
+
+def test_ml_metadata_is_the_sqlite_file_in_the_output_folder(tmp_path, handed_to_beam):
+    beam_runner.run(load_config(None, [f"pipeline.output_dir={tmp_path}"]))
+    connection = metadata_store_pb2.ConnectionConfig()
+    assert deployment(handed_to_beam[0][0]).metadata_connection_config.Unpack(connection)
+    assert connection.sqlite.filename_uri == str(tmp_path / "metadata.sqlite")
+
+
+def test_the_beam_heavy_components_get_the_pipelines_beam_args(tmp_path, handed_to_beam):
+    args = ["--direct_running_mode=multi_processing", "--direct_num_workers=4"]
+    config = load_config(None, [f"pipeline.output_dir={tmp_path}", f"pipeline.beam_pipeline_args=[{','.join(args)}]"])
+    beam_runner.run(config)
+    specs = executor_specs(handed_to_beam[0][0])
+    assert {node for node, (kind, _) in specs.items() if kind == "beam"} == BEAM_COMPONENTS
+    assert {node: specs[node][1] for node in BEAM_COMPONENTS} == {node: args for node in BEAM_COMPONENTS}
+
+
+def test_an_explicit_ingest_dir_is_what_example_gen_reads(tmp_path, handed_to_beam):
+    beam_runner.run(load_config(None, [f"pipeline.output_dir={tmp_path}"]), str(tmp_path / "tfrecords"))
+    assert input_base(handed_to_beam[0][0]) == str(tmp_path / "tfrecords")
+
+
+def test_a_bad_configuration_fails_before_anything_is_handed_to_beam(tmp_path, handed_to_beam):
+    config = load_config(None, [f"pipeline.output_dir={tmp_path}", "eval.split=train"])
+    with pytest.raises(ValueError, match="unknown evaluation split 'train'"):
+        beam_runner.run(config)
+    assert handed_to_beam == []
