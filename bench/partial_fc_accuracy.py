@@ -9,14 +9,15 @@ max(--min-count, round(--head-count * (c + 1) ** -zipf)) training examples (a Zi
 long tail) and --test-per-class test examples, each centre plus Gaussian noise. The
 model is SicotModel without titles: a ReLU projection to D (the "backbone") and the
 shared classifier, trained by SicotModel.train_step with SGD (momentum 0.9), the same
-steps, batch and seed for each row; for each classifier of --classifiers (dense: the
-plain softmax; cosine: models/cosine_classifier.py, --cosine-scale, --cosine-margin
-CosFace; s 32, m 0.35 were the best of s 16-64, m 0-0.5 on seed 7, which no reported
-row uses), the full classifier (model.partial_fc_ratio 1) and partial FC
-(model.partial_fc_ratio r, one shard), and partial FC without the logQ correction
-(InsightFace's sampling; --skip-uncorrected leaves it out). Top-1 on the test set always uses the full classifier. The target: cosine +
-partial FC within 0.5 top-1 of the best full-classifier row. Writes
-bench/results/partial_fc_accuracy.json (or --out).
+steps, batch and seed for each row. For each classifier of --classifiers (dense: the
+plain softmax; cosine: models/cosine_classifier.py with --cosine-scale and CosFace
+--cosine-margin, s 32 and m 0.35 being the best of s 16-64, m 0-0.5 on seed 7, which
+no reported row uses): the full classifier (model.partial_fc_ratio 1) and partial FC
+(model.partial_fc_ratio r, one shard) with and without the logQ correction
+(--partial-rows default keeps only the classifier's default: corrected for dense,
+uncorrected, as InsightFace samples, for cosine). Top-1 on the test set always uses
+the full classifier. The target: cosine + partial FC within 0.5 top-1 of the best
+full-classifier row. Writes bench/results/partial_fc_accuracy.json (or --out).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from models import features  # noqa: E402
+from models.partial_fc import uses_logq_correction  # noqa: E402
 from models.sicot_model import SicotModel, build_classifier  # noqa: E402
 from sicot.config import load_config  # noqa: E402
 
@@ -103,7 +105,9 @@ def main(argv=None) -> int:
     p.add_argument("--lr", type=float, default=0.2)
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    p.add_argument("--skip-uncorrected", action="store_true", help="do not train partial FC without the logQ correction")
+    p.add_argument("--partial-rows", choices=["both", "default"], default="both",
+                   help="partial FC with and without the logQ correction, or only the classifier's default "
+                        "(model.partial_fc_correction: on for dense, off for cosine)")
     p.add_argument("--classifiers", nargs="+", default=["dense", "cosine"], choices=["dense", "cosine"])
     p.add_argument("--cosine-scale", type=float, default=32.0)
     p.add_argument("--cosine-margin", type=float, default=0.35)
@@ -113,10 +117,11 @@ def main(argv=None) -> int:
     variants = []
     for classifier in args.classifiers:
         kind = "softmax" if classifier == "dense" else f"cosine (s {args.cosine_scale:g}, CosFace m {args.cosine_margin:g})"
-        variants += [(f"{kind}, full", classifier, 1.0, True),
-                     (f"{kind}, partial FC r = {args.ratio}, logQ correction", classifier, args.ratio, True)]
-        if not args.skip_uncorrected:
-            variants.append((f"{kind}, partial FC r = {args.ratio}, no logQ correction", classifier, args.ratio, False))
+        variants.append((f"{kind}, full", classifier, 1.0, True))
+        for correction in (True, False):
+            if args.partial_rows == "both" or correction == uses_logq_correction(None, classifier):
+                name = f"{kind}, partial FC r = {args.ratio}, {'logQ correction' if correction else 'no logQ correction'}"
+                variants.append((name, classifier, args.ratio, correction))
     rows = []
     for seed in args.seeds:
         data = synthetic_set(args, seed)
