@@ -27,7 +27,7 @@ from typing import Iterable, Sequence
 
 from sicot.config import ConfigError
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,50}$")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,50}")
 
 
 class IndexUnavailable(RuntimeError):
@@ -49,7 +49,7 @@ class IndexDatabase:
 
 
 def _check_identifier(name: str) -> str:
-    if not _IDENTIFIER.match(name):
+    if not _IDENTIFIER.fullmatch(name):
         raise ConfigError(f"index.table '{name}' is not a plain SQL identifier (letters, digits, _)")
     return name
 

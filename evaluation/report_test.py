@@ -1,0 +1,113 @@
+"""`sicot report`'s make_report on hand-made model results: the ML Metadata reader and the
+title-attention model are replaced by fakes (both are checked in run_results_test.py and
+attention_view_test.py; the real thing end to end in tests/evaluation_report_e2e_test.py)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from evaluation import report
+from evaluation.results_document import SCHEMA
+from evaluation.run_results import ModelResult, RunResultsError, shared_config_hash, variant_of
+from evaluation.tables import comparison_tables
+from sicot.config import SicotConfig
+
+
+def model(co_training: bool, seed: int, top1: float, execution_id: int, config_hash: str | None = None) -> ModelResult:
+    config = SicotConfig()
+    config.model.co_training = co_training
+    config.train.seed = seed
+    config.eval.attention_examples = 2
+    stats = {"example_count": 10.0, "classes": 2.0, "top1_accuracy": top1, "top3_accuracy": 0.9,
+             "top1_accuracy_per_class": top1, "top3_accuracy_per_class": 0.9}
+    return ModelResult(
+        variant=variant_of(config), seed=seed, config_hash=config_hash or shared_config_hash(config), config=config,
+        execution_id=execution_id, split="test", model_dir=f"/models/{execution_id}/Format-TFMA",
+        evaluation_dir=f"/evaluations/{execution_id}", transform_dir="/transform",
+        eval_examples_dir=f"/examples/{execution_id}/Split-eval", blessed=None,
+        slices={"overall": stats, "tail": dict(stats, top1_accuracy=top1 / 2)}, intervals={},
+        class_hits=np.array([[0, 6, 5, 6], [1, 4, 1, 3]]), labels=["shoe", "hat"], train_counts={"shoe": 50, "hat": 3},
+    )
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    (tmp_path / "metadata.sqlite").write_bytes(b"")
+    return tmp_path
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    calls = {"collect": [], "attention": []}
+
+    def use(models):
+        def collect(metadata_path):
+            calls["collect"].append(metadata_path)
+            return models
+
+        def attention(model_dir, eval_examples_dir, limit):
+            calls["attention"].append((model_dir, eval_examples_dir, limit))
+            return [{"label": "shoe", "title": "red shoe", "words": [["shoe", 0.7], ["red", 0.3]]}]
+
+        monkeypatch.setattr(report, "collect_model_results", collect)
+        monkeypatch.setattr(report, "attention_examples", attention)
+        return calls
+
+    return use
+
+
+def test_report_of_the_newest_comparison_with_the_co_trained_models_attention(run_dir, fakes):
+    calls = fakes([
+        model(False, 1, 0.2, 1, config_hash="older settings"),  # not in the newest comparison
+        model(True, 1, 0.6, 2), model(True, 2, 0.5, 3), model(False, 1, 0.4, 4), model(False, 2, 0.3, 5),
+    ])
+    made = report.make_report(run_dir)
+    assert calls["collect"] == [run_dir / "metadata.sqlite"]
+    # The attention of the first co-trained model (seed 1), as many titles as the config asks.
+    assert calls["attention"] == [("/models/2/Format-TFMA", "/examples/2/Split-eval", 2)]
+    assert made.results_path == run_dir / "results.json" and made.html_path == run_dir / "report.html"
+    written = json.loads(made.results_path.read_text())
+    assert written["schema"] == SCHEMA and written == json.loads(json.dumps(made.document))
+    assert written["run_dir"] == str(run_dir)
+    assert [(m["variant"], m["seed"]) for m in written["models"]] == [
+        ("baseline", 1), ("baseline", 2), ("sicot-bilinear_attention", 1), ("sicot-bilinear_attention", 2)]
+    assert written["summary"]["baseline"]["overall"]["top1_accuracy"]["mean"] == pytest.approx(0.35)
+    assert written["attention"] == [{"variant": "sicot-bilinear_attention", "seed": 1, "label": "shoe",
+                                     "title": "red shoe", "words": [["shoe", 0.7], ["red", 0.3]]}]
+    assert [t.title for t in made.tables] == [t.title for t in comparison_tables(made.document)]
+    assert made.tables[0].title.startswith("baseline vs sicot-bilinear_attention")
+    page = made.html_path.read_text()
+    assert page.startswith("<!DOCTYPE html>") and made.tables[0].title in page
+    assert "shoe · red shoe</div><span class='word high'>shoe<small>0.70</small></span>" in page
+
+
+def test_a_visual_only_run_has_no_attention_and_can_write_elsewhere(run_dir, tmp_path, fakes):
+    calls = fakes([model(False, 3, 0.4, 1)])
+    out = tmp_path / "elsewhere" / "report"
+    made = report.make_report(str(run_dir), out)
+    assert calls["attention"] == []
+    assert made.document["attention"] == []
+    assert (made.results_path, made.html_path) == (out / "results.json", out / "report.html")
+    assert not (run_dir / "results.json").exists() and made.html_path.stat().st_size > 0
+    assert [t.title for t in made.tables] == ["baseline: accuracy (%)"]
+    assert "No co-trained model in this run: no title attention to show." in made.html_path.read_text()
+
+
+def test_a_comparison_folder_is_found_below_the_output_folder(tmp_path, fakes):
+    (tmp_path / "compare").mkdir()
+    (tmp_path / "compare" / "metadata.sqlite").write_bytes(b"")
+    calls = fakes([model(False, 1, 0.4, 1)])
+    made = report.make_report(tmp_path)
+    assert calls["collect"] == [tmp_path / "compare" / "metadata.sqlite"]
+    assert made.results_path == tmp_path / "compare" / "results.json"
+    assert made.document["run_dir"] == str(tmp_path / "compare")
+
+
+def test_no_metadata_or_no_evaluation_is_a_clear_error(tmp_path, run_dir, fakes):
+    with pytest.raises(RunResultsError, match="no ML Metadata"):
+        report.make_report(tmp_path / "empty")
+    fakes([])
+    with pytest.raises(RunResultsError, match="no completed Evaluator execution"):
+        report.make_report(run_dir)
+    assert not (run_dir / "results.json").exists()
