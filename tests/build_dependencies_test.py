@@ -96,3 +96,11 @@ def test_the_checker_sees_imports_inside_functions(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("import models\n\ndef f():\n    from serving.app import create_app\n")
     assert imports_of(module, {"models", "serving"}) == [("models", 1, False), ("serving", 4, True)]
+
+
+def test_every_product_module_has_its_test_beside_it():
+    product = set(declared_libraries()) - {"sample_data"}  # the bundled data's build helpers
+    missing = [str(path.relative_to(ROOT)) for package in sorted(product) for path in _product_modules(package)
+               if path.name not in ("__init__.py", "__main__.py")
+               and not path.with_name(f"{path.stem}_test.py").exists()]
+    assert not missing, f"modules without a _test.py beside them: {missing}"
