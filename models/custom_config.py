@@ -12,7 +12,9 @@ and reads it:
   NOT_READ_BY_TRAINING, and for a visual-only model none of the semantic stream's
   (``SicotConfig.without_unread``): a baseline is reused across comparisons of
   co-training settings.
-- ``CODE_VERSION``: a hash of the model and component code (tfx_pipeline/pipeline.py).
+- ``CODE_VERSION``: a hash of the code in models/, components/ and sicot/
+  (tfx_pipeline/pipeline.py: code_version); the word2vec step gets it as its own
+  ``code_version`` parameter.
 - ``WORD_VECTORS_URI``: added by the Trainer's executor (components/sicot_trainer.py),
   the URI of the word2vec step's artifact when the pipeline has one.
 

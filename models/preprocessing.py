@@ -20,11 +20,11 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from models import custom_config as custom_config_contract
 from models import features
 from models.image_preprocessing import decode_images
 from models.title_ids import keep_word_ranks, padded_token_ids
 from models.title_tokenizer import tokenize_titles
-from models import custom_config as custom_config_contract
 
 
 def _dense(x: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
@@ -71,7 +71,6 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any] | Non
         ),
     }
     return outputs
-
 
 
 def read_label_frequencies(tft_output: tft.TFTransformOutput) -> dict[str, int]:
