@@ -19,7 +19,7 @@ import json
 import sys
 import time
 
-from sicot.console import quiet_libraries, say, stage
+from sicot.console import detail, quiet_libraries, say, stage
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -46,12 +46,12 @@ def _ingest(config, force: bool = False):
     stage("ingest", f"{config.data.manifest} -> {config.ingest_dir}")
     result = ingest(config.data, config.ingest_dir, force=force)
     if result.skipped:
-        say("    inputs unchanged since the last ingest: reusing its TFRecords")
+        detail("inputs unchanged since the last ingest: reusing its TFRecords")
     for reject in result.rejects[:5]:
-        say(f"    rejected {reject.source}:{reject.line}: {reject.reason}")
+        detail(f"rejected {reject.source}:{reject.line}: {reject.reason}")
     if len(result.rejects) > 5:
-        say(f"    ... and {len(result.rejects) - 5} more rejected rows (see the report)")
-    say("    " + result.summary())
+        detail(f"... and {len(result.rejects) - 5} more rejected rows (see the report)")
+    detail(result.summary())
     return result
 
 
@@ -74,8 +74,8 @@ def _report(run_dir):
         say("")
         say(table.to_text())
     say("")
-    say(f"    results (JSON): {report.results_path}")
-    say(f"    report (HTML):  {report.html_path}")
+    detail(f"results (JSON): {report.results_path}")
+    detail(f"report (HTML):  {report.html_path}")
     return report
 
 
@@ -92,13 +92,13 @@ def cmd_tensorboard(args) -> int:
     stage("tensorboard", f"Fairness Indicators view of {args.run_dir}")
     logdir, runs = view.write_logdir(args.run_dir, args.logdir)
     for run in runs:
-        say(f"    {run.name}: {run.evaluation_dir}")
+        detail(f"{run.name}: {run.evaluation_dir}")
     command = view.tensorboard_command(logdir, args.host, args.port)
-    say(f"    logdir:  {logdir}")
-    say("    command: tensorboard " + " ".join(command[3:]))
+    detail(f"logdir:  {logdir}")
+    detail("command: tensorboard " + " ".join(command[3:]))
     if args.no_launch:
         return 0
-    say(f"    open {view.plugin_url(args.host, args.port)} (Ctrl-C stops TensorBoard)")
+    detail(f"open {view.plugin_url(args.host, args.port)} (Ctrl-C stops TensorBoard)")
     try:
         return subprocess.call(command, env=view.environment())
     except KeyboardInterrupt:
@@ -125,11 +125,9 @@ def _build_index(config):
     stage("index", f"{catalogue} -> {config.index_url}")
     index, read = build_index(catalogue, config.index_url, config.index.table)
     for reject in read.rejects[:5]:
-        say(f"    skipped {reject.source}:{reject.line}: {reject.reason}")
-    say(
-        f"    index: {len(read.products)} SKUs from {read.rows} catalogue rows"
-        f" ({len(read.rejects)} rows skipped) in {index.location}"
-    )
+        detail(f"skipped {reject.source}:{reject.line}: {reject.reason}")
+    detail(f"index: {len(read.products)} SKUs from {read.rows} catalogue rows"
+           f" ({len(read.rejects)} rows skipped) in {index.location}")
     return index
 
 
@@ -142,8 +140,8 @@ def _write_models_config(config) -> None:
 
     labels = roll_out(config.serving_dir.parent, config.pipeline.name)
     path = config.serving_dir.parent / MODELS_CONFIG_NAME
-    say(f"    TF Serving config: {path} (model {config.pipeline.name}, base path /models/{config.pipeline.name}; "
-        f"{_labels_text(labels)})")
+    detail(f"TF Serving config: {path} (model {config.pipeline.name}, base path /models/{config.pipeline.name}; "
+           f"{_labels_text(labels)})")
 
 
 def cmd_serving(args) -> int:
@@ -194,8 +192,8 @@ def cmd_serve(args) -> int:
     app = app_from_config(config)
     host, port = config.service.host, config.service.port
     stage("serve", f"http://{host}:{port}/  (page at /, API docs at /docs)")
-    say(f"    model: {app.state.backend.description}")
-    say(f"    index: {app.state.index.location}")
+    detail(f"model: {app.state.backend.description}")
+    detail(f"index: {app.state.index.location}")
     uvicorn.run(app, host=host, port=port, log_level="info")
     return 0
 
@@ -217,7 +215,7 @@ def cmd_run(args) -> int:
         from tfx_pipeline import kubeflow_runner
 
         stage("pipeline", f"KubeflowV2DagRunner, image {config.pipeline.kubeflow_image}")
-        say(f"    pipeline JSON: {kubeflow_runner.run(config)} (compiled; run it on Kubeflow Pipelines or Vertex)")
+        detail(f"pipeline JSON: {kubeflow_runner.run(config)} (compiled; run it on Kubeflow Pipelines or Vertex)")
         return 0
     _ingest(config, force=args.force_ingest)
     stage("pipeline", f"{RUNNERS[runner]}, root {config.pipeline_root}")
@@ -233,10 +231,10 @@ def cmd_run(args) -> int:
     report = _report(config.output_path)
     stage("summary", f"{time.time() - started:.0f} s in all")
     for line in summary.lines():
-        say("    " + line)
-    say(f"    results (JSON): {report.results_path}")
-    say(f"    report (HTML):  {report.html_path}")
-    say(f"    run summary:    {path}")
+        detail(line)
+    detail(f"results (JSON): {report.results_path}")
+    detail(f"report (HTML):  {report.html_path}")
+    detail(f"run summary:    {path}")
     return 0
 
 
