@@ -1,7 +1,7 @@
 """Fixtures shared by the test modules of every package.
 
-``tiny_run_dir``: the whole pipeline (``sicot run``: ingest, LocalDagRunner over
-ImportExampleGen ... Pusher) run once per test session on the tiny solid-colour
+``tiny_run_dir``: the whole pipeline (``sicot run``: LocalDagRunner over
+ManifestExampleGen ... Pusher) run once per test session on the tiny solid-colour
 catalogue of tests/tiny_catalogue.py, with a tiny backbone and few steps. Tests that
 need a real trained, exported and pushed model (the end-to-end checks, the evaluation
 report, the service) read what it produced instead of training their own.

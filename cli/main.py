@@ -55,6 +55,15 @@ def _ingest(config, force: bool = False):
     return result
 
 
+def _input_of(config) -> str:
+    examples = config.data.examples
+    if examples.train:
+        given = ", ".join(f"{s} {getattr(examples, s)}" for s in ("train", "validation", "eval") if getattr(examples, s))
+        return f"TFRecords (data.examples): {given}"
+    given = [config.data.manifest, config.data.validation_manifest, config.data.eval_manifest]
+    return "manifests: " + ", ".join(m for m in given if m)
+
+
 def cmd_ingest(args) -> int:
     _ingest(_load(args), force=args.force)
     return 0
@@ -111,8 +120,8 @@ def cmd_compare(args) -> int:
     from evaluation.compare import planned_runs, run_comparison
 
     planned_runs(config)  # refuses unknown variants before any work
-    _ingest(config, force=args.force_ingest)
-    compare_dir = run_comparison(config, config.ingest_dir, say=say)
+    detail(f"input: {_input_of(config)}")
+    compare_dir = run_comparison(config, say=say)
     _report(compare_dir)
     stage("summary", f"{time.time() - started:.0f} s in all; comparison folder {compare_dir}")
     return 0
@@ -217,8 +226,8 @@ def cmd_run(args) -> int:
         stage("pipeline", f"KubeflowV2DagRunner, image {config.pipeline.kubeflow_image}")
         detail(f"pipeline JSON: {kubeflow_runner.run(config)} (compiled; run it on Kubeflow Pipelines or Vertex)")
         return 0
-    _ingest(config, force=args.force_ingest)
     stage("pipeline", f"{RUNNERS[runner]}, root {config.pipeline_root}")
+    detail(f"input: {_input_of(config)}")
     from tfx_pipeline import beam_runner, local_runner
     from evaluation.run_summary import summarize, write_summary
 
@@ -244,9 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Long-tailed product image recognition co-trained with titles (SICoT) on TFX.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("run", help="ingest the manifest and run the whole pipeline (or compile it for Kubeflow)")
+    p = sub.add_parser("run", help="run the whole pipeline, from the manifests (or data.examples) to the pushed model (or compile it for Kubeflow)")
     _common(p)
-    p.add_argument("--force-ingest", action="store_true", help="re-ingest even if inputs are unchanged")
     p.add_argument(
         "--runner",
         choices=list(RUNNERS),
@@ -258,7 +266,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="train baseline and co-training (compare.variants x compare.seeds) on the same data; print the tables",
     )
     _common(p)
-    p.add_argument("--force-ingest", action="store_true", help="re-ingest even if inputs are unchanged")
     p.set_defaults(func=cmd_compare)
     p = sub.add_parser("report", help="write results.json and report.html of a finished run (no retraining)")
     p.add_argument("run_dir", help="a `sicot run` output folder or a `sicot compare` folder")

@@ -45,3 +45,15 @@ def checked_image_bytes(data: bytes, max_pixels: int = 50_000_000) -> tuple[byte
         raise ImageError("not an image (unknown format)") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise ImageError(f"image cannot be decoded ({e})") from None
+
+
+# The first bytes of the formats in TF_DECODABLE_FORMATS.
+_TF_DECODABLE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
+
+
+def tf_decodable_bytes(data: bytes) -> bytes:
+    """Bytes of an image checked before (checked_image_bytes): unchanged when their format
+    is one TensorFlow decodes (a look at the first bytes, no decoding), else re-encoded."""
+    if data.startswith(_TF_DECODABLE_SIGNATURES):
+        return data
+    return checked_image_bytes(data)[0]

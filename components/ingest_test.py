@@ -22,8 +22,8 @@ def _read_split(path):
         features.TAGS: tf.io.VarLenFeature(tf.string),
         features.EXAMPLE_ID: tf.io.FixedLenFeature([], tf.string),
     }
-    files = sorted(str(p) for p in path.glob("data-*.tfrecord"))
-    return [tf.io.parse_single_example(r, spec) for r in tf.data.TFRecordDataset(files)]
+    files = sorted(str(p) for p in path.glob("data_tfrecord-*.gz"))
+    return [tf.io.parse_single_example(r, spec) for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
 
 
 @pytest.fixture()
@@ -67,7 +67,7 @@ def messy_manifest(tmp_path):
 
 def _options(manifest, **kw):
     base = dict(manifest=str(manifest), eval_manifest=None, validation_manifest=None, eval_per_class=1,
-                eval_max_fraction=0.5, max_reject_ratio=0.9, num_shards=2)
+                eval_max_fraction=0.5, max_reject_ratio=0.9)
     base.update(kw)
     return DataConfig(**base)
 
@@ -87,7 +87,7 @@ def test_each_bad_row_is_reported_with_its_line_and_good_rows_survive(messy_mani
     assert set(reasons) == {2, 4, 6, 8, 10, 12, 14, 16}
     assert result.counts["rows"] == 19 and result.counts["accepted"] == 11 and result.counts["rejected"] == 8
 
-    rows = [r for split in ("train", "validation", "eval") for r in _read_split(tmp_path / "out" / split)]
+    rows = [r for split in ("train", "validation", "eval") for r in _read_split(tmp_path / "out" / f"Split-{split}")]
     titles = sorted(r[features.TITLE].numpy().decode() for r in rows)
     assert titles == sorted([f"{['red', 'blue'][i % 2]} shoe {i}" for i in range(10)] + [""])
     webp_row = [r for r in rows if r[features.TITLE].numpy() == b""][0]
@@ -104,7 +104,7 @@ def test_each_bad_row_is_reported_with_its_line_and_good_rows_survive(messy_mani
 def test_rows_trace_back_to_their_manifest_line(tmp_path):
     manifest = write_catalogue(tmp_path / "cat")
     result = ingest(_options(manifest, eval_per_class=2), tmp_path / "out")
-    rows = _read_split(tmp_path / "out/train")
+    rows = _read_split(tmp_path / "out/Split-train")
     ids = {r[features.EXAMPLE_ID].numpy().decode() for r in rows}
     assert "manifest.jsonl:1" in ids or "manifest.jsonl:2" in ids
     assert result.counts["train"] + result.counts["validation"] + result.counts["eval"] == sum(COUNTS.values())
@@ -116,7 +116,7 @@ def test_too_many_rejects_fails_but_writes_the_report(messy_manifest, tmp_path):
         ingest(_options(messy_manifest, max_reject_ratio=0.1), tmp_path / "out")
     report = json.loads((tmp_path / "out/ingest_report.json").read_text())
     assert report["counts"]["rejected"] == 8
-    assert not (tmp_path / "out/train").exists()
+    assert not list((tmp_path / "out").glob("Split-*")) and not (tmp_path / "out/.partial").exists()
 
 
 def test_nothing_valid_fails_clearly(tmp_path):
@@ -142,7 +142,7 @@ def test_eval_manifest_rejects_unknown_labels_and_leaked_duplicates(tmp_path):
     assert reasons[(True, 3)] == "unknown label 'purple': no training image has it"
     assert reasons[(True, 4)].startswith("exact duplicate of the image at")
     assert result.counts["train"] == 8 and result.counts["eval"] == 1
-    (row,) = _read_split(tmp_path / "out/eval")
+    (row,) = _read_split(tmp_path / "out/Split-eval")
     assert row[features.TITLE].numpy() == b"a red one"
     assert tf.sparse.to_dense(row[features.TAGS]).numpy().tolist() == [b"x", b"y"]
 
@@ -156,11 +156,11 @@ def test_validation_is_carved_per_class_from_what_training_keeps(tmp_path):
     assert report["class_counts"]["red"] == {"train": 15, "validation": 3, "eval": 2}
     assert report["class_counts"]["green"] == {"train": 7, "validation": 1, "eval": 2}
     assert report["class_counts"]["blue"] == {"train": 1, "validation": 0, "eval": 0}
-    ids = {split: {r[features.EXAMPLE_ID].numpy() for r in _read_split(tmp_path / "out" / split)}
+    ids = {split: {r[features.EXAMPLE_ID].numpy() for r in _read_split(tmp_path / "out" / f"Split-{split}")}
            for split in ("train", "validation", "eval")}
     assert not (ids["train"] & ids["validation"]) and not (ids["validation"] & ids["eval"])
     again = ingest(_options(manifest, eval_per_class=2), tmp_path / "again")
-    assert {r[features.EXAMPLE_ID].numpy() for r in _read_split(tmp_path / "again/validation")} == ids["validation"]
+    assert {r[features.EXAMPLE_ID].numpy() for r in _read_split(tmp_path / "again/Split-validation")} == ids["validation"]
 
 
 def test_validation_manifest_is_read_like_the_eval_manifest(tmp_path):
@@ -174,7 +174,7 @@ def test_validation_manifest_is_read_like_the_eval_manifest(tmp_path):
     )
     result = ingest(_options(manifest, validation_manifest=str(validation)), tmp_path / "out")
     assert [(r.line, r.reason) for r in result.rejects] == [(2, "unknown label 'grey': no training image has it")]
-    (row,) = _read_split(tmp_path / "out/validation")
+    (row,) = _read_split(tmp_path / "out/Split-validation")
     assert row[features.TITLE].numpy() == b"another seller"
     assert result.counts["validation"] == 1 and result.counts["train"] + result.counts["eval"] == 8
 
@@ -182,7 +182,7 @@ def test_validation_manifest_is_read_like_the_eval_manifest(tmp_path):
 def test_a_held_out_manifest_of_another_data_set_is_a_clear_error(tmp_path):
     manifest = write_catalogue(tmp_path / "cat", {"red": 4, "green": 4})
     other = write_catalogue(tmp_path / "other", {"blue": 2})
-    with pytest.raises(IngestError, match=r"data.validation_manifest .* shares no label with data.manifest"):
+    with pytest.raises(IngestError, match=r"data.validation_manifest .* shares no label with data.manifest .* or to null"):
         ingest(_options(manifest, validation_manifest=str(other)), tmp_path / "out")
 
 

@@ -42,6 +42,8 @@ class Reject:
     line: int
     reason: str
     image: str | None = None
+    # The split of the input the row came from (train, validation, eval), when known.
+    split: str | None = None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -199,7 +199,8 @@ def test_a_missing_manifest_names_the_path(tmp_path):
 
 def test_reject_to_dict():
     assert Reject("m.csv", 4, "missing label", "a.png").to_dict() == {
-        "source": "m.csv", "line": 4, "reason": "missing label", "image": "a.png"}
+        "source": "m.csv", "line": 4, "reason": "missing label", "image": "a.png", "split": None}
+    assert Reject("m.csv", 4, "missing label", split="eval").to_dict()["split"] == "eval"
 
 
 def test_jsonl_line_separators_inside_strings_do_not_split_rows(tmp_path):

@@ -1,8 +1,8 @@
 """``sicot compare``: baseline vs co-training (and title encoders) on identical data.
 
 Every variant of ``compare.variants`` is trained once per seed of ``compare.seeds``
-by the same pipeline (LocalDagRunner) over the same ingested TFRecords, with every
-other setting equal, and evaluated by TFMA inside the pipeline (head/tail and bucket
+by the same pipeline (LocalDagRunner) over the same data, with every other setting
+equal, and evaluated by TFMA inside the pipeline (head/tail and bucket
 slices). The runs share one pipeline root and one ML Metadata store under
 ``<output_dir>/compare/`` with caching on, so ExampleGen, statistics, schema and
 Transform run once and later variants reuse them. No model is pushed.
@@ -87,12 +87,12 @@ def planned_runs(config: SicotConfig) -> list[SicotConfig]:
     return runs
 
 
-def run_comparison(config: SicotConfig, ingest_dir: str | Path, say=print) -> Path:
+def run_comparison(config: SicotConfig, say=print) -> Path:
     """Runs every planned variant; returns the comparison folder (holds metadata.sqlite)."""
     runs = planned_runs(config)
     for i, run in enumerate(runs, 1):
         started = time.time()
         say(f"==> compare [{i}/{len(runs)}]  {variant_of(run)}, seed {run.train.seed}")
-        local_runner.run(run, str(ingest_dir), push=False)
+        local_runner.run(run, push=False)
         say(f"    [{variant_of(run)}, seed {run.train.seed}] done in {time.time() - started:.0f} s")
     return runs[0].output_path

@@ -6,8 +6,14 @@ import dataclasses
 import json
 from pathlib import Path
 
+from components.ingest_pipeline import REPORT_NAME
+from components.manifest_example_gen import IngestReport
 from evaluation.tfma_results import read_slice_metrics
 from sicot.config import SicotConfig
+
+
+INGEST_REPORT_TYPE = IngestReport.TYPE_NAME
+SHOWN_REJECTS = 5
 
 
 @dataclasses.dataclass
@@ -21,13 +27,21 @@ class RunSummary:
     pushed_dir: str | None = None
     metrics: dict[str, float] = dataclasses.field(default_factory=dict)
     slices: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
-    ingest_report: str | None = None
+    ingest_report: str | None = None  # the ingest step's report (ingest_report.json)
+    ingest_counts: dict[str, int] = dataclasses.field(default_factory=dict)
+    # The first rejected rows / skipped examples: "split file:line: reason".
+    ingest_rejects: list[str] = dataclasses.field(default_factory=list)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     def lines(self) -> list[str]:
         out = []
+        c = self.ingest_counts
+        if c:
+            out.append(f"ingest:         {c['rows']} rows -> {c['train']} train + {c['validation']} validation + "
+                       f"{c['eval']} test examples of {c['classes']} classes, {c['rejected']} rejected or skipped")
+            out += [f"  {line}" for line in self.ingest_rejects]
         for name in ("overall", "head", "tail"):
             m = self.slices.get(name)
             if m:
@@ -71,8 +85,19 @@ def summarize(config: SicotConfig) -> RunSummary:
         metadata.sqlite_metadata_connection_config(str(config.metadata_path))
     )
     summary = RunSummary()
-    report = config.ingest_dir / "ingest_report.json"
-    summary.ingest_report = str(report) if report.exists() else None
+    report_artifact = _latest(store, INGEST_REPORT_TYPE)
+    if report_artifact is not None:
+        path = Path(report_artifact.uri) / REPORT_NAME
+        summary.ingest_report = str(path)
+        report = json.loads(path.read_text(encoding="utf-8"))
+        summary.ingest_counts = report["counts"]
+        summary.ingest_rejects = [
+            f"{r.get('split') or 'train'} {r['source']}:{r['line']}: {r['reason']}"
+            + (f" ({r['image']})" if r.get("image") else "")
+            for r in report["rejects"][:SHOWN_REJECTS]
+        ]
+        if len(report["rejects"]) > SHOWN_REJECTS:
+            summary.ingest_rejects.append(f"... and {len(report['rejects']) - SHOWN_REJECTS} more (see the report)")
     model = _latest(store, "Model")
     if model is not None:
         summary.model_dir = str(Path(model.uri) / "Format-Serving")

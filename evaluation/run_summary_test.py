@@ -67,8 +67,14 @@ def test_the_latest_live_artifact_of_each_kind_is_reported(config, tmp_path):
     store.artifact("ModelBlessing", "/b/1", blessed=0)
     store.artifact("ModelBlessing", "/b/2", blessed=1, blessing_rule="interval rule: tail top-1 lower bound")
     store.artifact("PushedModel", "/p/1", pushed=1, pushed_destination="/serving/sicot/1")
-    (config.ingest_dir).mkdir()
-    (config.ingest_dir / "ingest_report.json").write_text("{}")
+    report_dir = tmp_path / "ManifestExampleGen" / "ingest_report" / "3"
+    report_dir.mkdir(parents=True)
+    counts = {"rows": 12, "train": 7, "validation": 2, "eval": 1, "classes": 3, "rejected": 2}
+    rejects = [{"source": "/d/m.jsonl", "line": 4, "reason": "missing label", "image": "a.png", "split": "train"},
+               {"source": "/d/t.gz", "line": 0, "reason": "not a tf.Example", "image": None, "split": "eval"}]
+    (report_dir / "ingest_report.json").write_text(json.dumps({"counts": counts, "rejects": rejects}))
+    store.artifact("sicot.IngestReport", "/an/older/report")
+    store.artifact("sicot.IngestReport", str(report_dir))
 
     summary = summarize(config)
     assert summary.model_dir == str(new_model / "Format-Serving")
@@ -81,7 +87,25 @@ def test_the_latest_live_artifact_of_each_kind_is_reported(config, tmp_path):
     assert summary.metrics == summary.slices["overall"]
     assert summary.blessed is True and summary.blessing_rule == "interval rule: tail top-1 lower bound"
     assert summary.pushed_dir == "/serving/sicot/1"
-    assert summary.ingest_report == str(config.ingest_dir / "ingest_report.json")
+    assert summary.ingest_report == str(report_dir / "ingest_report.json")
+    assert summary.ingest_counts == counts
+    assert summary.ingest_rejects == ["train /d/m.jsonl:4: missing label (a.png)",
+                                      "eval /d/t.gz:0: not a tf.Example"]
+    lines = RunSummary(ingest_counts=summary.ingest_counts, ingest_rejects=summary.ingest_rejects).lines()
+    assert lines[:3] == [
+        "ingest:         12 rows -> 7 train + 2 validation + 1 test examples of 3 classes, 2 rejected or skipped",
+        "  train /d/m.jsonl:4: missing label (a.png)", "  eval /d/t.gz:0: not a tf.Example"]
+
+
+def test_only_the_first_rejects_are_named(config, tmp_path):
+    store = Store(config.metadata_path)
+    counts = {"rows": 20, "train": 10, "validation": 0, "eval": 0, "classes": 1, "rejected": 10}
+    rejects = [{"source": "m", "line": i, "reason": "missing label", "image": None, "split": "train"} for i in range(10)]
+    (tmp_path / "ingest_report.json").write_text(json.dumps({"counts": counts, "rejects": rejects}))
+    store.artifact("sicot.IngestReport", str(tmp_path))
+    shown = summarize(config).ingest_rejects
+    assert shown[:-1] == [f"train m:{i}: missing label" for i in range(5)]
+    assert shown[-1] == "... and 5 more (see the report)"
 
 
 def test_a_run_without_outputs_reports_nothing(config):
@@ -150,4 +174,5 @@ def test_write_summary_is_the_json_of_to_dict(config):
     assert written == summary.to_dict()
     assert RunSummary(**written) == summary
     assert set(written) == {"model_dir", "evaluation_model_dir", "model_run_dir", "evaluation_dir", "blessed",
-                            "blessing_rule", "pushed_dir", "metrics", "slices", "ingest_report"}
+                            "blessing_rule", "pushed_dir", "metrics", "slices", "ingest_report", "ingest_counts",
+                            "ingest_rejects"}

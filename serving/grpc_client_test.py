@@ -10,7 +10,7 @@ import pytest
 from tests.background_server import free_port
 from serving.grpc_client import TFServingClient, TFServingError, TFServingUnavailable
 from tests.local_prediction_server import start_prediction_server
-from tests.tiny_catalogue import COLOURS, png_bytes
+from tests.tiny_catalogue import COLOURS, png_bytes, split_records
 
 IMAGES = [png_bytes(COLOURS[c], size=(16, 16)) for c in ("red", "green", "blue")]
 PATIENT = 30.0  # deadline of the calls that must succeed, on a busy 2-core machine
@@ -54,7 +54,7 @@ def test_the_requested_version_and_signature_answer(model_server, tiny_run_dir):
     address, _ = model_server
     outputs, version = TFServingClient(address, "sicot", version=1, timeout_s=PATIENT).recognize(IMAGES[:1])
     assert version == 1 and outputs["labels"].shape == (1, 3)
-    record = next(iter(tf.data.TFRecordDataset(sorted(map(str, (tiny_run_dir / "ingest/eval").glob("*.tfrecord"))))))
+    record = tf.constant(split_records(tiny_run_dir, "eval")[0])
     probabilities, _ = TFServingClient(address, "sicot", signature_name="predict_examples", timeout_s=PATIENT).predict(
         {"examples": np.array([record.numpy()], dtype=object)}
     )

@@ -41,6 +41,28 @@ SEMANTIC_STREAM_SETTINGS = (
 
 
 @dataclasses.dataclass
+class ExamplesConfig:
+    # The user's own TFRecords of tf.Examples as the pipeline's input, instead of the
+    # manifests: a file pattern (glob) per split, read by ImportExampleGen (GZIP when
+    # the files end in .gz), then screened (components/example_screen.py: bad examples
+    # are skipped and reported). train null: the manifests are the input. A split left
+    # null is carved per class from train (data.eval_per_class, ...).
+    train: str | None = None
+    validation: str | None = None
+    eval: str | None = None
+    # Their names for our features: the image bytes (PNG, JPEG, GIF, BMP; other formats
+    # Pillow reads are re-encoded), the title (UTF-8, may be missing), the label (the
+    # class), the sku (default: the label), the tags (a list), the example id
+    # (default: <file>:<record index>).
+    image_feature: str = "image"
+    title_feature: str = "title"
+    label_feature: str = "label"
+    sku_feature: str = "sku"
+    tags_feature: str = "tags"
+    example_id_feature: str = "example_id"
+
+
+@dataclasses.dataclass
 class DataConfig:
     # Manifest of the training images (JSON Lines or CSV); relative paths in it are
     # relative to the manifest's own folder. The default is the bundled SKU benchmark
@@ -60,11 +82,12 @@ class DataConfig:
     validation_manifest: str | None = "data/emoji_sku/validation.jsonl"
     validation_per_class: int = 5
     validation_max_fraction: float = 0.2
-    # Fail the ingest when more than this share of the rows is rejected.
+    # Fail the ingest (or, with data.examples, the screening) when more than this share
+    # of the rows (examples) is rejected.
     max_reject_ratio: float = 0.1
-    # Number of TFRecord shards per split.
-    num_shards: int = 2
     seed: int = 42
+    # The user's own TFRecords as the input (see ExamplesConfig); off by default.
+    examples: ExamplesConfig = dataclasses.field(default_factory=ExamplesConfig)
 
 
 @dataclasses.dataclass

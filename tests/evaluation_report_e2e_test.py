@@ -78,7 +78,7 @@ def test_tfma_slices_equal_a_recomputation_from_the_models_predictions(compare_d
         from pathlib import Path
 
         assert Path(entry["model_dir"]).name == "Format-TFMA"  # the evaluation model
-        eval_dir = Path(entry["model_dir"]).parents[3] / "ImportExampleGen"
+        eval_dir = Path(entry["model_dir"]).parents[3] / "ManifestExampleGen"
         (examples,) = list(eval_dir.glob("examples/*/Split-eval"))
         labels, group, bucket, rank = _recompute(entry["model_dir"], examples)
         # Head = at least 10 training images: red and green are head, blue and yellow tail.

@@ -1,6 +1,6 @@
 """The whole pipeline on a tiny catalogue, through the `sicot run` command.
 
-Runs ingest -> ImportExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator ->
+Runs ManifestExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator ->
 Transform -> Trainer -> Evaluator -> Pusher with LocalDagRunner and SQLite ML
 Metadata, then checks what a user relies on: the pushed SavedModel answers real
 images, TFMA's accuracy equals the accuracy recomputed from the pushed model, and the
@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 
 from models import features
-from tests.tiny_catalogue import COLOURS, COUNTS, png_bytes, write_catalogue
+from tests.tiny_catalogue import COLOURS, COUNTS, png_bytes, split_records, write_catalogue
 
 pytestmark = pytest.mark.slow
 
@@ -60,8 +60,7 @@ def test_tfma_accuracy_equals_the_pushed_models_accuracy_on_eval(run_dir):
     labels = [l.decode() for l in model.signatures["serving_default"](
         images=tf.constant([png_bytes(COLOURS["red"])]))["labels"].numpy()[0]]
     assert len(labels) == 3
-    records = sorted(str(p) for p in (run_dir / "ingest/eval").glob("data-*.tfrecord"))
-    serialized = tf.constant(list(tf.data.TFRecordDataset(records).as_numpy_iterator()))
+    serialized = tf.constant(split_records(run_dir, "eval"))
     probabilities = model.signatures["predict_examples"](examples=serialized)["probabilities"].numpy()
     # The pushed model has the image signatures only; the Transform graph is the evaluation model's.
     assert "transform_features" not in model.signatures
@@ -103,8 +102,7 @@ def test_title_attention_reads_out_word_weights(run_dir):
     assert np.all(weights[0][words[0] == ""] == 0.0)  # padding gets exactly zero
     assert np.all(weights[1] == 0.0) and np.all(weights[2] == 0.0)  # no known word
     # No skew between serving-side title ids and Transform's: same kept words, same places.
-    records = sorted(str(p) for p in (run_dir / "ingest/eval").glob("data-*.tfrecord"))
-    serialized = tf.constant(list(tf.data.TFRecordDataset(records).as_numpy_iterator()))
+    serialized = tf.constant(split_records(run_dir, "eval"))
     titles = tf.io.parse_example(serialized, {features.TITLE: tf.io.FixedLenFeature([], tf.string)})[features.TITLE]
     transform_ids = model.signatures["transform_features"](examples=serialized)[features.TITLE_TOKEN_IDS].numpy()
     served_words = model.signatures["title_attention"](titles=titles)["words"].numpy()
@@ -126,6 +124,6 @@ def test_every_component_ran_and_is_recorded_in_ml_metadata(run_dir):
         metadata.sqlite_metadata_connection_config(str(run_dir / "metadata.sqlite"))
     )
     ran = {t.name.split(".")[-1] for t in store.get_execution_types()}
-    assert {"ImportExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform", "TitleWord2Vec", "SicotTrainer",
+    assert {"ManifestExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform", "TitleWord2Vec", "SicotTrainer",
             "Evaluator", "Pusher"} <= ran
     assert all(e.last_known_state == 3 for e in store.get_executions())  # COMPLETE

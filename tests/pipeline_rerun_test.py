@@ -24,7 +24,7 @@ from tests.tiny_catalogue import COLOURS, png_bytes, write_catalogue
 
 pytestmark = pytest.mark.slow
 
-UPSTREAM = ("ImportExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform", "TitleWord2Vec")
+UPSTREAM = ("ManifestExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform", "TitleWord2Vec")
 
 
 def _executions_by_component(metadata_path) -> dict[str, list[int]]:

@@ -44,3 +44,13 @@ def write_catalogue(root: Path, counts: dict[str, int] = COUNTS) -> Path:
     manifest = root / "manifest.jsonl"
     manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return manifest
+
+
+def split_records(run_dir: Path, split: str) -> list[bytes]:
+    """The serialized tf.Examples of one split of a `sicot run` (the ExampleGen's artifact)."""
+    import tensorflow as tf
+
+    files = sorted(str(p) for p in Path(run_dir).glob(f"pipeline/*ExampleGen/examples/*/Split-{split}/*.gz"))
+    if not files:
+        files = sorted(str(p) for p in Path(run_dir).glob(f"pipeline/ExampleScreen/examples/*/Split-{split}/*.gz"))
+    return list(tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator())

@@ -11,7 +11,7 @@ from tfx.proto.orchestration import executable_spec_pb2, pipeline_pb2
 from sicot.config import load_config
 from tfx_pipeline import beam_runner
 
-BEAM_COMPONENTS = {"ImportExampleGen", "StatisticsGen", "Transform", "Evaluator"}
+BEAM_COMPONENTS = {"ManifestExampleGen", "StatisticsGen", "Transform", "Evaluator"}
 
 
 @pytest.fixture()
@@ -49,9 +49,9 @@ def node_ids(ir) -> list[str]:
     return [n.pipeline_node.node_info.id for n in ir.nodes]
 
 
-def input_base(ir) -> str:
-    (gen,) = [n.pipeline_node for n in ir.nodes if n.pipeline_node.node_info.id == "ImportExampleGen"]
-    return gen.parameters.parameters["input_base"].field_value.string_value
+def parameter(ir, node: str, name: str) -> str:
+    (gen,) = [n.pipeline_node for n in ir.nodes if n.pipeline_node.node_info.id == node]
+    return gen.parameters.parameters[name].field_value.string_value
 
 
 def test_the_whole_pipeline_goes_to_beam_once_with_the_output_folder_made(tmp_path, handed_to_beam):
@@ -65,9 +65,9 @@ def test_the_whole_pipeline_goes_to_beam_once_with_the_output_folder_made(tmp_pa
     assert ir.runtime_spec.pipeline_root.runtime_parameter.default_value.string_value == str(out / "pipeline")
     # Beam runs push: the baseline resolver and the Pusher are in.
     assert set(node_ids(ir)) == {
-        "ImportExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform", "TitleWord2Vec",
+        "ManifestExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform", "TitleWord2Vec",
         "SicotTrainer", "latest_blessed_model_resolver", "Evaluator", "Pusher"}
-    assert input_base(ir) == str(out / "ingest")
+    assert parameter(ir, "ManifestExampleGen", "manifest") == str(Path(config.data.manifest).absolute())
 
 
 def test_ml_metadata_is_the_sqlite_file_in_the_output_folder(tmp_path, handed_to_beam):
@@ -86,9 +86,14 @@ def test_the_beam_heavy_components_get_the_pipelines_beam_args(tmp_path, handed_
     assert {node: specs[node][1] for node in BEAM_COMPONENTS} == {node: args for node in BEAM_COMPONENTS}
 
 
-def test_an_explicit_ingest_dir_is_what_example_gen_reads(tmp_path, handed_to_beam):
-    beam_runner.run(load_config(None, [f"pipeline.output_dir={tmp_path}"]), str(tmp_path / "tfrecords"))
-    assert input_base(handed_to_beam[0][0]) == str(tmp_path / "tfrecords")
+def test_user_tfrecords_are_imported_then_screened_with_beam(tmp_path, handed_to_beam):
+    beam_runner.run(load_config(None, [f"pipeline.output_dir={tmp_path}",
+                                       f"data.examples.train={tmp_path}/shop/train-*.tfrecord.gz"]))
+    ir = handed_to_beam[0][0]
+    assert "ManifestExampleGen" not in node_ids(ir)
+    assert {"ImportExampleGen", "ExampleScreen"} <= set(node_ids(ir))
+    assert parameter(ir, "ImportExampleGen", "input_base") == str(tmp_path / "shop")
+    assert executor_specs(ir)["ExampleScreen"][0] == "beam"
 
 
 def test_a_bad_configuration_fails_before_anything_is_handed_to_beam(tmp_path, handed_to_beam):

@@ -2,8 +2,10 @@
 
 KubeflowV2DagRunner writes the pipeline as a PipelineSpec JSON whose every component
 runs in ``pipeline.kubeflow_image`` (built from deploy/pipeline/Dockerfile). The
-pipeline root and the ingested TFRecords (``pipeline.output_dir``) must be a path
-the cluster reads, e.g. a bucket (``gs://...``).
+pipeline root (``pipeline.output_dir``), the manifests and the images they name must
+be paths the cluster reads. The training manifest is the pipeline's runtime parameter
+``manifest`` (default: ``data.manifest``), so that a daily run points at that day's
+manifest without compiling again.
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from tfx_pipeline.pipeline import create_pipeline
 PIPELINE_JSON = "kubeflow_pipeline.json"
 
 
-def run(config: SicotConfig, ingest_dir: str | None = None) -> Path:
+MANIFEST_PARAMETER = "manifest"
+
+
+def manifest_parameter(config: SicotConfig) -> tfx.dsl.experimental.RuntimeParameter:
+    return tfx.dsl.experimental.RuntimeParameter(name=MANIFEST_PARAMETER, ptype=str, default=config.data.manifest)
+
+
+def run(config: SicotConfig) -> Path:
     """Writes <pipeline.output_dir>/kubeflow_pipeline.json and returns its path."""
     config.output_path.mkdir(parents=True, exist_ok=True)
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
@@ -26,5 +35,6 @@ def run(config: SicotConfig, ingest_dir: str | None = None) -> Path:
         output_dir=str(config.output_path),
         output_filename=PIPELINE_JSON,
     )
-    runner.run(create_pipeline(config, ingest_dir), write_out=True)
+    runner.run(create_pipeline(config, manifest=manifest_parameter(config)),
+               parameter_values={MANIFEST_PARAMETER: config.data.manifest}, write_out=True)
     return config.output_path / PIPELINE_JSON

@@ -12,7 +12,7 @@ def test_kubeflow_compiles_every_component_with_the_configured_image(tmp_path, c
     assert str(path) in capsys.readouterr().out
     spec = json.loads(path.read_text())["pipelineSpec"]
     nodes = {c.id for c in create_pipeline(load_config(None, settings)).components}
-    assert {"ImportExampleGen", "Transform", "TitleWord2Vec", "SicotTrainer", "Evaluator", "Pusher"} <= nodes
+    assert {"ManifestExampleGen", "Transform", "TitleWord2Vec", "SicotTrainer", "Evaluator", "Pusher"} <= nodes
     # The latest-blessed-model resolver compiles to two KFP resolver tasks (model, blessing).
     resolver = "latest_blessed_model_resolver"
     assert resolver in nodes
@@ -25,6 +25,17 @@ def test_kubeflow_compiles_every_component_with_the_configured_image(tmp_path, c
     assert set(images.values()) == {"registry.example/sicot-pipeline:1.2"}
     # Nothing ran: no ingest, no pipeline root.
     assert not (tmp_path / "ingest").exists() and not (tmp_path / "pipeline").exists()
+    # The pipeline starts with the manifest ExampleGen, whose manifest is a runtime
+    # parameter (default data.manifest) that a run may set.
+    config = load_config(None, settings)
+    assert spec["root"]["inputDefinitions"]["parameters"]["manifest"] == {"type": "STRING"}
+    runtime = json.loads(path.read_text())["runtimeConfig"]["parameters"]
+    assert runtime["manifest"] == {"stringValue": config.data.manifest}
+    gen = spec["root"]["dag"]["tasks"]["ManifestExampleGen"]
+    assert gen["inputs"]["parameters"]["manifest"] == {"componentInputParameter": "manifest"}
+    first = [name for name, task in spec["root"]["dag"]["tasks"].items() if not task.get("dependentTasks")]
+    assert "ManifestExampleGen" in first
+    assert spec["root"]["dag"]["tasks"]["StatisticsGen"]["dependentTasks"] == ["ManifestExampleGen"]
 
 
 def test_unknown_runner_is_refused(capsys):

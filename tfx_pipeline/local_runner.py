@@ -8,6 +8,6 @@ from sicot.config import SicotConfig
 from tfx_pipeline.pipeline import create_pipeline
 
 
-def run(config: SicotConfig, ingest_dir: str | None = None, push: bool = True) -> None:
+def run(config: SicotConfig, push: bool = True) -> None:
     config.output_path.mkdir(parents=True, exist_ok=True)
-    tfx.orchestration.LocalDagRunner().run(create_pipeline(config, ingest_dir, push=push))
+    tfx.orchestration.LocalDagRunner().run(create_pipeline(config, push=push))

@@ -11,7 +11,7 @@ from tfx.proto.orchestration import pipeline_pb2
 from sicot.config import load_config
 from tfx_pipeline import local_runner
 
-UPSTREAM = {"ImportExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform", "TitleWord2Vec",
+UPSTREAM = {"ManifestExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform", "TitleWord2Vec",
             "SicotTrainer", "Evaluator"}
 
 
@@ -44,8 +44,9 @@ def test_a_run_pushes_and_keeps_ml_metadata_in_the_output_folder(tmp_path, hande
     assert folder_existed and out.is_dir()
     assert run_options is None
     assert node_ids(ir) == UPSTREAM | {"latest_blessed_model_resolver", "Pusher"}
-    assert node(ir, "ImportExampleGen").parameters.parameters["input_base"].field_value.string_value == str(
-        out / "ingest")
+    config = load_config(None, [])
+    assert node(ir, "ManifestExampleGen").parameters.parameters["manifest"].field_value.string_value == str(
+        Path(config.data.manifest).absolute())
     deployment = pipeline_pb2.IntermediateDeploymentConfig()
     assert ir.deployment_config.Unpack(deployment)
     connection = metadata_store_pb2.ConnectionConfig()
@@ -54,14 +55,11 @@ def test_a_run_pushes_and_keeps_ml_metadata_in_the_output_folder(tmp_path, hande
     assert ir.runtime_spec.pipeline_root.runtime_parameter.default_value.string_value == str(out / "pipeline")
 
 
-def test_a_comparison_run_reads_the_given_ingest_dir_and_pushes_nothing(tmp_path, handed_over):
-    # evaluation/compare.py: local_runner.run(variant_config, ingest_dir, push=False)
-    local_runner.run(load_config(None, [f"pipeline.output_dir={tmp_path}/variant"]), str(tmp_path / "shared"),
-                     push=False)
+def test_a_comparison_run_pushes_nothing(tmp_path, handed_over):
+    # evaluation/compare.py: local_runner.run(variant_config, push=False)
+    local_runner.run(load_config(None, [f"pipeline.output_dir={tmp_path}/variant"]), push=False)
     ((ir, _, _),) = handed_over
     assert node_ids(ir) == UPSTREAM
-    assert node(ir, "ImportExampleGen").parameters.parameters["input_base"].field_value.string_value == str(
-        tmp_path / "shared")
     # The Evaluator has no baseline to read.
     assert "baseline_model" not in node(ir, "Evaluator").inputs.inputs
 

@@ -1,6 +1,7 @@
 """The sicot TFX pipeline graph (runner-independent).
 
-ImportExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator -> Transform ->
+ManifestExampleGen (the manifests of ``data``; or, with ``data.examples``, the user's
+TFRecords: ImportExampleGen -> ExampleScreen) -> StatisticsGen -> SchemaGen -> ExampleValidator -> Transform ->
 [TitleWord2Vec] -> Trainer -> Evaluator (TFMA, head/tail slices; gated on the last
 blessed model, which a Resolver finds) -> Pusher (versioned folder that TF Serving
 loads). TitleWord2Vec runs when co-training starts from no pretrained file.
@@ -11,14 +12,17 @@ variant is evaluated on its own and nothing is pushed.
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import os
 from pathlib import Path
 
 from tfx import v1 as tfx
 
-
 from components import evaluation_model_executor
-from components.ingest import SPLITS as INGEST_SPLITS
+from components.example_screen import ExampleScreen
+from components.ingest import input_fingerprint
+from components.manifest_example_gen import ManifestExampleGen
 from components.sicot_trainer import SicotTrainer
 from components.title_word2vec import TitleWord2Vec
 from models import custom_config as custom_config_contract
@@ -44,23 +48,53 @@ def code_version() -> str:
     return h.hexdigest()[:16]
 
 
-def create_pipeline(config: SicotConfig, ingest_dir: str | None = None, push: bool = True) -> tfx.dsl.Pipeline:
-    """The pipeline over the TFRecords that `sicot ingest` wrote to ingest_dir.
+def _glob_base(pattern: str) -> str:
+    """The folder of a file pattern above its first wildcard."""
+    head = pattern.split("*")[0].split("?")[0].split("[")[0]
+    return os.path.dirname(head) or "."
+
+
+def example_gens(config: SicotConfig, manifest=None) -> list:
+    """The nodes that make the pipeline's Examples; the last one's ``examples`` output is
+    what every later node reads.
+
+    manifest: the training manifest (default data.manifest; the Kubeflow runner passes a
+    RuntimeParameter). With data.examples.train set: ImportExampleGen over the user's
+    TFRecords (a split pattern each, relative to their common folder), then ExampleScreen.
+    """
+    data = copy.deepcopy(config.data)
+    user = data.examples
+    if user.train:
+        patterns = {split: str(Path(getattr(user, split)).absolute())
+                    for split in ("train", "validation", "eval") if getattr(user, split)}
+        base = os.path.commonpath([_glob_base(p) for p in patterns.values()])
+        imported = tfx.components.ImportExampleGen(
+            input_base=base,
+            input_config=tfx.proto.Input(splits=[
+                tfx.proto.Input.Split(name=split, pattern=os.path.relpath(pattern, base))
+                for split, pattern in patterns.items()
+            ]),
+        )
+        return [imported, ExampleScreen(imported.outputs["examples"], data)]
+    for key in ("manifest", "eval_manifest", "validation_manifest"):
+        if getattr(data, key):
+            setattr(data, key, str(Path(getattr(data, key)).absolute()))
+    if manifest is None:
+        return [ManifestExampleGen(data.manifest, data, input_fingerprint=input_fingerprint(data))]
+    return [ManifestExampleGen(manifest, data)]
+
+
+def create_pipeline(config: SicotConfig, push: bool = True, manifest=None) -> tfx.dsl.Pipeline:
+    """The whole pipeline, from the manifests (or data.examples) to the pushed model.
 
     ``push=False`` (``sicot compare``): no baseline resolver and no Pusher.
+    manifest: see :func:`example_gens`.
     """
-    ingest_dir = str(ingest_dir or config.ingest_dir)
     version = code_version()
     custom_config = custom_config_contract.encode(config, version)
 
-    example_gen = tfx.components.ImportExampleGen(
-        input_base=ingest_dir,
-        input_config=tfx.proto.Input(
-            splits=[
-                tfx.proto.Input.Split(name=split, pattern=f"{split}/*") for split in INGEST_SPLITS
-            ]
-        ),
-    )
+    gens = example_gens(config, manifest)
+    example_gen = gens[-1]
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = tfx.components.SchemaGen(
         statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
@@ -127,7 +161,7 @@ def create_pipeline(config: SicotConfig, ingest_dir: str | None = None, push: bo
         pipeline_name=config.pipeline.name,
         pipeline_root=str(config.pipeline_root),
         components=[
-            example_gen,
+            *gens,
             statistics_gen,
             schema_gen,
             example_validator,

@@ -9,8 +9,10 @@ from google.protobuf import json_format
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import LatestBlessedModelStrategy
 from tfx.utils import json_utils
 
-from components.ingest import SPLITS as INGEST_SPLITS
+from pathlib import Path
+
 from components.interval_blessing import IntervalRule
+from components.manifest_example_gen import data_options
 from models import custom_config as contract
 from sicot.config import load_config
 from tfx_pipeline import pipeline as pipeline_module
@@ -19,7 +21,7 @@ from tfx_pipeline.pipeline import PREPROCESSING_FN, RUN_FN, code_version, create
 
 RESOLVER = "latest_blessed_model_resolver"
 IMPORT, STATS, SCHEMA, VALIDATOR, TRANSFORM = (
-    "ImportExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform")
+    "ManifestExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform")
 W2V, TRAINER, EVALUATOR, PUSHER = "TitleWord2Vec", "SicotTrainer", "Evaluator", "Pusher"
 
 
@@ -76,19 +78,44 @@ def test_the_resolver_finds_the_latest_blessed_model(tmp_path):
     assert not resolver.upstream_nodes
 
 
-def test_example_gen_reads_every_ingest_split(tmp_path):
-    config, pipeline = build(tmp_path)
+def test_the_example_gen_reads_the_manifests_with_the_data_settings(tmp_path):
+    config, pipeline = build(tmp_path, "data.eval_per_class=7", "data.validation_manifest=null")
     gen = components(pipeline)[IMPORT]
-    assert gen.exec_properties["input_base"] == str(tmp_path / "ingest") == str(config.ingest_dir)
-    splits = json.loads(gen.exec_properties["input_config"])["splits"]
-    assert [(s["name"], s["pattern"]) for s in splits] == [(s, f"{s}/*") for s in INGEST_SPLITS]
-    # The splits that the Trainer and the Evaluator read are among them.
-    assert {"train", "validation", "eval"} <= set(INGEST_SPLITS)
+    props = gen.exec_properties
+    # Absolute paths: the pipeline's steps need not run in the folder the command ran in.
+    assert props["manifest"] == str(Path(config.data.manifest).absolute())
+    assert props["eval_manifest"] == str(Path(config.data.eval_manifest).absolute())
+    assert props["validation_manifest"] == ""  # carved per class from the training manifest
+    options = data_options(props["data_options"])
+    assert options.eval_per_class == 7 and options.manifest == props["manifest"]
+    assert len(props["input_fingerprint"]) == 64  # the manifests and their images: the cache key
+    assert set(gen.outputs) == {"examples", "ingest_report"}
 
 
-def test_an_explicit_ingest_dir_wins(tmp_path):
-    _, pipeline = build(tmp_path, ingest_dir=str(tmp_path / "elsewhere"))
-    assert components(pipeline)[IMPORT].exec_properties["input_base"] == str(tmp_path / "elsewhere")
+def test_a_runtime_parameter_can_name_the_manifest(tmp_path):
+    from tfx import v1 as tfx
+
+    parameter = tfx.dsl.experimental.RuntimeParameter(name="manifest", ptype=str, default="/data/day1.jsonl")
+    _, pipeline = build(tmp_path, manifest=parameter)
+    props = components(pipeline)[IMPORT].exec_properties
+    assert props["manifest"] is parameter
+    assert props["input_fingerprint"] == ""  # not known when the pipeline is compiled
+
+
+def test_user_tfrecords_are_imported_per_split_then_screened(tmp_path):
+    config, pipeline = build(tmp_path, f"data.examples.train={tmp_path}/shop/train/*.gz",
+                             f"data.examples.eval={tmp_path}/shop/test-*.gz", "data.examples.label_feature=category")
+    graph = components(pipeline)
+    assert IMPORT not in graph
+    imported, screen = graph["ImportExampleGen"], graph["ExampleScreen"]
+    assert imported.exec_properties["input_base"] == str(tmp_path / "shop")
+    splits = json.loads(imported.exec_properties["input_config"])["splits"]
+    assert [(s["name"], s["pattern"]) for s in splits] == [("train", "train/*.gz"), ("eval", "test-*.gz")]
+    assert wiring(screen) == {"imported_examples": ("ImportExampleGen", "examples")}
+    assert data_options(screen.exec_properties["data_options"]).examples.label_feature == "category"
+    # Every later component reads the screened examples, never the imported ones.
+    for name in (STATS, TRANSFORM, W2V, EVALUATOR):
+        assert wiring(graph[name])["examples"] == ("ExampleScreen", "examples"), name
 
 
 def test_transform_gets_only_the_preprocessing_settings_and_the_code_version(tmp_path):

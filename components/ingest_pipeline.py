@@ -1,0 +1,347 @@
+"""The Beam graph of ingestion: records -> checked, de-duplicated, held-out examples.
+
+One graph for every input the pipeline takes (manifests: components/manifest_source.py;
+the user's own TFRecords: components/tfrecord_source.py), run by the pipeline's first
+node (components/manifest_example_gen.py, components/example_screen.py) on whatever Beam
+runner the pipeline uses, and by ``sicot ingest`` alone (components/ingest.py).
+
+Two passes over the input, so that no step holds the images of the data set:
+
+1. **check**: every record is read and checked (the image decodes, a label is there,
+   the text is UTF-8). What goes on is small metadata (where the record came from, its
+   label, the image's content hash), never the image. On that metadata, grouped per
+   image hash: an exact duplicate of an earlier image is rejected (the training input
+   first, then eval, then validation; by file and line). Grouped per class: a held-out
+   record whose label no training record has is rejected, and when no input gives the
+   eval or the validation split, the per-class hold-out of
+   components/class_balanced_split.py picks them from the training records (eval first,
+   with ``seed``; validation from what training keeps, with ``seed + 1``): the same
+   choices as the single-process ingest for the same data and seed.
+2. **write**: the records are read again and written as tf.Examples into
+   ``<out>/Split-<split>/data_tfrecord-*.gz`` (the layout of TFX's Examples artifact).
+   Pass 1's decisions come in as a side input that holds only the exceptions (held-out
+   and rejected records: the number of classes times the hold-out cap, plus the
+   rejects), not a table of every record; a record not in it goes to the split of its
+   input. The write is not preceded by a shuffle: a shuffle groups the images (the
+   DirectRunner keeps a grouping in memory), so files are written per bundle.
+
+The same graph writes the report (``ingest_report.json``): every rejected record with
+its split, file, line (or record index) and reason, counts per split and per class.
+Whether the run fails (nothing valid, too many rejects) is decided from the report
+after the graph has run: :func:`check_report`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from collections import Counter
+from typing import Any, Iterator, Protocol, Sequence
+
+import apache_beam as beam
+
+from components.class_balanced_split import split_by_class
+from components.manifest import Reject
+from sicot.config import DataConfig
+
+SPLITS = ("train", "validation", "eval")
+# Which input's copy of an image is kept when the same bytes come twice: training first.
+_INPUT_ORDER = {"train": 0, "eval": 1, "validation": 2}
+REPORT_NAME = "ingest_report.json"
+EXAMPLES_FILE_PREFIX = "data_tfrecord"
+_METRICS_NAMESPACE = "sicot.ingest"
+
+
+class IngestError(RuntimeError):
+    """Ingestion produced nothing usable, or rejected too much."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """One input record: the split its input gives, where it is, what the source read."""
+
+    split: str
+    source: str  # the manifest or TFRecord file
+    line: int  # manifest line, or the record's index in its TFRecord file
+    payload: Any  # ManifestRow / Reject (manifests), serialized bytes (TFRecords)
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}\x00{self.line}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Checked:
+    """A record that passed pass 1: its metadata, not its image."""
+
+    split: str
+    source: str
+    line: int
+    label: str
+    digest: str  # sha256 of the image bytes
+    empty_title: bool
+    image: str | None = None  # the image's path (manifests) or the example's id
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}\x00{self.line}"
+
+    def reject(self, reason: str) -> Reject:
+        return Reject(self.source, self.line, reason, self.image, split=self.split)
+
+
+class RecordSource(Protocol):
+    """What the ingest graph reads (picklable: it travels to the Beam workers)."""
+
+    # True when a record is small (a manifest row: shuffle the records to spread the
+    # image reads over workers); false when it carries the image (TFRecords: shuffle
+    # the files instead, never the records).
+    records_are_small: bool
+
+    def inputs(self) -> list[tuple[str, str]]:
+        """(split, path) of every input file."""
+
+    def read(self, split_and_path: tuple[str, str]) -> Iterator[Record]:
+        ...
+
+    def check(self, record: Record) -> Checked | Reject:
+        ...
+
+    def encode(self, record: Record) -> bytes:
+        """The record as a serialized tf.Example of models/features.py (pass 2)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class HoldOut:
+    """Which splits are carved per class from the training records, and how."""
+
+    # (split, per_class, max_fraction, seed), in the order they are carved.
+    carved: tuple[tuple[str, int, float, int], ...]
+
+    @classmethod
+    def for_inputs(cls, options: DataConfig, given_splits: Sequence[str]) -> "HoldOut":
+        carved = []
+        if "eval" not in given_splits:
+            carved.append(("eval", options.eval_per_class, options.eval_max_fraction, options.seed))
+        if "validation" not in given_splits:
+            carved.append(("validation", options.validation_per_class, options.validation_max_fraction,
+                           options.seed + 1))
+        return cls(tuple(carved))
+
+
+def _checked(record: Record, source: RecordSource):
+    result = source.check(record)
+    if isinstance(result, Reject):
+        beam.metrics.Metrics.counter(_METRICS_NAMESPACE, "rejected").inc()
+        yield beam.pvalue.TaggedOutput("rejects", dataclasses.replace(result, split=record.split))
+    else:
+        yield result
+
+
+def _first_of_each_image(digest_and_items):
+    _, items = digest_and_items
+    items = sorted(items, key=lambda c: (_INPUT_ORDER[c.split], c.source, c.line))
+    first = items[0]
+    yield first
+    for duplicate in items[1:]:
+        yield beam.pvalue.TaggedOutput(
+            "rejects", duplicate.reject(f"exact duplicate of the image at {first.source}:{first.line}")
+        )
+
+
+def _place_class(label_and_items, hold_out: HoldOut):
+    """Every record of one class -> (record, split), or a reject for an unknown label."""
+    label, items = label_and_items
+    items = list(items)
+    remaining = [c for c in items if c.split == "train"]
+    for c in items:
+        if c.split == "train":
+            continue
+        if remaining:
+            yield c, c.split
+        else:
+            yield beam.pvalue.TaggedOutput("rejects", c.reject(f"unknown label '{label}': no training image has it"))
+    for split, per_class, max_fraction, seed in hold_out.carved:
+        chosen = split_by_class([label] * len(remaining), [c.digest for c in remaining], per_class, max_fraction,
+                                seed)
+        for c, is_chosen in zip(remaining, chosen):
+            if is_chosen:
+                yield c, split
+        remaining = [c for c, is_chosen in zip(remaining, chosen) if not is_chosen]
+    for c in remaining:
+        yield c, "train"
+
+
+def _routed(record: Record, source: RecordSource, exceptions: dict[str, str]):
+    """Pass 2: (split, serialized example) of a record pass 1 kept."""
+    if isinstance(record.payload, Reject):
+        return
+    split = exceptions.get(record.key, record.split)
+    if not split:  # rejected in pass 1
+        return
+    try:
+        example = source.encode(record)
+    except (OSError, ValueError) as e:  # changed or removed since pass 1
+        beam.metrics.Metrics.counter(_METRICS_NAMESPACE, "changed_between_passes").inc()
+        import logging
+
+        logging.warning("ingest: %s:%s could not be read again (%s); left out", record.source, record.line, e)
+        return
+    yield split, example
+
+
+def _read_records(p, label: str, source: RecordSource):
+    inputs = p | f"{label}Inputs" >> beam.Create(source.inputs())
+    if source.records_are_small:
+        return inputs | f"{label}Read" >> beam.FlatMap(source.read) | f"{label}Spread" >> beam.Reshuffle()
+    return inputs | f"{label}Spread" >> beam.Reshuffle() | f"{label}Read" >> beam.FlatMap(source.read)
+
+
+def _write_report(_, path: str, summary: dict[str, Any], rejects: list[dict], split_class_counts: list,
+                  rows: int, empty_titles: int) -> str:
+    rejects = sorted(rejects, key=lambda r: (_INPUT_ORDER.get(r.get("split") or "train", 0), r["source"], r["line"]))
+    per_class: dict[str, dict[str, int]] = {}
+    split_counts: Counter = Counter()
+    for (split, label), n in split_class_counts:
+        per_class.setdefault(label, dict.fromkeys(SPLITS, 0))[split] = n
+        split_counts[split] += n
+    train_classes = [label for label, c in per_class.items() if c["train"]]
+    counts = {
+        "rows": rows,
+        "accepted": sum(split_counts.values()),
+        "rejected": len(rejects),
+        **{split: split_counts.get(split, 0) for split in SPLITS},
+        "classes": len(train_classes),
+        "validation_classes": sum(1 for c in per_class.values() if c["validation"]),
+        "eval_classes": sum(1 for c in per_class.values() if c["eval"]),
+        "empty_titles": empty_titles,
+    }
+    report = {
+        **summary,
+        "counts": counts,
+        "rejected_by_split": {split: sum(1 for r in rejects if (r.get("split") or "train") == split)
+                              for split in SPLITS},
+        "rejects": rejects,
+        "reject_reasons": dict(Counter(r["reason"].split(" (")[0].split(" at ")[0] for r in rejects)),
+        "class_counts": dict(sorted(per_class.items(), key=lambda kv: (-kv[1]["train"], kv[0]))),
+    }
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=2, ensure_ascii=False)
+    return path
+
+
+def build_ingest(p: beam.Pipeline, source: RecordSource, hold_out: HoldOut, examples_dir: str, report_path: str,
+                 summary: dict[str, Any] | None = None) -> None:
+    """Adds the two passes and the report to pipeline p (see the module docstring)."""
+    # Pass 1: check, de-duplicate, place.
+    checked = (
+        _read_records(p, "Check", source)
+        | "Check" >> beam.FlatMap(_checked, source).with_outputs("rejects", main="valid")
+    )
+    rows = checked.valid, checked.rejects
+    deduplicated = (
+        checked.valid
+        | "ByImage" >> beam.Map(lambda c: (c.digest, c))
+        | "GroupByImage" >> beam.GroupByKey()
+        | "FirstOfEachImage" >> beam.FlatMap(_first_of_each_image).with_outputs("rejects", main="kept")
+    )
+    placed = (
+        deduplicated.kept
+        | "ByClass" >> beam.Map(lambda c: (c.label, c))
+        | "GroupByClass" >> beam.GroupByKey()
+        | "PlacePerClass" >> beam.FlatMap(_place_class, hold_out).with_outputs("rejects", main="placed")
+    )
+    rejects = (checked.rejects, deduplicated.rejects, placed.rejects) | "AllRejects" >> beam.Flatten()
+    moved = placed.placed | "HeldOut" >> beam.Filter(lambda cs: cs[0].split != cs[1]) | "HeldOutKeys" >> beam.Map(
+        lambda cs: (cs[0].key, cs[1]))
+    dropped = rejects | "RejectedKeys" >> beam.Map(lambda r: (f"{r.source}\x00{r.line}", ""))
+    exceptions = (moved, dropped) | "Exceptions" >> beam.Flatten()
+
+    # Pass 2: read again, encode, write each split.
+    routed = _read_records(p, "Write", source) | "Encode" >> beam.FlatMap(
+        _routed, source, beam.pvalue.AsDict(exceptions))
+    parts = routed | "BySplit" >> beam.Partition(lambda item, n: SPLITS.index(item[0]), len(SPLITS))
+    for split, part in zip(SPLITS, parts):
+        (part
+         | f"Serialized[{split}]" >> beam.Map(lambda item: item[1])
+         | f"Write[{split}]" >> beam.io.WriteToTFRecord(
+                    os.path.join(examples_dir, f"Split-{split}", EXAMPLES_FILE_PREFIX), file_name_suffix=".gz"))
+
+    # The report.
+    split_class_counts = (
+        placed.placed
+        | "SplitClass" >> beam.Map(lambda cs: ((cs[1], cs[0].label), 1))
+        | "CountSplitClass" >> beam.CombinePerKey(sum)
+        | "SplitClassList" >> beam.combiners.ToList()
+    )
+    reject_list = rejects | "RejectDicts" >> beam.Map(Reject.to_dict) | "RejectList" >> beam.combiners.ToList()
+    row_count = rows | "AllRows" >> beam.Flatten() | "CountRows" >> beam.combiners.Count.Globally()
+    empty_titles = (
+        placed.placed
+        | "EmptyTitles" >> beam.Filter(lambda cs: cs[0].empty_title)
+        | "CountEmptyTitles" >> beam.combiners.Count.Globally()
+    )
+    _ = (
+        p
+        | "ReportTrigger" >> beam.Create([None])
+        | "WriteReport" >> beam.Map(
+            _write_report, report_path, summary or {}, beam.pvalue.AsSingleton(reject_list),
+            beam.pvalue.AsSingleton(split_class_counts), beam.pvalue.AsSingleton(row_count),
+            beam.pvalue.AsSingleton(empty_titles))
+    )
+
+
+def check_report(report: dict[str, Any], options: DataConfig, report_path: str, inputs: dict[str, str]) -> None:
+    """Raises IngestError when the run must fail: no valid training record, a held-out
+    input that shares no label with training, or more rejects than
+    ``data.max_reject_ratio`` allows. ``inputs``: split -> the setting that names its
+    input and the input, e.g. ``"data.manifest data/train.jsonl"`` (for messages)."""
+    counts = report["counts"]
+    rejected, total = counts["rejected"], counts["rows"]
+    if not counts["train"]:
+        raise IngestError(f"no valid training rows in {inputs.get('train')} ({rejected} rejected); see {report_path}")
+    for split in ("eval", "validation"):
+        unknown = sum(1 for r in report["rejects"] if r.get("split") == split and r["reason"].startswith("unknown label"))
+        if split in inputs and not counts[split] and unknown:
+            setting = inputs[split].split(" ")[0]
+            raise IngestError(
+                f"{inputs[split]} shares no label with {inputs['train']}: "
+                f"is it the {split} split of another data set? Set {setting} to this data's own, or to null "
+                "for a per-class hold-out of the training data"
+            )
+    if total and rejected / total > options.max_reject_ratio:
+        raise IngestError(
+            f"{rejected} of {total} rows rejected ({rejected / total:.1%}), over "
+            f"data.max_reject_ratio={options.max_reject_ratio}; see {report_path}"
+        )
+
+
+def run_ingest(make_pipeline, source: RecordSource, options: DataConfig, examples_dir: str, report_path: str,
+               inputs: dict[str, str]) -> dict[str, Any]:
+    """Runs the graph (make_pipeline(): a beam.Pipeline on the runner of the caller's
+    choice), then check_report; returns the report."""
+    summary = {"inputs": inputs, "options": dataclasses.asdict(options)}
+    started = time.time()
+    with make_pipeline() as p:
+        build_ingest(p, source, HoldOut.for_inputs(options, list(inputs)), examples_dir, report_path, summary)
+    report = read_report(report_path)
+    report["seconds"] = round(time.time() - started, 2)
+    report["splits"] = split_files(examples_dir)
+    with open(report_path, "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=2, ensure_ascii=False)
+    check_report(report, options, report_path, inputs)
+    return report
+
+
+def read_report(path: str) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def split_files(examples_dir: str) -> dict[str, list[str]]:
+    import glob
+
+    return {split: sorted(glob.glob(os.path.join(examples_dir, f"Split-{split}", "*.gz"))) for split in SPLITS}

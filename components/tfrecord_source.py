@@ -1,0 +1,135 @@
+"""The user's own TFRecords of tf.Examples as the input of the ingest graph
+(components/ingest_pipeline.py), their feature names mapped to ours.
+
+A record is one serialized record of a TFRecord file (the Examples artifact that
+ImportExampleGen made of the user's files), located by file and index. Pass 1 checks it
+and finds every kind of bad example that would otherwise stop a run further down
+(Transform decodes every image; one that does not decode fails the whole step): a
+record that is not a tf.Example, a missing or empty image, an image that does not
+decode (components/image_validation.py), a missing or empty label, a title, label, sku
+or tag that is not UTF-8. Each is rejected with its split, file, index and example id.
+Pass 2 writes the record again under our feature names (models/features.py), the
+image re-encoded only when TensorFlow cannot decode its format.
+
+A TFRecord file whose framing is corrupt (a bad length or checksum) loses the rest of
+that file, reported as one reject at the index where reading stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from typing import Iterator
+
+from components.example_encoding import encode_example
+from components.image_validation import ImageError, checked_image_bytes, tf_decodable_bytes
+from components.ingest_pipeline import Checked, Record
+from components.manifest import Reject
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureNames:
+    """The user's names for our features (sicot.config.ExamplesConfig)."""
+
+    image: str = "image"
+    title: str = "title"
+    label: str = "label"
+    sku: str = "sku"
+    tags: str = "tags"
+    example_id: str = "example_id"
+
+    @classmethod
+    def from_config(cls, examples_config) -> "FeatureNames":
+        return cls(**{f.name: getattr(examples_config, f"{f.name}_feature") for f in dataclasses.fields(cls)})
+
+
+@dataclasses.dataclass(frozen=True)
+class _Parsed:
+    image: bytes
+    title: str
+    label: str
+    sku: str
+    tags: tuple[str, ...]
+    example_id: str
+
+
+class _Bad(ValueError):
+    pass
+
+
+def _texts(feature, what: str) -> list[str]:
+    try:
+        return [v.decode("utf-8") for v in feature.bytes_list.value]
+    except UnicodeDecodeError:
+        raise _Bad(f"{what} is not valid UTF-8") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class TFRecordSource:
+    files: tuple[tuple[str, str], ...]  # (split, TFRecord file)
+    names: FeatureNames = FeatureNames()
+    records_are_small: bool = False
+
+    def inputs(self) -> list[tuple[str, str]]:
+        return list(self.files)
+
+    def read(self, split_and_path: tuple[str, str]) -> Iterator[Record]:
+        import tensorflow as tf
+
+        split, path = split_and_path
+        compression = "GZIP" if path.endswith(".gz") else ""
+        count = 0
+        try:
+            for data in tf.data.TFRecordDataset(path, compression_type=compression).as_numpy_iterator():
+                yield Record(split, path, count, data)
+                count += 1
+        except tf.errors.OpError as e:
+            reason = f"TFRecord file corrupt from this record on ({e.message.splitlines()[0][:200]})"
+            yield Record(split, path, count, Reject(path, count, reason, split=split))
+
+    def _parse(self, record: Record) -> _Parsed:
+        import tensorflow as tf
+        from google.protobuf.message import DecodeError
+
+        try:
+            example = tf.train.Example.FromString(record.payload)
+        except DecodeError:
+            raise _Bad("not a tf.Example") from None
+        f = example.features.feature
+        n = self.names
+        example_id = _texts(f[n.example_id], "example id") if n.example_id in f else []
+        example_id = example_id[0] if example_id else f"{os.path.basename(record.source)}:{record.line}"
+        images = list(f[n.image].bytes_list.value) if n.image in f else []
+        if not images or not images[0]:
+            raise _Bad(f"no image (feature '{n.image}' missing or empty)", example_id)
+        labels = _texts(f[n.label], "label") if n.label in f else []
+        if not labels or not labels[0].strip():
+            raise _Bad(f"missing label (feature '{n.label}')", example_id)
+        titles = _texts(f[n.title], "title") if n.title in f else []
+        skus = _texts(f[n.sku], "sku") if n.sku in f else []
+        tags = _texts(f[n.tags], "tags") if n.tags in f else []
+        label = labels[0].strip()
+        return _Parsed(images[0], " ".join(" ".join(titles[:1]).split()), label,
+                       skus[0].strip() if skus and skus[0].strip() else label, tuple(t.strip() for t in tags),
+                       example_id)
+
+    def check(self, record: Record) -> Checked | Reject:
+        if isinstance(record.payload, Reject):
+            return record.payload
+        try:
+            parsed = self._parse(record)
+            checked_image_bytes(parsed.image)
+        except _Bad as e:
+            example_id = e.args[1] if len(e.args) > 1 else None
+            return Reject(record.source, record.line, e.args[0], example_id, split=record.split)
+        except ImageError as e:
+            return Reject(record.source, record.line, str(e), parsed.example_id, split=record.split)
+        return Checked(record.split, record.source, record.line, parsed.label,
+                       hashlib.sha256(parsed.image).hexdigest(), empty_title=not parsed.title,
+                       image=parsed.example_id)
+
+    def encode(self, record: Record) -> bytes:
+        parsed = self._parse(record)
+        return encode_example(image=tf_decodable_bytes(parsed.image), title=parsed.title, label=parsed.label,
+                              sku=parsed.sku, tags=parsed.tags, example_id=parsed.example_id)
