@@ -47,10 +47,11 @@ def write_catalogue(root: Path, counts: dict[str, int] = COUNTS) -> Path:
 
 
 def split_records(run_dir: Path, split: str) -> list[bytes]:
-    """The serialized tf.Examples of one split of a `sicot run` (the ExampleGen's artifact)."""
+    """The serialized tf.Examples of one split of a `sicot run`: the artifact the pipeline's
+    later components read (ExampleScreen's with data.examples, else ManifestExampleGen's)."""
     import tensorflow as tf
 
-    files = sorted(str(p) for p in Path(run_dir).glob(f"pipeline/*ExampleGen/examples/*/Split-{split}/*.gz"))
-    if not files:
-        files = sorted(str(p) for p in Path(run_dir).glob(f"pipeline/ExampleScreen/examples/*/Split-{split}/*.gz"))
+    files = []
+    for node in ("ExampleScreen", "ManifestExampleGen"):
+        files = files or sorted(str(p) for p in Path(run_dir).glob(f"pipeline/{node}/examples/*/Split-{split}/*.gz"))
     return list(tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator())
