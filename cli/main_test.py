@@ -43,3 +43,20 @@ def test_compare_refuses_an_unknown_variant_before_any_work(tmp_path, capsys):
     assert code == 2
     assert "unknown variant 'sicot2'" in capsys.readouterr().err
     assert not (tmp_path / "ingest").exists()
+
+
+def test_run_with_a_missing_manifest_fails_before_the_pipeline(tmp_path, capsys):
+    code = main(["run", "--set", f"data.manifest={tmp_path}/none.jsonl", "--set", f"pipeline.output_dir={tmp_path}"])
+    assert code == 2
+    assert f"manifest not found: {tmp_path}/none.jsonl" in capsys.readouterr().err
+    assert not (tmp_path / "pipeline").exists()
+
+
+def test_run_fails_clearly_when_the_ingest_step_rejects_everything(tmp_path, capsys):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text('{"image": "a.png", "label": "x"}\n')
+    code = main(["run", "--set", f"data.manifest={manifest}", "--set", "data.eval_manifest=null",
+                 "--set", "data.validation_manifest=null", "--set", f"pipeline.output_dir={tmp_path / 'out'}"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "no valid training rows in data.manifest" in err and "ingest_report.json" in err

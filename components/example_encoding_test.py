@@ -21,3 +21,13 @@ def test_every_feature_round_trips():
 def test_no_tags_is_an_empty_list_not_a_missing_feature():
     f = tf.train.Example.FromString(encode_example(b"x", "", "l", "l", [], "id")).features.feature
     assert features.TAGS in f and list(f[features.TAGS].bytes_list.value) == []
+
+
+def test_long_values_and_many_features_parse_like_tensorflows_own_encoding():
+    from components.example_encoding import encode_bytes_example
+
+    feature = {"a": [b"x" * 300, b""], "b" * 200: [b"\x00\xff" * 70000], "empty": []}
+    mine = tf.train.Example.FromString(encode_bytes_example(feature))
+    theirs = tf.train.Example(features=tf.train.Features(feature={
+        k: tf.train.Feature(bytes_list=tf.train.BytesList(value=v)) for k, v in feature.items()}))
+    assert mine == theirs

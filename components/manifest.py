@@ -103,10 +103,10 @@ def _validate(source: str, base: Path, line: int, record: dict) -> ManifestRow |
     )
 
 
-def _jsonl_records(text: str) -> Iterator[tuple[int, dict | str]]:
+def _jsonl_records(text: str, first_line: int = 1) -> Iterator[tuple[int, dict | str]]:
     # Lines end at "\n" only (and "\r\n"): str.splitlines() would also split at U+2028,
     # U+2029 and U+0085, which JSON allows unescaped inside strings.
-    for number, raw in enumerate(text.split("\n"), start=1):
+    for number, raw in enumerate(text.split("\n"), start=first_line):
         raw = raw.removesuffix("\r")
         if not raw.strip():
             continue
@@ -141,6 +141,64 @@ def _csv_records(text: str) -> Iterator[tuple[int, dict | str]]:
             yield number, "more fields than header columns"
             continue
         yield number, record
+
+
+def check_manifest(path: str | Path) -> None:
+    """Raises ManifestError when the manifest as a whole cannot be read (missing file, a
+    CSV without the image or label column): before any Beam work starts."""
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(f"manifest not found: {path}")
+    if not is_jsonl(path):
+        with open(path, "rb") as f:
+            header = f.readline().decode("utf-8-sig", errors="replace")
+        missing = {"image", "label"} - {c.strip() for c in next(csv.reader([header]), [])}
+        if header.strip() and missing:
+            raise ManifestError(f"CSV manifest {path} lacks the column(s): {', '.join(sorted(missing))}")
+
+
+def is_jsonl(path: str | Path) -> bool:
+    return Path(path).suffix.lower() != ".csv"
+
+
+def jsonl_chunks(path: str | Path, chunk_bytes: int = 4 << 20) -> list[tuple[int, int, int]]:
+    """(start byte, end byte, line number of the first line) of consecutive pieces of a
+    JSON Lines manifest of about chunk_bytes each, cut after a newline: pieces that
+    workers read in parallel with :func:`read_manifest_range`, with the rows' real
+    line numbers. One sequential pass that only counts newlines."""
+    cuts = [(0, 1)]
+    with open(path, "rb") as f:
+        position, line, next_cut = 0, 1, chunk_bytes
+        while block := f.read(1 << 20):
+            search_from = 0
+            while next_cut < position + len(block):
+                newline = block.find(b"\n", max(search_from, next_cut - position))
+                if newline < 0:
+                    next_cut = position + len(block)  # continue in the next block
+                    break
+                cuts.append((position + newline + 1, line + block.count(b"\n", 0, newline + 1)))
+                next_cut = position + newline + 1 + chunk_bytes
+                search_from = newline + 1
+            line += block.count(b"\n")
+            position += len(block)
+    size = position
+    bounds = [c for c in cuts if c[0] < size] or [(0, 1)]
+    return [(start, end, first) for (start, first), (end, _) in zip(bounds, [*bounds[1:], (size, 0)])]
+
+
+def read_manifest_range(path: str | Path, start: int, end: int, first_line: int) -> Iterator[ManifestRow | Reject]:
+    """The rows of bytes [start, end) of a JSON Lines manifest (a piece of jsonl_chunks)."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        f.seek(start)
+        data = f.read(end - start)
+    text = data.decode("utf-8-sig" if start == 0 else "utf-8", errors="surrogateescape")
+    source = str(path)
+    for line, record in _jsonl_records(text, first_line):
+        if isinstance(record, str):
+            yield Reject(source, line, record)
+        else:
+            yield _validate(source, path.parent, line, record)
 
 
 def read_manifest(path: str | Path) -> Iterator[ManifestRow | Reject]:

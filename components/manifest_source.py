@@ -16,7 +16,7 @@ from typing import Iterator
 
 from components.image_validation import ImageError, checked_image_bytes, tf_decodable_bytes
 from components.ingest_pipeline import Checked, Record
-from components.manifest import ManifestRow, Reject, read_manifest
+from components.manifest import ManifestRow, Reject, check_manifest, is_jsonl, jsonl_chunks, read_manifest, read_manifest_range
 from components.example_encoding import encode_example
 
 
@@ -25,18 +25,31 @@ class ManifestSource:
     """The manifests of each split: ``{"train": path, "eval": path, ...}`` (train required)."""
 
     manifests: tuple[tuple[str, str], ...]  # (split, manifest path)
-    records_are_small: bool = True
+    chunk_bytes: int = 4 << 20  # JSON Lines manifests are read in pieces of about this size
 
     @classmethod
     def of(cls, manifests: dict[str, str | None]) -> "ManifestSource":
-        return cls(tuple((split, str(path)) for split, path in manifests.items() if path))
+        """Raises ManifestError at once for a manifest that cannot be read at all."""
+        given = tuple((split, str(path)) for split, path in manifests.items() if path)
+        for _, path in given:
+            check_manifest(path)
+        return cls(given)
 
     def inputs(self) -> list[tuple[str, str]]:
         return list(self.manifests)
 
-    def read(self, split_and_path: tuple[str, str]) -> Iterator[Record]:
+    def chunks(self, split_and_path: tuple[str, str]) -> Iterator[tuple]:
         split, path = split_and_path
-        for item in read_manifest(path):
+        if is_jsonl(path):
+            for start, end, first_line in jsonl_chunks(path, self.chunk_bytes):
+                yield split, path, (start, end, first_line)
+        else:  # CSV: a quoted field may hold a newline; read whole
+            yield split, path, None
+
+    def read(self, chunk: tuple) -> Iterator[Record]:
+        split, path, piece = chunk
+        items = read_manifest(path) if piece is None else read_manifest_range(path, *piece)
+        for item in items:
             yield Record(split, item.source, item.line, item)
 
     def _image(self, row: ManifestRow) -> tuple[bytes, bytes] | Reject:

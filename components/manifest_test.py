@@ -232,3 +232,35 @@ def test_csv_rows_are_numbered_by_the_line_they_start_on(tmp_path):
     out = list(read_manifest(manifest))
     assert [r.line for r in out] == [2, 5]
     assert type(out[1]).__name__ == "Reject"
+
+
+def test_jsonl_pieces_cover_every_row_once_with_its_line_number(tmp_path):
+    from components.manifest import jsonl_chunks, read_manifest_range
+
+    manifest = tmp_path / "m.jsonl"
+    rows = [json.dumps({"image": f"{i}.png", "label": "x", "title": "caf\u00e9 \u2028 " * (i % 7)}) for i in range(500)]
+    rows[10] = "{not json"
+    rows.insert(20, "")  # a blank line
+    manifest.write_bytes(b"\xef\xbb\xbf" + "\n".join(rows).encode() + b"\n")
+    whole = list(read_manifest(manifest))
+    for chunk_bytes in (1, 100, 1000, 10 ** 6):
+        pieces = jsonl_chunks(manifest, chunk_bytes)
+        assert pieces[0][0] == 0 and pieces[-1][1] == manifest.stat().st_size
+        assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:]))
+        got = [row for start, end, first in pieces for row in read_manifest_range(manifest, start, end, first)]
+        assert got == whole, chunk_bytes
+    assert len(jsonl_chunks(manifest, 1000)) > 10 and len(jsonl_chunks(manifest, 10 ** 6)) == 1
+
+
+def test_check_manifest_refuses_a_missing_file_or_a_csv_without_its_columns(tmp_path):
+    from components.manifest import ManifestError, check_manifest
+
+    with pytest.raises(ManifestError, match="manifest not found"):
+        check_manifest(tmp_path / "none.jsonl")
+    bad = tmp_path / "m.csv"
+    bad.write_text("picture,label\na.png,x\n")
+    with pytest.raises(ManifestError, match="lacks the column\\(s\\): image"):
+        check_manifest(bad)
+    good = tmp_path / "g.csv"
+    good.write_bytes(b"\xef\xbb\xbfimage,label,title\na.png,x,\n")
+    check_manifest(good)

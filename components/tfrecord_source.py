@@ -117,10 +117,12 @@ def _texts(feature, what: str) -> list[str]:
 class TFRecordSource:
     files: tuple[tuple[str, str], ...]  # (split, TFRecord file)
     names: FeatureNames = FeatureNames()
-    records_are_small: bool = False
 
     def inputs(self) -> list[tuple[str, str]]:
         return list(self.files)
+
+    def chunks(self, split_and_path: tuple[str, str]) -> Iterator[tuple]:
+        yield split_and_path  # a file is read by one worker, in order (the record index)
 
     def read(self, split_and_path: tuple[str, str]) -> Iterator[Record]:
         split, path = split_and_path

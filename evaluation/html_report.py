@@ -214,6 +214,19 @@ def _attention_html(doc: dict) -> str:
             "attention weight; the three highest in green, the three lowest in red.</p>" + "".join(rows))
 
 
+def _input_html(data: dict) -> str:
+    """The ingest step's counts per split, the rejected rows or skipped examples, the first few."""
+    c, rejected = data["counts"], data.get("rejected_by_split", {})
+    rows = "".join(f"<tr><td>{split}</td><td>{c.get(split, 0)}</td><td>{rejected.get(split, 0)}</td></tr>"
+                   for split in ("train", "validation", "eval"))
+    first = "".join(f"<li><code>{html.escape(line)}</code></li>" for line in data["first_rejects"])
+    more = c["rejected"] - len(data["first_rejects"])
+    return (f"<p>{c['rows']} input rows or examples, {c['rejected']} rejected or skipped; "
+            f"report: <code>{html.escape(data['report'])}</code></p>"
+            "<table><tr><th>split</th><th>examples</th><th>rejected or skipped</th></tr>" + rows + "</table>"
+            + (f"<ul>{first}</ul>" if first else "") + (f"<p>... and {more} more (see the report)</p>" if more > 0 else ""))
+
+
 def render_report(doc: dict) -> str:
     tables = comparison_tables(doc)
     sections = [
@@ -237,6 +250,8 @@ def render_report(doc: dict) -> str:
     if BASELINE in doc["variants"] and len(doc["variants"]) > 1:
         sections.append("<h2 id='tail-changes'>Tail classes: gains and losses</h2>" + _changes_html(doc))
     sections.append("<h2 id='attention'>Title attention (Fig. 7)</h2>" + _attention_html(doc))
+    if doc.get("input"):
+        sections.append("<h2 id='input'>Input data</h2>" + _input_html(doc["input"]))
     meta = (f"run folder {html.escape(doc['run_dir'])} · models {', '.join(map(html.escape, doc['variants']))} · "
             f"seeds {doc['seeds']} · configuration {doc['config_hash']}")
     return (

@@ -22,3 +22,18 @@ def test_several_seeds_get_the_std():
     doc = _doc([{"variant": "baseline", "intervals": {"tail": {"top1_accuracy": [0.0, 1.0]}}}] * 3)
     errors = _slice_errors(doc, "baseline", ["tail"], "top1_accuracy", [{"n": 3, "mean": 0.12, "std": 0.015}])
     assert errors[:, 0] == pytest.approx([1.5, 1.5])
+
+
+def test_the_input_section_counts_per_split_and_names_the_first_rejects():
+    from evaluation.html_report import _input_html
+
+    data = {"report": "/r/ingest_report.json", "counts": {"rows": 50, "rejected": 12, "train": 30, "validation": 3,
+                                                          "eval": 5},
+            "rejected_by_split": {"train": 11, "eval": 1},
+            "first_rejects": ["train m.jsonl:4: missing label (a<b>.png)", "eval t.gz:0: not a tf.Example"]}
+    page = _input_html(data)
+    assert "50 input rows or examples, 12 rejected or skipped" in page
+    assert "<tr><td>train</td><td>30</td><td>11</td></tr>" in page
+    assert "<tr><td>validation</td><td>3</td><td>0</td></tr>" in page
+    assert "<code>train m.jsonl:4: missing label (a&lt;b&gt;.png)</code>" in page  # escaped
+    assert "... and 10 more (see the report)" in page

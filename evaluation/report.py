@@ -16,7 +16,11 @@ from evaluation.attention_view import attention_examples
 from evaluation.html_report import write_report
 from evaluation.results_document import build_results, write_results
 from evaluation.run_results import collect_model_results, latest_comparison, metadata_path_of
+from evaluation.run_summary import read_ingest_report, reject_line
 from evaluation.tables import Table, comparison_tables
+
+
+SHOWN_INPUT_REJECTS = 10
 
 
 @dataclasses.dataclass
@@ -37,6 +41,12 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Repor
         for item in attention_examples(model.model_dir, model.eval_examples_dir, model.config.eval.attention_examples):
             attention.append({"variant": model.variant, "seed": model.seed, **item})
     document = build_results(models, str(metadata.parent), attention)
+    ingest = read_ingest_report(metadata)
+    if ingest is not None:
+        path, report = ingest
+        document["input"] = {"report": path, "counts": report["counts"],
+                             "rejected_by_split": report.get("rejected_by_split", {}),
+                             "first_rejects": [reject_line(r) for r in report["rejects"][:SHOWN_INPUT_REJECTS]]}
     out = Path(out_dir) if out_dir else metadata.parent
     return Report(
         results_path=write_results(document, out / "results.json"),

@@ -77,25 +77,37 @@ def slice_metrics(evaluation_uri: str) -> dict[str, dict[str, float]]:
     return {s.name: s.metrics for s in read_slice_metrics(evaluation_uri)}
 
 
-def summarize(config: SicotConfig) -> RunSummary:
+def _store(metadata_path):
     from ml_metadata.metadata_store import metadata_store
     from tfx.orchestration import metadata
 
-    store = metadata_store.MetadataStore(
-        metadata.sqlite_metadata_connection_config(str(config.metadata_path))
-    )
+    return metadata_store.MetadataStore(metadata.sqlite_metadata_connection_config(str(metadata_path)))
+
+
+def read_ingest_report(metadata_path, store=None) -> tuple[str, dict] | None:
+    """(path, contents) of the newest ingest report of a run (ManifestExampleGen's or
+    ExampleScreen's IngestReport artifact), or None."""
+    artifact = _latest(store or _store(metadata_path), INGEST_REPORT_TYPE)
+    if artifact is None:
+        return None
+    path = Path(artifact.uri) / REPORT_NAME
+    return str(path), json.loads(path.read_text(encoding="utf-8"))
+
+
+def reject_line(reject: dict) -> str:
+    """One rejected row or skipped example: "split file:line: reason (image or example id)"."""
+    return (f"{reject.get('split') or 'train'} {reject['source']}:{reject['line']}: {reject['reason']}"
+            + (f" ({reject['image']})" if reject.get("image") else ""))
+
+
+def summarize(config: SicotConfig) -> RunSummary:
+    store = _store(config.metadata_path)
     summary = RunSummary()
-    report_artifact = _latest(store, INGEST_REPORT_TYPE)
-    if report_artifact is not None:
-        path = Path(report_artifact.uri) / REPORT_NAME
-        summary.ingest_report = str(path)
-        report = json.loads(path.read_text(encoding="utf-8"))
+    ingest = read_ingest_report(config.metadata_path, store)
+    if ingest is not None:
+        summary.ingest_report, report = ingest
         summary.ingest_counts = report["counts"]
-        summary.ingest_rejects = [
-            f"{r.get('split') or 'train'} {r['source']}:{r['line']}: {r['reason']}"
-            + (f" ({r['image']})" if r.get("image") else "")
-            for r in report["rejects"][:SHOWN_REJECTS]
-        ]
+        summary.ingest_rejects = [reject_line(r) for r in report["rejects"][:SHOWN_REJECTS]]
         if len(report["rejects"]) > SHOWN_REJECTS:
             summary.ingest_rejects.append(f"... and {len(report['rejects']) - SHOWN_REJECTS} more (see the report)")
     model = _latest(store, "Model")

@@ -22,6 +22,7 @@ from tfx import v1 as tfx
 from components import evaluation_model_executor
 from components.example_screen import ExampleScreen
 from components.ingest import input_fingerprint
+from components.manifest import check_manifest
 from components.manifest_example_gen import ManifestExampleGen
 from components.sicot_trainer import SicotTrainer
 from components.title_word2vec import TitleWord2Vec
@@ -80,6 +81,8 @@ def example_gens(config: SicotConfig, manifest=None) -> list:
         if getattr(data, key):
             setattr(data, key, str(Path(getattr(data, key)).absolute()))
     if manifest is None:
+        for path in filter(None, (data.manifest, data.eval_manifest, data.validation_manifest)):
+            check_manifest(path)  # a missing manifest fails here, not inside a Beam worker
         return [ManifestExampleGen(data.manifest, data, input_fingerprint=input_fingerprint(data))]
     return [ManifestExampleGen(manifest, data)]
 

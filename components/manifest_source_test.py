@@ -1,0 +1,69 @@
+"""A manifest row as a record of the ingest graph: checked in pass 1, encoded in pass 2."""
+
+import io
+
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from components.ingest_pipeline import Checked, Record
+from components.manifest import Reject
+from components.manifest_source import ManifestSource
+from tests.tiny_catalogue import png_bytes
+
+
+@pytest.fixture()
+def source(tmp_path):
+    (tmp_path / "a.png").write_bytes(png_bytes((200, 10, 10), noise=3))
+    webp = io.BytesIO()
+    Image.new("RGB", (9, 7), (40, 50, 60)).save(webp, "WEBP")
+    (tmp_path / "b.webp").write_bytes(webp.getvalue())
+    (tmp_path / "c.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(
+        '{"image": "a.png", "label": "red", "title": "a  red   one", "sku": "r1", "tags": ["x"]}\n'
+        '{"image": "b.webp", "label": "grey"}\n'
+        '{"image": "c.png", "label": "red"}\n'
+        '{"image": "gone.png", "label": "red"}\n'
+        '{"label": "red"}\n')
+    return ManifestSource.of({"train": str(manifest), "eval": None}), manifest
+
+
+def test_inputs_are_the_given_manifests_only(source):
+    src, manifest = source
+    assert src.inputs() == [("train", str(manifest))]
+
+
+def test_pass_one_keeps_metadata_not_images_and_rejects_with_the_line(source):
+    src, manifest = source
+    records = [r for c in src.chunks(("train", str(manifest))) for r in src.read(c)]
+    assert [r.line for r in records] == [1, 2, 3, 4, 5] and {r.split for r in records} == {"train"}
+    results = [src.check(r) for r in records]
+    a, b = results[:2]
+    assert isinstance(a, Checked) and a.label == "red" and not a.empty_title and len(a.digest) == 64
+    assert a.image.endswith("a.png") and not any(isinstance(v, bytes) for v in a)
+    assert isinstance(b, Checked) and b.empty_title
+    assert [(r.line, r.reason.split(" (")[0]) for r in results[2:]] == [
+        (3, "not an image"), (4, "image file not found"), (5, "missing image path")]
+    assert all(isinstance(r, Reject) for r in results[2:])
+
+
+def test_pass_two_writes_the_example_and_converts_what_tensorflow_cannot_decode(source):
+    src, manifest = source
+    a, b = [r for c in src.chunks(("train", str(manifest))) for r in src.read(c)][:2]
+    f = tf.train.Example.FromString(src.encode(a)).features.feature
+    assert f["title"].bytes_list.value == [b"a red one"] and f["sku"].bytes_list.value == [b"r1"]
+    assert f["example_id"].bytes_list.value == [b"m.jsonl:1"] and f["tags"].bytes_list.value == [b"x"]
+    assert f["image"].bytes_list.value[0] == (manifest.parent / "a.png").read_bytes()  # unchanged
+    webp = tf.train.Example.FromString(src.encode(b)).features.feature["image"].bytes_list.value[0]
+    assert webp.startswith(b"\x89PNG") and tf.io.decode_png(webp).shape == (7, 9, 3)
+    assert tf.train.Example.FromString(src.encode(b)).features.feature["sku"].bytes_list.value == [b"grey"]
+
+
+def test_an_image_removed_between_the_passes_is_an_error_of_that_row(source):
+    src, manifest = source
+    a = [r for c in src.chunks(("train", str(manifest))) for r in src.read(c)][0]
+    (manifest.parent / "a.png").unlink()
+    with pytest.raises(OSError):
+        src.encode(a)
+    assert isinstance(Record("train", "m", 1, None).key, str)
