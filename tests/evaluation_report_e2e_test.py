@@ -129,7 +129,10 @@ def test_html_report_renders_in_chromium(compare_dir, tmp_path):
                    for i in images)
         headings = [h.text for h in driver.find_elements(By.TAG_NAME, "h2")]
         assert headings == ["Accuracy tables", "Per-class accuracy", "Head, tail and frequency buckets",
-                            "Gains over the baseline", "Tail classes: gains and losses", "Title attention (Fig. 7)"]
+                            "Gains over the baseline", "Tail classes: gains and losses", "Title attention (Fig. 7)",
+                            "Input data"]
+        # The ingest step's counts: the tiny catalogue's 46 rows, none rejected.
+        assert "46 input rows or examples, 0 rejected or skipped" in driver.find_element(By.TAG_NAME, "body").text
         first_table = driver.find_elements(By.CSS_SELECTOR, "table.results")[0]
         rows = [r.text.split()[0] for r in first_table.find_elements(By.CSS_SELECTOR, "tbody tr")]
         assert rows[:3] == ["overall", "head", "tail"]

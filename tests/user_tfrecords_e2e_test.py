@@ -62,6 +62,10 @@ def test_bad_examples_are_skipped_and_named_and_the_run_pushes(tmp_path):
     assert summary["blessed"] is True and summary["pushed_dir"]
     assert summary["ingest_counts"]["rejected"] == 3
     assert summary["ingest_counts"]["rows"] == sum(COUNTS.values()) + 3
+    # Only train given: eval and validation carved per class (data.eval_per_class 2, ...),
+    # not ImportExampleGen's default 2:1 hash split.
+    assert {s: summary["ingest_counts"][s] for s in ("train", "validation", "eval")} == {
+        "train": 37, "validation": 2, "eval": 7}
     report = json.loads(Path(summary["ingest_report"]).read_text())
     skipped = {r["image"]: (r["split"], r["source"], r["line"], r["reason"])
                for r in report["rejects"]}

@@ -69,12 +69,19 @@ def example_gens(config: SicotConfig, manifest=None) -> list:
         patterns = {split: str(Path(getattr(user, split)).absolute())
                     for split in ("train", "validation", "eval") if getattr(user, split)}
         base = os.path.commonpath([_glob_base(p) for p in patterns.values()])
+        # One input split would otherwise be cut 2:1 into train and eval by hash: the
+        # missing splits are carved per class by ExampleScreen instead.
+        output_config = None
+        if len(patterns) == 1:
+            output_config = tfx.proto.Output(split_config=tfx.proto.SplitConfig(
+                splits=[tfx.proto.SplitConfig.Split(name="train", hash_buckets=1)]))
         imported = tfx.components.ImportExampleGen(
             input_base=base,
             input_config=tfx.proto.Input(splits=[
                 tfx.proto.Input.Split(name=split, pattern=os.path.relpath(pattern, base))
                 for split, pattern in patterns.items()
             ]),
+            output_config=output_config,
         )
         return [imported, ExampleScreen(imported.outputs["examples"], data)]
     for key in ("manifest", "eval_manifest", "validation_manifest"):

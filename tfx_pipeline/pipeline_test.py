@@ -102,6 +102,13 @@ def test_a_runtime_parameter_can_name_the_manifest(tmp_path):
     assert props["input_fingerprint"] == ""  # not known when the pipeline is compiled
 
 
+def test_one_user_split_is_imported_whole_not_cut_two_to_one(tmp_path):
+    _, pipeline = build(tmp_path, f"data.examples.train={tmp_path}/shop/*.gz")
+    imported = components(pipeline)["ImportExampleGen"]
+    assert json.loads(imported.exec_properties["output_config"]) == {
+        "split_config": {"splits": [{"name": "train", "hash_buckets": 1}]}}
+
+
 def test_user_tfrecords_are_imported_per_split_then_screened(tmp_path):
     config, pipeline = build(tmp_path, f"data.examples.train={tmp_path}/shop/train/*.gz",
                              f"data.examples.eval={tmp_path}/shop/test-*.gz", "data.examples.label_feature=category")
@@ -113,6 +120,7 @@ def test_user_tfrecords_are_imported_per_split_then_screened(tmp_path):
     assert [(s["name"], s["pattern"]) for s in splits] == [("train", "train/*.gz"), ("eval", "test-*.gz")]
     assert wiring(screen) == {"imported_examples": ("ImportExampleGen", "examples")}
     assert data_options(screen.exec_properties["data_options"]).examples.label_feature == "category"
+    assert json.loads(imported.exec_properties["output_config"]) == {}  # two splits: kept as they are
     # Every later component reads the screened examples, never the imported ones.
     for name in (STATS, TRANSFORM, W2V, EVALUATOR):
         assert wiring(graph[name])["examples"] == ("ExampleScreen", "examples"), name
