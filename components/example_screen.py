@@ -27,8 +27,8 @@ from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.ingest_pipeline import REPORT_NAME, run_ingest
-from components.manifest_example_gen import IngestReport, data_options, data_options_json, publish
-from components.tfrecord_source import FeatureNames, TFRecordSource
+from components.manifest_example_gen import INGEST_OUTPUTS, IngestReport, data_options, data_options_json, publish
+from components.tfrecord_source import TFRecordSource
 from sicot.config import DataConfig
 
 
@@ -46,7 +46,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             inputs[split] = f"data.examples.{split} {getattr(options.examples, split)}"
         examples = artifact_utils.get_single_instance(output_dict["examples"])
         report_artifact = artifact_utils.get_single_instance(output_dict["ingest_report"])
-        source = TFRecordSource(tuple(files), FeatureNames.from_config(options.examples))
+        source = TFRecordSource(tuple(files), options.examples)
         report = run_ingest(self._make_beam_pipeline, source, options, examples.uri,
                             os.path.join(report_artifact.uri, REPORT_NAME), inputs)
         publish(examples, report_artifact, report)
@@ -55,10 +55,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 class ExampleScreenSpec(types.ComponentSpec):
     PARAMETERS = {"data_options": ExecutionParameter(type=str)}
     INPUTS = {"imported_examples": ChannelParameter(type=standard_artifacts.Examples)}
-    OUTPUTS = {
-        "examples": ChannelParameter(type=standard_artifacts.Examples),
-        "ingest_report": ChannelParameter(type=IngestReport),
-    }
+    OUTPUTS = INGEST_OUTPUTS
 
 
 class ExampleScreen(base_beam_component.BaseBeamComponent):

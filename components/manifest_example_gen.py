@@ -80,6 +80,13 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         publish(examples, report_artifact, report)
 
 
+# The outputs of every node that makes the pipeline's examples (also ExampleScreen).
+INGEST_OUTPUTS = {
+    "examples": ChannelParameter(type=standard_artifacts.Examples),
+    "ingest_report": ChannelParameter(type=IngestReport),
+}
+
+
 class ManifestExampleGenSpec(types.ComponentSpec):
     PARAMETERS = {
         "manifest": ExecutionParameter(type=str),
@@ -89,10 +96,7 @@ class ManifestExampleGenSpec(types.ComponentSpec):
         "input_fingerprint": ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {}
-    OUTPUTS = {
-        "examples": ChannelParameter(type=standard_artifacts.Examples),
-        "ingest_report": ChannelParameter(type=IngestReport),
-    }
+    OUTPUTS = INGEST_OUTPUTS
 
 
 class ManifestExampleGen(base_beam_component.BaseBeamComponent):

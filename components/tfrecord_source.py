@@ -26,6 +26,7 @@ from components.example_encoding import encode_example
 from components.image_validation import ImageError, checked_image_bytes, tf_decodable_bytes
 from components.ingest_pipeline import Checked, Record
 from components.manifest import Reject
+from sicot.config import ExamplesConfig
 
 
 class CorruptRecordFile(ValueError):
@@ -77,22 +78,6 @@ def tfrecord_payloads(path: str) -> Iterator[bytes]:
 
 
 @dataclasses.dataclass(frozen=True)
-class FeatureNames:
-    """The user's names for our features (sicot.config.ExamplesConfig)."""
-
-    image: str = "image"
-    title: str = "title"
-    label: str = "label"
-    sku: str = "sku"
-    tags: str = "tags"
-    example_id: str = "example_id"
-
-    @classmethod
-    def from_config(cls, examples_config) -> "FeatureNames":
-        return cls(**{f.name: getattr(examples_config, f"{f.name}_feature") for f in dataclasses.fields(cls)})
-
-
-@dataclasses.dataclass(frozen=True)
 class _Parsed:
     image: bytes
     title: str
@@ -116,7 +101,7 @@ def _texts(feature, what: str) -> list[str]:
 @dataclasses.dataclass(frozen=True)
 class TFRecordSource:
     files: tuple[tuple[str, str], ...]  # (split, TFRecord file)
-    names: FeatureNames = FeatureNames()
+    names: ExamplesConfig = dataclasses.field(default_factory=ExamplesConfig)  # their *_feature names
 
     def inputs(self) -> list[tuple[str, str]]:
         return list(self.files)
@@ -145,17 +130,17 @@ class TFRecordSource:
             raise _Bad("not a tf.Example") from None
         f = example.features.feature
         n = self.names
-        example_id = _texts(f[n.example_id], "example id") if n.example_id in f else []
+        example_id = _texts(f[n.example_id_feature], "example id") if n.example_id_feature in f else []
         example_id = example_id[0] if example_id else f"{os.path.basename(record.source)}:{record.line}"
-        images = list(f[n.image].bytes_list.value) if n.image in f else []
+        images = list(f[n.image_feature].bytes_list.value) if n.image_feature in f else []
         if not images or not images[0]:
-            raise _Bad(f"no image (feature '{n.image}' missing or empty)", example_id)
-        labels = _texts(f[n.label], "label") if n.label in f else []
+            raise _Bad(f"no image (feature '{n.image_feature}' missing or empty)", example_id)
+        labels = _texts(f[n.label_feature], "label") if n.label_feature in f else []
         if not labels or not labels[0].strip():
-            raise _Bad(f"missing label (feature '{n.label}')", example_id)
-        titles = _texts(f[n.title], "title") if n.title in f else []
-        skus = _texts(f[n.sku], "sku") if n.sku in f else []
-        tags = _texts(f[n.tags], "tags") if n.tags in f else []
+            raise _Bad(f"missing label (feature '{n.label_feature}')", example_id)
+        titles = _texts(f[n.title_feature], "title") if n.title_feature in f else []
+        skus = _texts(f[n.sku_feature], "sku") if n.sku_feature in f else []
+        tags = _texts(f[n.tags_feature], "tags") if n.tags_feature in f else []
         label = labels[0].strip()
         return _Parsed(images[0], " ".join(" ".join(titles[:1]).split()), label,
                        skus[0].strip() if skus and skus[0].strip() else label, tuple(t.strip() for t in tags),

@@ -9,12 +9,13 @@ import pytest
 import tensorflow as tf
 
 from components.ingest_pipeline import IngestError, read_report, run_ingest
-from components.tfrecord_source import FeatureNames, TFRecordSource
+from components.tfrecord_source import TFRecordSource
 from models import features
-from sicot.config import DataConfig
+from sicot.config import DataConfig, ExamplesConfig
 from tests.tiny_catalogue import COLOURS, png_bytes
 
-NAMES = FeatureNames(image="img", title="name", label="category", sku="item", tags="keywords", example_id="uid")
+NAMES = ExamplesConfig(image_feature="img", title_feature="name", label_feature="category", sku_feature="item",
+                       tags_feature="keywords", example_id_feature="uid")
 
 
 def _example(**values) -> bytes:
