@@ -55,3 +55,12 @@ def split_records(run_dir: Path, split: str) -> list[bytes]:
     for node in ("ExampleScreen", "ManifestExampleGen"):
         files = files or sorted(str(p) for p in Path(run_dir).glob(f"pipeline/{node}/examples/*/Split-{split}/*.gz"))
     return list(tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator())
+
+
+def catalogue_settings(root: Path) -> list[str]:
+    """`section.key=value` settings that point a pipeline at a tiny catalogue written under
+    root (its manifests must exist when the pipeline is built), hold-outs carved from it."""
+    manifest = root / "catalogue" / "manifest.jsonl"
+    if not manifest.exists():
+        write_catalogue(root / "catalogue")
+    return [f"data.manifest={manifest}", "data.eval_manifest=null", "data.validation_manifest=null"]

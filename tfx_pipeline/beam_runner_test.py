@@ -9,6 +9,7 @@ from tfx.orchestration.beam.beam_dag_runner import BeamDagRunner
 from tfx.proto.orchestration import executable_spec_pb2, pipeline_pb2
 
 from sicot.config import load_config
+from tests.tiny_catalogue import catalogue_settings
 from tfx_pipeline import beam_runner
 
 BEAM_COMPONENTS = {"ManifestExampleGen", "StatisticsGen", "Transform", "Evaluator"}
@@ -56,7 +57,7 @@ def parameter(ir, node: str, name: str) -> str:
 
 def test_the_whole_pipeline_goes_to_beam_once_with_the_output_folder_made(tmp_path, handed_to_beam):
     out = tmp_path / "not" / "yet"
-    config = load_config(None, [f"pipeline.output_dir={out}", "pipeline.name=shelf"])
+    config = load_config(None, [*catalogue_settings(tmp_path), f"pipeline.output_dir={out}", "pipeline.name=shelf"])
     assert beam_runner.run(config) is None
     ((ir, run_options, folder_existed),) = handed_to_beam
     assert folder_existed and out.is_dir()
@@ -71,7 +72,7 @@ def test_the_whole_pipeline_goes_to_beam_once_with_the_output_folder_made(tmp_pa
 
 
 def test_ml_metadata_is_the_sqlite_file_in_the_output_folder(tmp_path, handed_to_beam):
-    beam_runner.run(load_config(None, [f"pipeline.output_dir={tmp_path}"]))
+    beam_runner.run(load_config(None, [*catalogue_settings(tmp_path), f"pipeline.output_dir={tmp_path}"]))
     connection = metadata_store_pb2.ConnectionConfig()
     assert deployment(handed_to_beam[0][0]).metadata_connection_config.Unpack(connection)
     assert connection.sqlite.filename_uri == str(tmp_path / "metadata.sqlite")
@@ -79,7 +80,7 @@ def test_ml_metadata_is_the_sqlite_file_in_the_output_folder(tmp_path, handed_to
 
 def test_the_beam_heavy_components_get_the_pipelines_beam_args(tmp_path, handed_to_beam):
     args = ["--direct_running_mode=multi_processing", "--direct_num_workers=4"]
-    config = load_config(None, [f"pipeline.output_dir={tmp_path}", f"pipeline.beam_pipeline_args=[{','.join(args)}]"])
+    config = load_config(None, [*catalogue_settings(tmp_path), f"pipeline.output_dir={tmp_path}", f"pipeline.beam_pipeline_args=[{','.join(args)}]"])
     beam_runner.run(config)
     specs = executor_specs(handed_to_beam[0][0])
     assert {node for node, (kind, _) in specs.items() if kind == "beam"} == BEAM_COMPONENTS
@@ -87,7 +88,7 @@ def test_the_beam_heavy_components_get_the_pipelines_beam_args(tmp_path, handed_
 
 
 def test_user_tfrecords_are_imported_then_screened_with_beam(tmp_path, handed_to_beam):
-    beam_runner.run(load_config(None, [f"pipeline.output_dir={tmp_path}",
+    beam_runner.run(load_config(None, [*catalogue_settings(tmp_path), f"pipeline.output_dir={tmp_path}",
                                        f"data.examples.train={tmp_path}/shop/train-*.tfrecord.gz"]))
     ir = handed_to_beam[0][0]
     assert "ManifestExampleGen" not in node_ids(ir)
@@ -97,7 +98,7 @@ def test_user_tfrecords_are_imported_then_screened_with_beam(tmp_path, handed_to
 
 
 def test_a_bad_configuration_fails_before_anything_is_handed_to_beam(tmp_path, handed_to_beam):
-    config = load_config(None, [f"pipeline.output_dir={tmp_path}", "eval.split=train"])
+    config = load_config(None, [*catalogue_settings(tmp_path), f"pipeline.output_dir={tmp_path}", "eval.split=train"])
     with pytest.raises(ValueError, match="unknown evaluation split 'train'"):
         beam_runner.run(config)
     assert handed_to_beam == []

@@ -2,11 +2,13 @@ import json
 
 from cli.main import main
 from sicot.config import load_config
+from tests.tiny_catalogue import catalogue_settings
 from tfx_pipeline.pipeline import create_pipeline
 
 
 def test_kubeflow_compiles_every_component_with_the_configured_image(tmp_path, capsys):
-    settings = [f"pipeline.output_dir={tmp_path}", "pipeline.kubeflow_image=registry.example/sicot-pipeline:1.2"]
+    settings = [f"pipeline.output_dir={tmp_path}", "pipeline.kubeflow_image=registry.example/sicot-pipeline:1.2",
+                *catalogue_settings(tmp_path)]
     assert main(["run", "--runner", "kubeflow", *[a for s in settings for a in ("--set", s)]]) == 0
     path = tmp_path / "kubeflow_pipeline.json"
     assert str(path) in capsys.readouterr().out

@@ -9,6 +9,7 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from tfx.proto.orchestration import pipeline_pb2
 
 from sicot.config import load_config
+from tests.tiny_catalogue import catalogue_settings
 from tfx_pipeline import local_runner
 
 UPSTREAM = {"ManifestExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform", "TitleWord2Vec",
@@ -39,12 +40,12 @@ def node_ids(ir) -> set[str]:
 
 def test_a_run_pushes_and_keeps_ml_metadata_in_the_output_folder(tmp_path, handed_over):
     out = tmp_path / "new" / "run"
-    local_runner.run(load_config(None, [f"pipeline.output_dir={out}"]))
+    local_runner.run(load_config(None, [*catalogue_settings(tmp_path), f"pipeline.output_dir={out}"]))
     ((ir, run_options, folder_existed),) = handed_over
     assert folder_existed and out.is_dir()
     assert run_options is None
     assert node_ids(ir) == UPSTREAM | {"latest_blessed_model_resolver", "Pusher"}
-    config = load_config(None, [])
+    config = load_config(None, catalogue_settings(tmp_path))
     assert node(ir, "ManifestExampleGen").parameters.parameters["manifest"].field_value.string_value == str(
         Path(config.data.manifest).absolute())
     deployment = pipeline_pb2.IntermediateDeploymentConfig()
@@ -57,7 +58,7 @@ def test_a_run_pushes_and_keeps_ml_metadata_in_the_output_folder(tmp_path, hande
 
 def test_a_comparison_run_pushes_nothing(tmp_path, handed_over):
     # evaluation/compare.py: local_runner.run(variant_config, push=False)
-    local_runner.run(load_config(None, [f"pipeline.output_dir={tmp_path}/variant"]), push=False)
+    local_runner.run(load_config(None, [*catalogue_settings(tmp_path), f"pipeline.output_dir={tmp_path}/variant"]), push=False)
     ((ir, _, _),) = handed_over
     assert node_ids(ir) == UPSTREAM
     # The Evaluator has no baseline to read.
@@ -66,7 +67,7 @@ def test_a_comparison_run_pushes_nothing(tmp_path, handed_over):
 
 def test_each_run_is_its_own_pipeline(tmp_path, handed_over):
     for name in ("first", "second"):
-        local_runner.run(load_config(None, [f"pipeline.output_dir={tmp_path / name}", f"pipeline.name={name}"]))
+        local_runner.run(load_config(None, [*catalogue_settings(tmp_path), f"pipeline.output_dir={tmp_path / name}", f"pipeline.name={name}"]))
     assert [ir.pipeline_info.id for ir, _, _ in handed_over] == ["first", "second"]
     assert [ir.runtime_spec.pipeline_root.runtime_parameter.default_value.string_value for ir, _, _ in handed_over] \
         == [str(tmp_path / "first" / "pipeline"), str(tmp_path / "second" / "pipeline")]

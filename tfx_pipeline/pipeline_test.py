@@ -15,6 +15,7 @@ from components.interval_blessing import IntervalRule
 from components.manifest_example_gen import data_options
 from models import custom_config as contract
 from sicot.config import load_config
+from tests.tiny_catalogue import catalogue_settings
 from tfx_pipeline import pipeline as pipeline_module
 from tfx_pipeline.eval_config import eval_config, interval_rule
 from tfx_pipeline.pipeline import PREPROCESSING_FN, RUN_FN, code_version, create_pipeline
@@ -26,7 +27,7 @@ W2V, TRAINER, EVALUATOR, PUSHER = "TitleWord2Vec", "SicotTrainer", "Evaluator", 
 
 
 def build(tmp_path, *settings, **kwargs):
-    config = load_config(None, [f"pipeline.output_dir={tmp_path}", *settings])
+    config = load_config(None, [f"pipeline.output_dir={tmp_path}", *catalogue_settings(tmp_path), *settings])
     return config, create_pipeline(config, **kwargs)
 
 
@@ -79,7 +80,8 @@ def test_the_resolver_finds_the_latest_blessed_model(tmp_path):
 
 
 def test_the_example_gen_reads_the_manifests_with_the_data_settings(tmp_path):
-    config, pipeline = build(tmp_path, "data.eval_per_class=7", "data.validation_manifest=null")
+    eval_manifest = catalogue_settings(tmp_path)[0].split("=", 1)[1]
+    config, pipeline = build(tmp_path, "data.eval_per_class=7", f"data.eval_manifest={eval_manifest}")
     gen = components(pipeline)[IMPORT]
     props = gen.exec_properties
     # Absolute paths: the pipeline's steps need not run in the folder the command ran in.
