@@ -31,7 +31,7 @@ from typing import Sequence
 
 from components.ingest_pipeline import REPORT_NAME, SPLITS, IngestError, read_report, run_ingest, split_files
 from components.manifest import ManifestRow, Reject, read_manifest
-from components.manifest_example_gen import MANIFEST_SETTINGS
+from components.manifest_example_gen import manifest_inputs
 from components.manifest_source import ManifestSource
 from sicot.config import DataConfig
 
@@ -101,7 +101,7 @@ def ingest(options: DataConfig, out_dir: str | os.PathLike, force: bool = False,
     partial = out / ".partial"
     shutil.rmtree(partial, ignore_errors=True)
     manifests = manifests_of(options)
-    inputs = {split: f"{MANIFEST_SETTINGS[split]} {path}" for split, path in manifests.items() if path}
+    inputs = manifest_inputs(manifests)
     try:
         report = run_ingest(lambda: beam.Pipeline(argv=list(beam_args)), ManifestSource.of(manifests), options,
                             str(partial), str(report_path), inputs)

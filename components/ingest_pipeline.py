@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import time
 from collections import Counter
@@ -58,6 +59,11 @@ class IngestError(RuntimeError):
     """Ingestion produced nothing usable, or rejected too much."""
 
 
+def record_key(source: str, line: int) -> str:
+    """Where a record is, as one string: the key of pass 1's decisions in pass 2."""
+    return f"{source}\x00{line}"
+
+
 @dataclasses.dataclass(frozen=True)
 class Record:
     """One input record: the split its input gives, where it is, what the source read."""
@@ -69,7 +75,7 @@ class Record:
 
     @property
     def key(self) -> str:
-        return f"{self.source}\x00{self.line}"
+        return record_key(self.source, self.line)
 
 
 class Checked(NamedTuple):
@@ -87,7 +93,7 @@ class Checked(NamedTuple):
 
     @property
     def key(self) -> str:
-        return f"{self.source}\x00{self.line}"
+        return record_key(self.source, self.line)
 
     def reject(self, reason: str) -> Reject:
         return Reject(self.source, self.line, reason, self.image, split=self.split)
@@ -184,8 +190,6 @@ def _routed(record: Record, source: RecordSource, exceptions: dict[str, str]):
         example = source.encode(record)
     except (OSError, ValueError) as e:  # changed or removed since pass 1
         beam.metrics.Metrics.counter(_METRICS_NAMESPACE, "changed_between_passes").inc()
-        import logging
-
         logging.warning("ingest: %s:%s could not be read again (%s); left out", record.source, record.line, e)
         return
     yield split, example
@@ -260,7 +264,7 @@ def build_ingest(p: beam.Pipeline, source: RecordSource, hold_out: HoldOut, exam
     rejects = (checked.rejects, deduplicated.rejects, placed.rejects) | "AllRejects" >> beam.Flatten()
     moved = placed.placed | "HeldOut" >> beam.Filter(lambda cs: cs[0].split != cs[1]) | "HeldOutKeys" >> beam.Map(
         lambda cs: (cs[0].key, cs[1]))
-    dropped = rejects | "RejectedKeys" >> beam.Map(lambda r: (f"{r.source}\x00{r.line}", ""))
+    dropped = rejects | "RejectedKeys" >> beam.Map(lambda r: (record_key(r.source, r.line), ""))
     exceptions = (moved, dropped) | "Exceptions" >> beam.Flatten()
 
     # Pass 2: read again, encode, write each split.

@@ -121,13 +121,17 @@ def _jsonl_records(text: str, first_line: int = 1) -> Iterator[tuple[int, dict |
         yield number, record
 
 
+def _check_columns(names, what: str) -> None:
+    missing = {"image", "label"} - set(names)
+    if missing:
+        raise ManifestError(f"{what} lacks the column(s): {', '.join(sorted(missing))}")
+
+
 def _csv_records(text: str) -> Iterator[tuple[int, dict | str]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if reader.fieldnames is None:
         return
-    missing = {"image", "label"} - set(reader.fieldnames)
-    if missing:
-        raise ManifestError(f"CSV manifest lacks the column(s): {', '.join(sorted(missing))}")
+    _check_columns(reader.fieldnames, "CSV manifest")
     lines = text.split("\n")
     previous_end = reader.line_num  # the header's last line
     for record in reader:
@@ -152,9 +156,8 @@ def check_manifest(path: str | Path) -> None:
     if not is_jsonl(path):
         with open(path, "rb") as f:
             header = f.readline().decode("utf-8-sig", errors="replace")
-        missing = {"image", "label"} - {c.strip() for c in next(csv.reader([header]), [])}
-        if header.strip() and missing:
-            raise ManifestError(f"CSV manifest {path} lacks the column(s): {', '.join(sorted(missing))}")
+        if header.strip():
+            _check_columns(next(csv.reader([header])), f"CSV manifest {path}")
 
 
 def is_jsonl(path: str | Path) -> bool:

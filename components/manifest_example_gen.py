@@ -43,6 +43,11 @@ from sicot.config import DataConfig, SicotConfig
 MANIFEST_SETTINGS = {"train": "data.manifest", "eval": "data.eval_manifest", "validation": "data.validation_manifest"}
 
 
+def manifest_inputs(manifests: dict[str, str | None]) -> dict[str, str]:
+    """split -> "<setting> <manifest>" of each given manifest (names the input in messages)."""
+    return {split: f"{MANIFEST_SETTINGS[split]} {path}" for split, path in manifests.items() if path}
+
+
 class IngestReport(types.Artifact):
     """ingest_report.json: every rejected row or example and the counts per split and class."""
 
@@ -72,7 +77,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         options = data_options(exec_properties["data_options"])
         manifests = {"train": exec_properties["manifest"], "eval": exec_properties.get("eval_manifest") or None,
                      "validation": exec_properties.get("validation_manifest") or None}
-        inputs = {split: f"{MANIFEST_SETTINGS[split]} {path}" for split, path in manifests.items() if path}
+        inputs = manifest_inputs(manifests)
         examples = artifact_utils.get_single_instance(output_dict["examples"])
         report_artifact = artifact_utils.get_single_instance(output_dict["ingest_report"])
         report = run_ingest(self._make_beam_pipeline, ManifestSource.of(manifests), options, examples.uri,

@@ -66,4 +66,7 @@ def test_an_image_removed_between_the_passes_is_an_error_of_that_row(source):
     (manifest.parent / "a.png").unlink()
     with pytest.raises(OSError):
         src.encode(a)
-    assert isinstance(Record("train", "m", 1, None).key, str)
+    # A record and its pass-1 metadata carry one key: pass 2 finds pass 1's decision by it.
+    assert Record("train", a.source, a.line, None).key == a.key
+    assert Checked("train", a.source, a.line, "red", "d", False).key == a.key
+    assert Record("train", a.source, a.line + 1, None).key != a.key
