@@ -79,15 +79,13 @@ class Record:
 
 
 class Checked(NamedTuple):
-    """A record that passed pass 1: its metadata, not its image. A named tuple, not a
-    dataclass: Beam encodes it at about two thirds of the size, and these are what the
-    runner holds for every record while it groups them."""
+    """A record that passed pass 1, as its source reports it: its metadata, not its image."""
 
     split: str
     source: str
     line: int
     label: str
-    digest: str  # sha256 of the image bytes
+    digest: bytes  # sha256 of the image bytes (raw)
     empty_title: bool
     image: str | None = None  # the image's path (manifests) or the example's id
 
@@ -95,8 +93,53 @@ class Checked(NamedTuple):
     def key(self) -> str:
         return record_key(self.source, self.line)
 
-    def reject(self, reason: str) -> Reject:
-        return Reject(self.source, self.line, reason, self.image, split=self.split)
+
+class Meta(NamedTuple):
+    """What the graph keeps of a checked record between pass 1's groupings: the runner
+    holds one for every record while it groups them (the DirectRunner in memory), so it
+    is small: the input file as an index into the graph's input list, not its path; the
+    raw digest, not its hex; no image name; encoded as a plain tuple (:class:`MetaCoder`,
+    no class name per record). About 60 bytes encoded against 216 for a pickled Checked."""
+
+    split: str
+    input_id: int  # index of the record's file in ``paths`` (the source's inputs, in order)
+    line: int
+    label: str
+    digest: bytes
+    empty_title: bool
+
+    @classmethod
+    def of(cls, checked: Checked, input_ids: dict[str, int]) -> "Meta":
+        return cls(checked.split, input_ids[checked.source], checked.line, checked.label, checked.digest,
+                   checked.empty_title)
+
+    def key(self, paths: Sequence[str]) -> str:
+        return record_key(paths[self.input_id], self.line)
+
+    def reject(self, reason: str, paths: Sequence[str]) -> Reject:
+        return Reject(paths[self.input_id], self.line, reason, split=self.split)
+
+
+class MetaCoder(beam.coders.Coder):
+    """A Meta as the tuple of its fields (Beam would pickle a named tuple: its class
+    name in every record)."""
+
+    _fields = beam.coders.FastPrimitivesCoder()
+
+    def encode(self, value: Meta) -> bytes:
+        return self._fields.encode(tuple(value))
+
+    def decode(self, encoded: bytes) -> Meta:
+        return Meta(*self._fields.decode(encoded))
+
+    def is_deterministic(self) -> bool:
+        return True
+
+    def to_type_hint(self):
+        return Meta
+
+
+beam.coders.registry.register_coder(Meta, MetaCoder)
 
 
 class RecordSource(Protocol):
@@ -136,27 +179,27 @@ class HoldOut:
         return cls(tuple(carved))
 
 
-def _checked(record: Record, source: RecordSource):
+def _checked(record: Record, source: RecordSource, input_ids: dict[str, int]):
     result = source.check(record)
     if isinstance(result, Reject):
         beam.metrics.Metrics.counter(_METRICS_NAMESPACE, "rejected").inc()
         yield beam.pvalue.TaggedOutput("rejects", dataclasses.replace(result, split=record.split))
     else:
-        yield result
+        yield Meta.of(result, input_ids)
 
 
-def _first_of_each_image(digest_and_items):
+def _first_of_each_image(digest_and_items, paths: Sequence[str]):
     _, items = digest_and_items
-    items = sorted(items, key=lambda c: (_INPUT_ORDER[c.split], c.source, c.line))
+    items = sorted(items, key=lambda c: (_INPUT_ORDER[c.split], paths[c.input_id], c.line))
     first = items[0]
     yield first
     for duplicate in items[1:]:
         yield beam.pvalue.TaggedOutput(
-            "rejects", duplicate.reject(f"exact duplicate of the image at {first.source}:{first.line}")
-        )
+            "rejects", duplicate.reject(f"exact duplicate of the image at {paths[first.input_id]}:{first.line}",
+                                        paths))
 
 
-def _place_class(label_and_items, hold_out: HoldOut):
+def _place_class(label_and_items, hold_out: HoldOut, paths: Sequence[str]):
     """Every record of one class -> (record, split), or a reject for an unknown label."""
     label, items = label_and_items
     items = list(items)
@@ -167,9 +210,10 @@ def _place_class(label_and_items, hold_out: HoldOut):
         if remaining:
             yield c, c.split
         else:
-            yield beam.pvalue.TaggedOutput("rejects", c.reject(f"unknown label '{label}': no training image has it"))
+            yield beam.pvalue.TaggedOutput(
+                "rejects", c.reject(f"unknown label '{label}': no training image has it", paths))
     for split, per_class, max_fraction, seed in hold_out.carved:
-        chosen = split_by_class([label] * len(remaining), [c.digest for c in remaining], per_class, max_fraction,
+        chosen = split_by_class([label] * len(remaining), [c.digest.hex() for c in remaining], per_class, max_fraction,
                                 seed)
         for c, is_chosen in zip(remaining, chosen):
             if is_chosen:
@@ -195,11 +239,11 @@ def _routed(record: Record, source: RecordSource, exceptions: dict[str, str]):
     yield split, example
 
 
-def _read_records(p, label: str, source: RecordSource):
+def _read_records(p, label: str, source: RecordSource, inputs: list[tuple[str, str]]):
     # Only the pieces are shuffled (to spread them over the workers), never the records.
     return (
         p
-        | f"{label}Inputs" >> beam.Create(source.inputs())
+        | f"{label}Inputs" >> beam.Create(inputs)
         | f"{label}Pieces" >> beam.FlatMap(source.chunks)
         | f"{label}Spread" >> beam.Reshuffle()
         | f"{label}Read" >> beam.FlatMap(source.read)
@@ -243,32 +287,35 @@ def _write_report(_, path: str, summary: dict[str, Any], rejects: list[dict], sp
 def build_ingest(p: beam.Pipeline, source: RecordSource, hold_out: HoldOut, examples_dir: str, report_path: str,
                  summary: dict[str, Any] | None = None) -> None:
     """Adds the two passes and the report to pipeline p (see the module docstring)."""
+    inputs = source.inputs()
+    paths = tuple(path for _, path in inputs)
+    input_ids = {path: i for i, path in enumerate(paths)}
     # Pass 1: check, de-duplicate, place.
     checked = (
-        _read_records(p, "Check", source)
-        | "Check" >> beam.FlatMap(_checked, source).with_outputs("rejects", main="valid")
+        _read_records(p, "Check", source, inputs)
+        | "Check" >> beam.FlatMap(_checked, source, input_ids).with_outputs("rejects", main="valid")
     )
     rows = checked.valid, checked.rejects
     deduplicated = (
         checked.valid
-        | "ByImage" >> beam.Map(lambda c: (c.digest, c))
+        | "ByImage" >> beam.Map(lambda c: (c.digest, c)).with_output_types(beam.typehints.Tuple[bytes, Meta])
         | "GroupByImage" >> beam.GroupByKey()
-        | "FirstOfEachImage" >> beam.FlatMap(_first_of_each_image).with_outputs("rejects", main="kept")
+        | "FirstOfEachImage" >> beam.FlatMap(_first_of_each_image, paths).with_outputs("rejects", main="kept")
     )
     placed = (
         deduplicated.kept
-        | "ByClass" >> beam.Map(lambda c: (c.label, c))
+        | "ByClass" >> beam.Map(lambda c: (c.label, c)).with_output_types(beam.typehints.Tuple[str, Meta])
         | "GroupByClass" >> beam.GroupByKey()
-        | "PlacePerClass" >> beam.FlatMap(_place_class, hold_out).with_outputs("rejects", main="placed")
+        | "PlacePerClass" >> beam.FlatMap(_place_class, hold_out, paths).with_outputs("rejects", main="placed")
     )
     rejects = (checked.rejects, deduplicated.rejects, placed.rejects) | "AllRejects" >> beam.Flatten()
     moved = placed.placed | "HeldOut" >> beam.Filter(lambda cs: cs[0].split != cs[1]) | "HeldOutKeys" >> beam.Map(
-        lambda cs: (cs[0].key, cs[1]))
+        lambda cs: (cs[0].key(paths), cs[1]))
     dropped = rejects | "RejectedKeys" >> beam.Map(lambda r: (record_key(r.source, r.line), ""))
     exceptions = (moved, dropped) | "Exceptions" >> beam.Flatten()
 
     # Pass 2: read again, encode, write each split.
-    routed = _read_records(p, "Write", source) | "Encode" >> beam.FlatMap(
+    routed = _read_records(p, "Write", source, inputs) | "Encode" >> beam.FlatMap(
         _routed, source, beam.pvalue.AsDict(exceptions))
     parts = routed | "BySplit" >> beam.Partition(lambda item, n: SPLITS.index(item[0]), len(SPLITS))
     for split, part in zip(SPLITS, parts):

@@ -9,15 +9,19 @@ import pytest
 import tensorflow as tf
 
 from components.class_balanced_split import split_by_class
-from components.ingest_pipeline import (Checked, HoldOut, IngestError, _first_of_each_image, _place_class,
-                                        check_report, run_ingest)
+from components.ingest_pipeline import (Checked, HoldOut, IngestError, Meta, _first_of_each_image, _place_class,
+                                        check_report, record_key, run_ingest)
 from components.manifest_source import ManifestSource
 from sicot.config import DataConfig
 from tests.tiny_catalogue import write_catalogue
 
 
+# The graph's input files, in order: a Meta names its file by index.
+PATHS = ("train.jsonl", "validation.jsonl", "eval.jsonl")
+
+
 def _checked(split, line, label, digest):
-    return Checked(split, f"{split}.jsonl", line, label, digest, empty_title=False)
+    return Meta(split, PATHS.index(f"{split}.jsonl"), line, label, digest.encode(), empty_title=False)
 
 
 def _split_outputs(results):
@@ -32,13 +36,13 @@ def test_the_hold_out_of_a_class_is_the_single_process_rule():
                          validation_max_fraction=0.3, seed=5)
     members = [_checked("train", i, "red", f"digest{i}") for i in range(17)]
     random.Random(0).shuffle(members)
-    placed, rejects = _split_outputs(_place_class(("red", members), HoldOut.for_inputs(options, ["train"])))
+    placed, rejects = _split_outputs(_place_class(("red", members), HoldOut.for_inputs(options, ["train"]), PATHS))
     assert not rejects
     got = {c.line: split for c, split in placed}
     ordered = sorted(members, key=lambda c: c.line)
-    is_eval = split_by_class(["red"] * 17, [c.digest for c in ordered], 3, 0.5, 5)
+    is_eval = split_by_class(["red"] * 17, [c.digest.hex() for c in ordered], 3, 0.5, 5)
     rest = [c for c, e in zip(ordered, is_eval) if not e]
-    is_validation = split_by_class(["red"] * len(rest), [c.digest for c in rest], 2, 0.3, 6)
+    is_validation = split_by_class(["red"] * len(rest), [c.digest.hex() for c in rest], 2, 0.3, 6)
     expected = {c.line: "eval" for c, e in zip(ordered, is_eval) if e}
     expected.update({c.line: "validation" for c, v in zip(rest, is_validation) if v})
     assert {line: split for line, split in got.items() if split != "train"} == expected
@@ -50,11 +54,12 @@ def test_given_splits_are_not_carved_and_unknown_labels_are_rejected():
     hold_out = HoldOut.for_inputs(options, ["train", "eval", "validation"])
     assert hold_out.carved == ()
     placed, rejects = _split_outputs(_place_class(("red", [_checked("train", 1, "red", "a"),
-                                                           _checked("eval", 2, "red", "b")]), hold_out))
+                                                           _checked("eval", 2, "red", "b")]), hold_out, PATHS))
     assert [(c.line, s) for c, s in placed] == [(2, "eval"), (1, "train")]
-    placed, rejects = _split_outputs(_place_class(("grey", [_checked("validation", 3, "grey", "c")]), hold_out))
-    assert placed == [] and [(r.line, r.reason, r.split) for r in rejects] == [
-        (3, "unknown label 'grey': no training image has it", "validation")]
+    placed, rejects = _split_outputs(_place_class(("grey", [_checked("validation", 3, "grey", "c")]), hold_out,
+                                                  PATHS))
+    assert placed == [] and [(r.source, r.line, r.reason, r.split) for r in rejects] == [
+        ("validation.jsonl", 3, "unknown label 'grey': no training image has it", "validation")]
     # Only eval given: validation is still carved.
     assert [c[0] for c in HoldOut.for_inputs(options, ["train", "eval"]).carved] == ["validation"]
 
@@ -62,9 +67,26 @@ def test_given_splits_are_not_carved_and_unknown_labels_are_rejected():
 def test_of_one_image_the_training_copy_is_kept_then_eval_then_validation():
     items = [_checked("validation", 1, "red", "x"), _checked("eval", 9, "red", "x"), _checked("train", 40, "red", "x"),
              _checked("train", 7, "red", "x")]
-    kept, rejects = _split_outputs(_first_of_each_image(("x", items)))
+    kept, rejects = _split_outputs(_first_of_each_image(("x", items), PATHS))
     assert [(c.split, c.line) for c in kept] == [("train", 7)]
     assert [r.reason for r in rejects] == ["exact duplicate of the image at train.jsonl:7"] * 3
+
+
+def test_the_kept_metadata_names_its_record_by_the_same_key_as_pass_2():
+    checked = Checked("eval", "eval.jsonl", 12, "red", b"\x01" * 32, False, image="a.png")
+    meta = Meta.of(checked, {path: i for i, path in enumerate(PATHS)})
+    assert (meta.input_id, meta.line, meta.digest) == (2, 12, checked.digest)
+    assert meta.key(PATHS) == checked.key == record_key("eval.jsonl", 12)
+    assert meta.reject("why", PATHS).source == "eval.jsonl"
+
+
+def test_the_runner_holds_the_metadata_as_a_small_tuple_not_a_pickle():
+    meta = Meta("train", 3, 123456, "sku-1234", bytes(range(32)), True)
+    coder = beam.coders.registry.get_coder(beam.typehints.Tuple[bytes, Meta])  # what the groupings hold
+    encoded = coder.encode((meta.digest, meta))
+    assert coder.decode(encoded) == (meta.digest, meta) and type(coder.decode(encoded)[1]) is Meta
+    assert len(encoded) < 110  # a pickled named tuple: about 150
+    assert b"Meta" not in encoded and b"ingest_pipeline" not in encoded
 
 
 def _report(**counts):

@@ -30,7 +30,9 @@ class ManifestSource:
     @classmethod
     def of(cls, manifests: dict[str, str | None]) -> "ManifestSource":
         """Raises ManifestError at once for a manifest that cannot be read at all."""
-        given = tuple((split, str(path)) for split, path in manifests.items() if path)
+        # The path as the reader names its rows (str(Path(...))): pass 1 and pass 2 key
+        # records by it.
+        given = tuple((split, str(Path(path))) for split, path in manifests.items() if path)
         for _, path in given:
             check_manifest(path)
         return cls(given)
@@ -74,7 +76,7 @@ class ManifestSource:
         if isinstance(loaded, Reject):
             return loaded
         raw, _ = loaded
-        return Checked(record.split, row.source, row.line, row.label, hashlib.sha256(raw).hexdigest(),
+        return Checked(record.split, row.source, row.line, row.label, hashlib.sha256(raw).digest(),
                        empty_title=not row.title, image=str(row.image_path))
 
     def encode(self, record: Record) -> bytes:

@@ -1,5 +1,6 @@
 """A manifest row as a record of the ingest graph: checked in pass 1, encoded in pass 2."""
 
+import hashlib
 import io
 
 import pytest
@@ -40,8 +41,10 @@ def test_pass_one_keeps_metadata_not_images_and_rejects_with_the_line(source):
     assert [r.line for r in records] == [1, 2, 3, 4, 5] and {r.split for r in records} == {"train"}
     results = [src.check(r) for r in records]
     a, b = results[:2]
-    assert isinstance(a, Checked) and a.label == "red" and not a.empty_title and len(a.digest) == 64
-    assert a.image.endswith("a.png") and not any(isinstance(v, bytes) for v in a)
+    assert isinstance(a, Checked) and a.label == "red" and not a.empty_title and len(a.digest) == 32
+    # no image bytes: the digest is the only bytes field, and it is the image's sha256
+    assert a.image.endswith("a.png") and [v for v in a if isinstance(v, bytes)] == [a.digest]
+    assert a.digest == hashlib.sha256((manifest.parent / "a.png").read_bytes()).digest()
     assert isinstance(b, Checked) and b.empty_title
     assert [(r.line, r.reason.split(" (")[0]) for r in results[2:]] == [
         (3, "not an image"), (4, "image file not found"), (5, "missing image path")]
@@ -68,5 +71,5 @@ def test_an_image_removed_between_the_passes_is_an_error_of_that_row(source):
         src.encode(a)
     # A record and its pass-1 metadata carry one key: pass 2 finds pass 1's decision by it.
     assert Record("train", a.source, a.line, None).key == a.key
-    assert Checked("train", a.source, a.line, "red", "d", False).key == a.key
+    assert Checked("train", a.source, a.line, "red", b"d", False).key == a.key
     assert Record("train", a.source, a.line + 1, None).key != a.key

@@ -158,7 +158,7 @@ class TFRecordSource:
         except ImageError as e:
             return Reject(record.source, record.line, str(e), parsed.example_id, split=record.split)
         return Checked(record.split, record.source, record.line, parsed.label,
-                       hashlib.sha256(parsed.image).hexdigest(), empty_title=not parsed.title,
+                       hashlib.sha256(parsed.image).digest(), empty_title=not parsed.title,
                        image=parsed.example_id)
 
     def encode(self, record: Record) -> bytes:
