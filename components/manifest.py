@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import io
 import json
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator, TextIO
 
 COLUMNS = ("image", "label", "title", "sku", "tags")
 
@@ -103,11 +102,11 @@ def _validate(source: str, base: Path, line: int, record: dict) -> ManifestRow |
     )
 
 
-def _jsonl_records(text: str, first_line: int = 1) -> Iterator[tuple[int, dict | str]]:
+def _jsonl_records(lines: Iterable[str], first_line: int = 1) -> Iterator[tuple[int, dict | str]]:
     # Lines end at "\n" only (and "\r\n"): str.splitlines() would also split at U+2028,
     # U+2029 and U+0085, which JSON allows unescaped inside strings.
-    for number, raw in enumerate(text.split("\n"), start=first_line):
-        raw = raw.removesuffix("\r")
+    for number, raw in enumerate(lines, start=first_line):
+        raw = raw.removesuffix("\n").removesuffix("\r")
         if not raw.strip():
             continue
         try:
@@ -127,20 +126,30 @@ def _check_columns(names, what: str) -> None:
         raise ManifestError(f"{what} lacks the column(s): {', '.join(sorted(missing))}")
 
 
-def _csv_records(text: str) -> Iterator[tuple[int, dict | str]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+def _csv_records(f: TextIO) -> Iterator[tuple[int, dict | str]]:
+    """The rows of an open CSV file (newline=""), streamed, each with the line it starts on."""
+    first_nonblank: list[int | None] = [None]
+
+    def lines():
+        # The first non-blank line the reader takes for a record is the line the record
+        # starts on (reader.line_num is where it ends: a quoted field may span lines;
+        # blank lines before it are skipped by the reader).
+        for number, line in enumerate(f, start=1):
+            if first_nonblank[0] is None and line.strip():
+                first_nonblank[0] = number
+            yield line
+
+    reader = csv.DictReader(lines())
     if reader.fieldnames is None:
         return
     _check_columns(reader.fieldnames, "CSV manifest")
-    lines = text.split("\n")
-    previous_end = reader.line_num  # the header's last line
-    for record in reader:
-        # The line the record starts on (reader.line_num is where it ends: a quoted field
-        # may span lines), past the blank lines the reader skips.
-        number = previous_end + 1
-        while number <= len(lines) and not lines[number - 1].strip():
-            number += 1
-        previous_end = reader.line_num
+    while True:
+        first_nonblank[0] = None
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        number = first_nonblank[0]
         if None in record:
             yield number, "more fields than header columns"
             continue
@@ -197,7 +206,7 @@ def read_manifest_range(path: str | Path, start: int, end: int, first_line: int)
         data = f.read(end - start)
     text = data.decode("utf-8-sig" if start == 0 else "utf-8", errors="surrogateescape")
     source = str(path)
-    for line, record in _jsonl_records(text, first_line):
+    for line, record in _jsonl_records(text.split("\n"), first_line):
         if isinstance(record, str):
             yield Reject(source, line, record)
         else:
@@ -205,19 +214,23 @@ def read_manifest_range(path: str | Path, start: int, end: int, first_line: int)
 
 
 def read_manifest(path: str | Path) -> Iterator[ManifestRow | Reject]:
-    """Yields one ManifestRow or Reject per row of a .jsonl/.json or .csv manifest."""
+    """Yields one ManifestRow or Reject per row of a .jsonl/.json or .csv manifest, read as
+    a stream (a line, or a CSV record, at a time: nothing holds the whole manifest)."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ManifestError(f"manifest not found: {path}") from None
+    source = str(path)
     # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8" writes one) is not part of the
     # first column's name or the first JSON line.
-    text = data.decode("utf-8-sig", errors="surrogateescape")
-    records = _csv_records(text) if path.suffix.lower() == ".csv" else _jsonl_records(text)
-    source = str(path)
-    for line, record in records:
-        if isinstance(record, str):
-            yield Reject(source, line, record)
-        else:
-            yield _validate(source, path.parent, line, record)
+    is_csv = path.suffix.lower() == ".csv"
+    try:
+        # JSON Lines: lines end at "\n" only (a "\r\n" keeps its "\r", removed per line).
+        # CSV: the csv module's own line handling (newline="").
+        f = open(path, encoding="utf-8-sig", errors="surrogateescape", newline="" if is_csv else "\n")
+    except FileNotFoundError:
+        raise ManifestError(f"manifest not found: {path}") from None
+    with f:
+        records = _csv_records(f) if is_csv else _jsonl_records(f)
+        for line, record in records:
+            if isinstance(record, str):
+                yield Reject(source, line, record)
+            else:
+                yield _validate(source, path.parent, line, record)

@@ -45,7 +45,7 @@ class ManifestSource:
         if is_jsonl(path):
             for start, end, first_line in jsonl_chunks(path, self.chunk_bytes):
                 yield split, path, (start, end, first_line)
-        else:  # CSV: a quoted field may hold a newline; read whole
+        else:  # CSV: a quoted field may hold a newline, so no byte-range cuts: one worker streams it
             yield split, path, None
 
     def read(self, chunk: tuple) -> Iterator[Record]:

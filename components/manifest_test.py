@@ -234,6 +234,27 @@ def test_csv_rows_are_numbered_by_the_line_they_start_on(tmp_path):
     assert type(out[1]).__name__ == "Reject"
 
 
+@pytest.mark.parametrize("name", ["m.csv", "m.jsonl"])
+def test_a_manifest_is_streamed_not_read_whole(tmp_path, monkeypatch, name):
+    (tmp_path / "a.png").write_bytes(b"")
+    rows = [{"image": "a.png", "label": f"c{i}", "title": "two\nlines" if i == 3 else "t"} for i in range(2000)]
+    manifest = tmp_path / name
+    if name.endswith(".csv"):
+        manifest.write_text("image,label,title\n" + "".join(f'{r["image"]},{r["label"]},"{r["title"]}"\n' for r in rows))
+    else:
+        write_jsonl(manifest, rows)
+    for whole in ("read_bytes", "read_text"):
+        monkeypatch.setattr(Path, whole, lambda *a, **k: pytest.fail("the whole manifest was read at once"))
+    read = read_manifest(manifest)
+    first = next(read)
+    f = read.gi_frame.f_locals["f"]
+    assert first.label == "c0" and f.buffer.raw.tell() < manifest.stat().st_size / 2  # a buffer in, not all
+    out = [first, *read]
+    assert [r.label for r in out] == [f"c{i}" for i in range(2000)]
+    offset = 1 if name.endswith(".csv") else 0  # the header; row 3's title spans two CSV lines
+    assert [r.line for r in out[:6]] == [i + 1 + offset + (i > 3 and name.endswith(".csv")) for i in range(6)]
+
+
 def test_jsonl_pieces_cover_every_row_once_with_its_line_number(tmp_path):
     from components.manifest import jsonl_chunks, read_manifest_range
 
