@@ -53,7 +53,11 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
 
 class ExampleScreenSpec(types.ComponentSpec):
-    PARAMETERS = {"data_options": ExecutionParameter(type=str)}
+    PARAMETERS = {
+        "data_options": ExecutionParameter(type=str),
+        # Not read: part of the cache key (tfx_pipeline/code_version.py).
+        "code_version": ExecutionParameter(type=str, optional=True),
+    }
     INPUTS = {"imported_examples": ChannelParameter(type=standard_artifacts.Examples)}
     OUTPUTS = INGEST_OUTPUTS
 
@@ -62,10 +66,11 @@ class ExampleScreen(base_beam_component.BaseBeamComponent):
     SPEC_CLASS = ExampleScreenSpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)
 
-    def __init__(self, imported_examples: types.BaseChannel, options: DataConfig):
+    def __init__(self, imported_examples: types.BaseChannel, options: DataConfig, code_version: str = ""):
         super().__init__(spec=ExampleScreenSpec(
             imported_examples=imported_examples,
             data_options=data_options_json(options),
+            code_version=code_version,
             examples=types.Channel(type=standard_artifacts.Examples),
             ingest_report=types.Channel(type=IngestReport),
         ))

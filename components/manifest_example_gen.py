@@ -99,6 +99,9 @@ class ManifestExampleGenSpec(types.ComponentSpec):
         "validation_manifest": ExecutionParameter(type=str, optional=True),
         "data_options": ExecutionParameter(type=str),
         "input_fingerprint": ExecutionParameter(type=str, optional=True),
+        # Not read: part of the cache key, so that a change of the ingest code reruns it
+        # (tfx_pipeline/code_version.py).
+        "code_version": ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {}
     OUTPUTS = INGEST_OUTPUTS
@@ -108,7 +111,7 @@ class ManifestExampleGen(base_beam_component.BaseBeamComponent):
     SPEC_CLASS = ManifestExampleGenSpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)
 
-    def __init__(self, manifest, options: DataConfig, input_fingerprint: str = ""):
+    def __init__(self, manifest, options: DataConfig, input_fingerprint: str = "", code_version: str = ""):
         """manifest: the training manifest (a path, or a RuntimeParameter of type str);
         the other manifests and the hold-out settings come from options."""
         super().__init__(spec=ManifestExampleGenSpec(
@@ -117,6 +120,7 @@ class ManifestExampleGen(base_beam_component.BaseBeamComponent):
             validation_manifest=options.validation_manifest or "",
             data_options=data_options_json(options),
             input_fingerprint=input_fingerprint,
+            code_version=code_version,
             examples=types.Channel(type=standard_artifacts.Examples),
             ingest_report=types.Channel(type=IngestReport),
         ))

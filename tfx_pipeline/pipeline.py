@@ -13,7 +13,6 @@ variant is evaluated on its own and nothing is pushed.
 from __future__ import annotations
 
 import copy
-import hashlib
 import os
 from pathlib import Path
 
@@ -28,27 +27,20 @@ from components.sicot_trainer import SicotTrainer
 from components.title_word2vec import TitleWord2Vec
 from models import custom_config as custom_config_contract
 from sicot.config import SicotConfig
+from tfx_pipeline.code_version import code_version
 from tfx_pipeline.eval_config import eval_config, example_split, interval_rule
 
 PREPROCESSING_FN = "models.preprocessing.preprocessing_fn"
 RUN_FN = "models.trainer.run_fn"
-# The code the pipeline's own steps run: models/ and components/, and sicot/ (the
-# configuration and the head/tail definition the exported model carries).
-_CODE_PACKAGES = ("models", "components", "sicot")
-
-
-def code_version() -> str:
-    """A hash of the code of the pipeline's own steps: part of the cache keys of
-    Transform, the word2vec step and the Trainer, so that a code change reruns them."""
-    root = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256()
-    for package in _CODE_PACKAGES:
-        for path in sorted((root / package).glob("*.py")):
-            if not path.name.endswith("_test.py"):
-                h.update(path.name.encode() + path.read_bytes())
-    return h.hexdigest()[:16]
-
-
+# The modules each step runs: its code version (tfx_pipeline/code_version.py) covers
+# them and what they import.
+STEP_CODE = {
+    "ingest": ("components.manifest_example_gen",),
+    "screen": ("components.example_screen",),
+    "transform": ("models.preprocessing",),
+    "word2vec": ("components.title_word2vec",),
+    "trainer": ("models.trainer", "components.sicot_trainer"),
+}
 def _glob_base(pattern: str) -> str:
     """The folder of a file pattern above its first wildcard."""
     head = pattern.split("*")[0].split("?")[0].split("[")[0]
@@ -83,15 +75,18 @@ def example_gens(config: SicotConfig, manifest=None) -> list:
             ]),
             output_config=output_config,
         )
-        return [imported, ExampleScreen(imported.outputs["examples"], data)]
+        return [imported, ExampleScreen(imported.outputs["examples"], data,
+                                        code_version=code_version(*STEP_CODE["screen"]))]
     for key in ("manifest", "eval_manifest", "validation_manifest"):
         if getattr(data, key):
             setattr(data, key, str(Path(getattr(data, key)).absolute()))
+    version = code_version(*STEP_CODE["ingest"])
     if manifest is None:
         for path in filter(None, (data.manifest, data.eval_manifest, data.validation_manifest)):
             check_manifest(path)  # a missing manifest fails here, not inside a Beam worker
-        return [ManifestExampleGen(data.manifest, data, input_fingerprint=input_fingerprint(data))]
-    return [ManifestExampleGen(manifest, data)]
+        return [ManifestExampleGen(data.manifest, data, input_fingerprint=input_fingerprint(data),
+                                   code_version=version)]
+    return [ManifestExampleGen(manifest, data, code_version=version)]
 
 
 def create_pipeline(config: SicotConfig, push: bool = True, manifest=None) -> tfx.dsl.Pipeline:
@@ -100,8 +95,7 @@ def create_pipeline(config: SicotConfig, push: bool = True, manifest=None) -> tf
     ``push=False`` (``sicot compare``): no baseline resolver and no Pusher.
     manifest: see :func:`example_gens`.
     """
-    version = code_version()
-    custom_config = custom_config_contract.encode(config, version)
+    custom_config = custom_config_contract.encode(config, code_version(*STEP_CODE["trainer"]))
 
     gens = example_gens(config, manifest)
     example_gen = gens[-1]
@@ -116,7 +110,8 @@ def create_pipeline(config: SicotConfig, push: bool = True, manifest=None) -> tf
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
-        custom_config=custom_config_contract.encode(config, version, sections=("preprocessing",)),
+        custom_config=custom_config_contract.encode(config, code_version(*STEP_CODE["transform"]),
+                                                   sections=("preprocessing",)),
         materialize=config.preprocessing.materialize,
     )
     word2vec = None
@@ -126,7 +121,7 @@ def create_pipeline(config: SicotConfig, push: bool = True, manifest=None) -> tf
             transform_graph=transform.outputs["transform_graph"],
             sicot_config=custom_config_contract.encode(config, sections=("word2vec", "model", "train"))[
                 custom_config_contract.SICOT_CONFIG],
-            code_version=version,
+            code_version=code_version(*STEP_CODE["word2vec"]),
         )
     trainer = SicotTrainer(
         run_fn=RUN_FN,

@@ -16,9 +16,9 @@ from components.manifest_example_gen import data_options
 from models import custom_config as contract
 from sicot.config import load_config
 from tests.tiny_catalogue import catalogue_settings
-from tfx_pipeline import pipeline as pipeline_module
 from tfx_pipeline.eval_config import eval_config, interval_rule
-from tfx_pipeline.pipeline import PREPROCESSING_FN, RUN_FN, code_version, create_pipeline
+from tfx_pipeline.code_version import code_version
+from tfx_pipeline.pipeline import PREPROCESSING_FN, RUN_FN, STEP_CODE, create_pipeline
 
 RESOLVER = "latest_blessed_model_resolver"
 IMPORT, STATS, SCHEMA, VALIDATOR, TRANSFORM = (
@@ -132,7 +132,7 @@ def test_transform_gets_only_the_preprocessing_settings_and_the_code_version(tmp
     config, pipeline = build(tmp_path, "preprocessing.image_size=20")
     transform = components(pipeline)[TRANSFORM]
     assert transform.exec_properties["preprocessing_fn"] == PREPROCESSING_FN
-    assert custom_config(transform) == contract.encode(config, code_version(), sections=("preprocessing",))
+    assert custom_config(transform) == contract.encode(config, code_version("models.preprocessing"), sections=("preprocessing",))
     assert sections(transform) == {"preprocessing"}
     assert contract.decode(custom_config(transform)).preprocessing.image_size == 20
     assert "transformed_examples" not in transform.outputs  # preprocessing.materialize is false
@@ -144,7 +144,7 @@ def test_the_trainer_gets_the_run_fn_splits_and_the_whole_training_config(tmp_pa
     assert trainer.exec_properties["run_fn"] == RUN_FN
     assert json.loads(trainer.exec_properties["train_args"]) == {"splits": ["train"]}
     assert json.loads(trainer.exec_properties["eval_args"]) == {"splits": ["validation"]}
-    assert custom_config(trainer) == contract.encode(config, code_version())
+    assert custom_config(trainer) == contract.encode(config, code_version("models.trainer", "components.sicot_trainer"))
     assert contract.decode(custom_config(trainer)).train.epochs == 3
     assert set(trainer.outputs) == {"model", "model_run"}
 
@@ -188,7 +188,7 @@ def test_the_word2vec_step_gets_its_three_sections(tmp_path):
     assert w2v.exec_properties["sicot_config"] == contract.encode(
         config, sections=("word2vec", "model", "train"))[contract.SICOT_CONFIG]
     # Its own code is part of its cache key, like Transform's and the Trainer's.
-    assert w2v.exec_properties["code_version"] == code_version()
+    assert w2v.exec_properties["code_version"] == code_version("components.title_word2vec")
 
 
 @pytest.mark.parametrize("settings", [
@@ -254,52 +254,11 @@ def test_pipeline_name_root_metadata_cache_and_beam_args(tmp_path):
     assert default.beam_pipeline_args == ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 
 
-# --- code_version --------------------------------------------------------------
-
-
-def test_code_version_is_a_stable_16_hex_digit_hash():
-    version = code_version()
-    assert len(version) == 16 and int(version, 16) >= 0
-    assert code_version() == version
-
-
-@pytest.fixture()
-def fake_tree(tmp_path, monkeypatch):
-    """A repository copy in miniature: code_version() hashes <root>/{models,components,sicot}/*.py."""
-    for package, files in {"models": {"a.py": "A = 1\n", "a_test.py": "T = 1\n"},
-                           "components": {"b.py": "B = 2\n"}, "sicot": {"c.py": "C = 3\n"},
-                           "tfx_pipeline": {"pipeline.py": ""}}.items():
-        (tmp_path / package).mkdir()
-        for name, text in files.items():
-            (tmp_path / package / name).write_text(text)
-    monkeypatch.setattr(pipeline_module, "__file__", str(tmp_path / "tfx_pipeline" / "pipeline.py"))
-    return tmp_path
-
-
-def test_code_version_changes_with_model_and_component_code(fake_tree):
-    before = code_version()
-    (fake_tree / "models" / "a.py").write_text("A = 2\n")
-    edited_model = code_version()
-    assert edited_model != before
-    (fake_tree / "components" / "new.py").write_text("")
-    assert code_version() != edited_model
-
-
-def test_code_version_includes_file_names(fake_tree):
-    before = code_version()
-    (fake_tree / "components" / "b.py").rename(fake_tree / "components" / "b2.py")
-    assert code_version() != before
-
-
-def test_code_version_changes_with_the_configuration_package(fake_tree):
-    before = code_version()
-    (fake_tree / "sicot" / "c.py").write_text("C = 4\n")
-    assert code_version() != before
-
-
-def test_code_version_ignores_tests_and_other_files(fake_tree):
-    before = code_version()
-    (fake_tree / "models" / "a_test.py").write_text("T = 2\n")
-    (fake_tree / "components" / "notes.txt").write_text("hello")
-    (fake_tree / "tfx_pipeline" / "pipeline.py").write_text("changed = True\n")
-    assert code_version() == before
+def test_each_step_carries_the_version_of_its_own_code(tmp_path):
+    _, pipeline = build(tmp_path)
+    graph = components(pipeline)
+    assert graph[IMPORT].exec_properties["code_version"] == code_version("components.manifest_example_gen")
+    versions = {graph[IMPORT].exec_properties["code_version"], custom_config(graph[TRANSFORM])["code_version"],
+                graph[W2V].exec_properties["code_version"], custom_config(graph[TRAINER])["code_version"]}
+    assert len(versions) == 4  # four steps, four different sets of files
+    assert set(STEP_CODE) >= {"ingest", "transform", "word2vec", "trainer"}
