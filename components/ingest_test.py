@@ -2,12 +2,14 @@
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 import tensorflow as tf
 from PIL import Image
 
 from components.ingest import IngestError, ingest
+from components.manifest import read_manifest
 from sicot.config import DataConfig
 from models import features
 from tests.tiny_catalogue import COLOURS, COUNTS, png_bytes, write_catalogue
@@ -194,3 +196,21 @@ def test_second_ingest_of_unchanged_inputs_is_skipped(tmp_path):
     assert again.skipped and again.counts == first.counts
     (tmp_path / "cat/images/red_0.png").write_bytes(png_bytes(COLOURS["red"], noise=30))
     assert not ingest(_options(manifest), tmp_path / "out").skipped
+
+
+def test_fingerprints_held_computes_once_per_manifest_state(tmp_path, monkeypatch):
+    import components.ingest as ingest_module
+
+    manifest = write_catalogue(tmp_path / "cat", {"red": 2})
+    options = _options(manifest)
+    before = ingest_module.input_fingerprint(options)
+    stats = []
+    monkeypatch.setattr(ingest_module, "read_manifest", lambda p: stats.append(p) or read_manifest(p))
+    with ingest_module.fingerprints_held():
+        assert ingest_module.input_fingerprint(options) == before
+        (tmp_path / "cat/images/red_0.png").write_bytes(png_bytes(COLOURS["red"], noise=30))
+        assert ingest_module.input_fingerprint(options) == before  # held: the images are not looked at again
+        assert len(stats) == 1
+        Path(manifest).write_text(Path(manifest).read_text() + "\n")  # the manifest changed: computed again
+        assert ingest_module.input_fingerprint(options) != before and len(stats) == 2
+    assert ingest_module.input_fingerprint(options) != before and len(stats) == 3  # outside: always computed

@@ -23,6 +23,7 @@ import copy
 import time
 from pathlib import Path
 
+from components.ingest import fingerprints_held
 from evaluation.run_results import BASELINE, variant_of
 from models.classifier_rebalancing import ADJUSTMENTS
 from models.logit_adjusted_loss import LOSSES
@@ -90,9 +91,10 @@ def planned_runs(config: SicotConfig) -> list[SicotConfig]:
 def run_comparison(config: SicotConfig, say=print) -> Path:
     """Runs every planned variant; returns the comparison folder (holds metadata.sqlite)."""
     runs = planned_runs(config)
-    for i, run in enumerate(runs, 1):
-        started = time.time()
-        say(f"==> compare [{i}/{len(runs)}]  {variant_of(run)}, seed {run.train.seed}")
-        local_runner.run(run, push=False)
-        say(f"    [{variant_of(run)}, seed {run.train.seed}] done in {time.time() - started:.0f} s")
+    with fingerprints_held():  # one stat of every image for all the runs, not one per run
+        for i, run in enumerate(runs, 1):
+            started = time.time()
+            say(f"==> compare [{i}/{len(runs)}]  {variant_of(run)}, seed {run.train.seed}")
+            local_runner.run(run, push=False)
+            say(f"    [{variant_of(run)}, seed {run.train.seed}] done in {time.time() - started:.0f} s")
     return runs[0].output_path
