@@ -22,7 +22,10 @@ else
   # packages the module file into a wheel and installs it with `python -m pip`.
   [[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
-  export UV_LINK_MODE=copy UV_HTTP_TIMEOUT=300
+  # Bytecode at install time: where PYTHONDONTWRITEBYTECODE is set (many container
+  # images; this project's CI machine) Python would otherwise compile TensorFlow, TFX and
+  # Beam again in every process (import 17 s -> 9 s measured here), Beam workers included.
+  export UV_LINK_MODE=copy UV_HTTP_TIMEOUT=300 UV_COMPILE_BYTECODE=1
   "$VENV/bin/uv" pip install --python "$VENV/bin/python" -r "$ROOT/requirements/lock.txt"
   "$VENV/bin/uv" pip install --python "$VENV/bin/python" --no-deps -r "$ROOT/requirements/no-deps.txt"
   "$VENV/bin/uv" pip install --python "$VENV/bin/python" --no-deps -e "$ROOT"
