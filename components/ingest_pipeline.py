@@ -87,7 +87,6 @@ class Checked(NamedTuple):
     label: str
     digest: bytes  # sha256 of the image bytes (raw)
     empty_title: bool
-    image: str | None = None  # the image's path (manifests) or the example's id
 
     @property
     def key(self) -> str:
@@ -98,7 +97,8 @@ class Meta(NamedTuple):
     """What the graph keeps of a checked record between pass 1's groupings: the runner
     holds one for every record while it groups them (the DirectRunner in memory), so it
     is small: the input file as an index into the graph's input list, not its path; the
-    raw digest, not its hex; no image name; encoded as a plain tuple (:class:`MetaCoder`,
+    raw digest, not its hex; no image name (a reject decided on it, a duplicate or an
+    unknown label, names its file and line); encoded as a plain tuple (:class:`MetaCoder`,
     no class name per record). About 60 bytes encoded against 216 for a pickled Checked."""
 
     split: str

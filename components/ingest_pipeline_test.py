@@ -73,7 +73,7 @@ def test_of_one_image_the_training_copy_is_kept_then_eval_then_validation():
 
 
 def test_the_kept_metadata_names_its_record_by_the_same_key_as_pass_2():
-    checked = Checked("eval", "eval.jsonl", 12, "red", b"\x01" * 32, False, image="a.png")
+    checked = Checked("eval", "eval.jsonl", 12, "red", b"\x01" * 32, False)
     meta = Meta.of(checked, {path: i for i, path in enumerate(PATHS)})
     assert (meta.input_id, meta.line, meta.digest) == (2, 12, checked.digest)
     assert meta.key(PATHS) == checked.key == record_key("eval.jsonl", 12)

@@ -77,7 +77,7 @@ class ManifestSource:
             return loaded
         raw, _ = loaded
         return Checked(record.split, row.source, row.line, row.label, hashlib.sha256(raw).digest(),
-                       empty_title=not row.title, image=str(row.image_path))
+                       empty_title=not row.title)
 
     def encode(self, record: Record) -> bytes:
         # Pass 1 checked this image in full; here it is only re-encoded when TensorFlow

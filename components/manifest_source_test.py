@@ -43,7 +43,7 @@ def test_pass_one_keeps_metadata_not_images_and_rejects_with_the_line(source):
     a, b = results[:2]
     assert isinstance(a, Checked) and a.label == "red" and not a.empty_title and len(a.digest) == 32
     # no image bytes: the digest is the only bytes field, and it is the image's sha256
-    assert a.image.endswith("a.png") and [v for v in a if isinstance(v, bytes)] == [a.digest]
+    assert [v for v in a if isinstance(v, bytes)] == [a.digest]
     assert a.digest == hashlib.sha256((manifest.parent / "a.png").read_bytes()).digest()
     assert isinstance(b, Checked) and b.empty_title
     assert [(r.line, r.reason.split(" (")[0]) for r in results[2:]] == [

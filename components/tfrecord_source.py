@@ -158,8 +158,7 @@ class TFRecordSource:
         except ImageError as e:
             return Reject(record.source, record.line, str(e), parsed.example_id, split=record.split)
         return Checked(record.split, record.source, record.line, parsed.label,
-                       hashlib.sha256(parsed.image).digest(), empty_title=not parsed.title,
-                       image=parsed.example_id)
+                       hashlib.sha256(parsed.image).digest(), empty_title=not parsed.title)
 
     def encode(self, record: Record) -> bytes:
         parsed = self._parse(record)
