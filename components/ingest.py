@@ -105,9 +105,10 @@ def input_fingerprint(options: DataConfig) -> str:
                     h.update(f"{item.image_path}:{st.st_size}:{st.st_mtime_ns}".encode())
                 except OSError:
                     h.update(f"{item.image_path}:missing".encode())
+    fingerprint = h.hexdigest()
     if _held is not None:
-        _held[key] = h.hexdigest()
-    return h.hexdigest()
+        _held[key] = fingerprint
+    return fingerprint
 
 
 def _result(out: Path, report: dict, skipped: bool = False) -> IngestResult:

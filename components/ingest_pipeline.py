@@ -88,10 +88,6 @@ class Checked(NamedTuple):
     digest: bytes  # sha256 of the image bytes (raw)
     empty_title: bool
 
-    @property
-    def key(self) -> str:
-        return record_key(self.source, self.line)
-
 
 class Meta(NamedTuple):
     """What the graph keeps of a checked record between pass 1's groupings: the runner

@@ -76,7 +76,7 @@ def test_the_kept_metadata_names_its_record_by_the_same_key_as_pass_2():
     checked = Checked("eval", "eval.jsonl", 12, "red", b"\x01" * 32, False)
     meta = Meta.of(checked, {path: i for i, path in enumerate(PATHS)})
     assert (meta.input_id, meta.line, meta.digest) == (2, 12, checked.digest)
-    assert meta.key(PATHS) == checked.key == record_key("eval.jsonl", 12)
+    assert meta.key(PATHS) == record_key(checked.source, checked.line) == record_key("eval.jsonl", 12)
     assert meta.reject("why", PATHS).source == "eval.jsonl"
 
 

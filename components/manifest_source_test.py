@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from components.ingest_pipeline import Checked, Record
+from components.ingest_pipeline import Checked, Meta, Record
 from components.manifest import Reject
 from components.manifest_source import ManifestSource
 from tests.tiny_catalogue import png_bytes
@@ -71,5 +71,7 @@ def test_an_image_removed_between_the_passes_is_an_error_of_that_row(source):
         src.encode(a)
     # A record and its pass-1 metadata carry one key: pass 2 finds pass 1's decision by it.
     assert Record("train", a.source, a.line, None).key == a.key
-    assert Checked("train", a.source, a.line, "red", b"d", False).key == a.key
+    paths = [path for _, path in src.inputs()]
+    meta = Meta.of(Checked("train", a.source, a.line, "red", b"d", False), {p: i for i, p in enumerate(paths)})
+    assert meta.key(paths) == a.key
     assert Record("train", a.source, a.line + 1, None).key != a.key

@@ -43,8 +43,9 @@ def _imported(path: Path, root: Path) -> set[Path]:
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            # "from models import trainer" imports a module; "from models.x import f" a name.
-            names = [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
+            # "from models import trainer" imports a module, "from models.x import f" a name:
+            # each prefix that is one of our modules counts (below).
+            names = [f"{node.module}.{alias.name}" for alias in node.names]
         for name in names:
             parts = name.split(".")
             for i in range(1, len(parts) + 1):  # the module and the packages above it

@@ -41,6 +41,8 @@ STEP_CODE = {
     "word2vec": ("components.title_word2vec",),
     "trainer": ("models.trainer", "components.sicot_trainer"),
 }
+
+
 def _glob_base(pattern: str) -> str:
     """The folder of a file pattern above its first wildcard."""
     head = pattern.split("*")[0].split("?")[0].split("[")[0]
