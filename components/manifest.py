@@ -173,6 +173,17 @@ def is_jsonl(path: str | Path) -> bool:
     return Path(path).suffix.lower() != ".csv"
 
 
+MIN_PIECE_BYTES, MAX_PIECE_BYTES, TARGET_PIECES = 64 << 10, 4 << 20, 64
+
+
+def piece_bytes(manifest_bytes: int) -> int:
+    """How large the pieces of a JSON Lines manifest of that size are: about
+    TARGET_PIECES of them, each between 64 KiB and 4 MiB. Enough pieces that every Beam
+    worker gets some (a 1 MB manifest of 10k rows in one 4 MiB piece kept all but one
+    worker idle), few enough that a manifest of 60M rows (~6 GB) is ~1,500 pieces."""
+    return min(MAX_PIECE_BYTES, max(MIN_PIECE_BYTES, manifest_bytes // TARGET_PIECES))
+
+
 def jsonl_chunks(path: str | Path, chunk_bytes: int = 4 << 20) -> list[tuple[int, int, int]]:
     """(start byte, end byte, line number of the first line) of consecutive pieces of a
     JSON Lines manifest of about chunk_bytes each, cut after a newline: pieces that

@@ -16,7 +16,8 @@ from typing import Iterator
 
 from components.image_validation import ImageError, checked_image_bytes, tf_decodable_bytes
 from components.ingest_pipeline import Checked, Record
-from components.manifest import ManifestRow, Reject, check_manifest, is_jsonl, jsonl_chunks, read_manifest, read_manifest_range
+from components.manifest import (ManifestRow, Reject, check_manifest, is_jsonl, jsonl_chunks, piece_bytes,
+                                 read_manifest, read_manifest_range)
 from components.example_encoding import encode_example
 
 
@@ -25,7 +26,9 @@ class ManifestSource:
     """The manifests of each split: ``{"train": path, "eval": path, ...}`` (train required)."""
 
     manifests: tuple[tuple[str, str], ...]  # (split, manifest path)
-    chunk_bytes: int = 4 << 20  # JSON Lines manifests are read in pieces of about this size
+    # JSON Lines manifests are read in pieces of about this size; None: by the
+    # manifest's size (components/manifest.py: piece_bytes).
+    chunk_bytes: int | None = None
 
     @classmethod
     def of(cls, manifests: dict[str, str | None]) -> "ManifestSource":
@@ -43,7 +46,8 @@ class ManifestSource:
     def chunks(self, split_and_path: tuple[str, str]) -> Iterator[tuple]:
         split, path = split_and_path
         if is_jsonl(path):
-            for start, end, first_line in jsonl_chunks(path, self.chunk_bytes):
+            size = self.chunk_bytes or piece_bytes(Path(path).stat().st_size)
+            for start, end, first_line in jsonl_chunks(path, size):
                 yield split, path, (start, end, first_line)
         else:  # CSV: a quoted field may hold a newline, so no byte-range cuts: one worker streams it
             yield split, path, None

@@ -75,3 +75,14 @@ def test_an_image_removed_between_the_passes_is_an_error_of_that_row(source):
     meta = Meta.of(Checked("train", a.source, a.line, "red", b"d", False), {p: i for i, p in enumerate(paths)})
     assert meta.key(paths) == a.key
     assert Record("train", a.source, a.line + 1, None).key != a.key
+
+
+def test_a_manifest_of_a_few_thousand_rows_is_read_in_several_pieces(tmp_path):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(f'{{"image": "{i}.png", "label": "c{i % 9}", "title": "t"}}\n' for i in range(10_000)))
+    src = ManifestSource.of({"train": str(manifest)})
+    pieces = list(src.chunks(("train", str(manifest))))
+    assert len(pieces) >= 8  # one 4 MiB piece before: a second Beam worker had nothing to read
+    rows = [record.line for piece in pieces for record in src.read(piece)]
+    assert rows == list(range(1, 10_001))
+    assert len(list(ManifestSource(src.manifests, chunk_bytes=1 << 30).chunks(("train", str(manifest))))) == 1

@@ -285,3 +285,13 @@ def test_check_manifest_refuses_a_missing_file_or_a_csv_without_its_columns(tmp_
     good = tmp_path / "g.csv"
     good.write_bytes(b"\xef\xbb\xbfimage,label,title\na.png,x,\n")
     check_manifest(good)
+
+
+def test_piece_size_gives_every_worker_pieces_of_a_small_manifest_and_bounds_a_large_one():
+    from components.manifest import MAX_PIECE_BYTES, MIN_PIECE_BYTES, piece_bytes
+
+    ten_thousand_rows = 1_074_161  # the 10k-row manifest of bench/ingest_scaling.py
+    assert ten_thousand_rows // piece_bytes(ten_thousand_rows) >= 16  # was 0: one 4 MiB piece, one busy worker
+    assert piece_bytes(100) == MIN_PIECE_BYTES  # a tiny manifest: one piece, no 1-byte pieces
+    assert piece_bytes(6 << 30) == MAX_PIECE_BYTES  # 60M rows: ~1,500 pieces, not millions
+    assert MIN_PIECE_BYTES <= piece_bytes(50 << 20) <= MAX_PIECE_BYTES
