@@ -221,15 +221,36 @@ def collect_model_results(metadata_path: str | Path) -> list[ModelResult]:
     return results
 
 
+def co_training_settings(config: SicotConfig) -> str:
+    """The semantic stream's settings that no variant name carries (all of
+    SEMANTIC_STREAM_SETTINGS but the title encoder), as one comparable string."""
+    tree = config.to_dict()
+    picked = []
+    for path in SEMANTIC_STREAM_SETTINGS:
+        if path == ("model", "title_encoder"):
+            continue
+        value = tree
+        for key in path:
+            value = value[key]
+        picked.append([list(path), value])
+    return json.dumps(picked, sort_keys=True)
+
+
 def latest_comparison(results: list[ModelResult]) -> list[ModelResult]:
     """The models trained with the newest evaluation's shared settings and scored on its
-    split, the newest evaluation of each (variant, seed); baseline first, then by
-    variant and seed."""
+    split, co-trained ones also with the newest co-trained model's semantic stream
+    settings (a one-seed screening of another setting, kept in the same ML Metadata,
+    is not one of the compared models: its variant name does not say how it differs);
+    the newest evaluation of each (variant, seed); baseline first, then by variant and
+    seed."""
     if not results:
         raise RunResultsError("no completed Evaluator execution in this run's ML Metadata")
     wanted = (results[-1].config_hash, results[-1].split)
+    co_trained = [r for r in results if (r.config_hash, r.split) == wanted and r.co_trained]
+    wanted_co_training = co_training_settings(co_trained[-1].config) if co_trained else None
     latest: dict[tuple[str, int], ModelResult] = {}
     for r in results:
-        if (r.config_hash, r.split) == wanted:
+        if (r.config_hash, r.split) == wanted and (
+                not r.co_trained or co_training_settings(r.config) == wanted_co_training):
             latest[(r.variant, r.seed)] = r
     return sorted(latest.values(), key=lambda r: (r.variant != BASELINE, r.variant, r.seed))

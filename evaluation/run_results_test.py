@@ -31,9 +31,11 @@ COMPLETE, RUNNING, CACHED = (metadata_store_pb2.Execution.COMPLETE, metadata_sto
 INPUT, OUTPUT = metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.OUTPUT
 
 
-def config_of(co_training: bool, seed: int, loss: str = "softmax", epochs: int | None = None) -> SicotConfig:
+def config_of(co_training: bool, seed: int, loss: str = "softmax", epochs: int | None = None, **model) -> SicotConfig:
     config = SicotConfig()
     config.model.co_training = co_training
+    for key, value in model.items():
+        setattr(config.model, key, value)
     config.train.seed = seed
     config.long_tail.loss = loss
     if epochs is not None:
@@ -218,6 +220,23 @@ def test_latest_comparison_keeps_the_newest_split_and_settings_and_orders_the_mo
         ("sicot-bilinear_attention", 2, pytest.approx(0.4)),  # the validation one, not the test one
     ]
     assert newest in [m.execution_id for m in kept] and old not in [m.execution_id for m in kept]
+
+
+def test_a_screening_of_another_co_training_setting_is_not_one_of_the_compared_models(run, tmp_path):
+    # A one-seed screening (stream alignment on) left in the comparison's ML Metadata:
+    # its name (sicot-mean) says nothing of the setting, so it must not join the table
+    # of the comparison run after it (same shared settings, same split).
+    screening = run.trainer(config_of(True, 1, title_encoder="mean", stream_alignment_weight=1.0), "screen")
+    compared = {
+        "baseline": run.trainer(config_of(False, 1, stream_alignment_weight=0.0), "b1"),
+        "bilstm": run.trainer(config_of(True, 1, title_encoder="bilstm"), "s1"),
+    }
+    run.evaluator(screening, 0.9, example_splits='["validation"]')
+    run.evaluator(compared["baseline"], 0.2, example_splits='["validation"]')
+    run.evaluator(compared["bilstm"], 0.3, example_splits='["validation"]')
+    kept = latest_comparison(collect_model_results(tmp_path / "metadata.sqlite"))
+    assert [(m.variant, m.slices["overall"]["top1_accuracy"]) for m in kept] == [
+        ("baseline", pytest.approx(0.2)), ("sicot-bilstm", pytest.approx(0.3))]
 
 
 def test_metadata_path_of_a_run_or_a_comparison_folder(tmp_path):
