@@ -18,7 +18,8 @@ Two passes over the input, so that no step holds the images of the data set:
    with ``seed``; validation from what training keeps, with ``seed + 1``): the same
    choices as the single-process ingest for the same data and seed.
 2. **write**: the records are read again and written as tf.Examples into
-   ``<out>/Split-<split>/data_tfrecord-*.gz`` (the layout of TFX's Examples artifact).
+   ``<out>/Split-<split>/data_tfrecord-*.gz`` (the layout of TFX's Examples artifact; gzip
+   with stored blocks: components/stored_gzip_tfrecord.py).
    Pass 1's decisions come in as a side input that holds only the exceptions (held-out
    and rejected records: the number of classes times the hold-out cap, plus the
    rejects), not a table of every record; a record not in it goes to the split of its
@@ -45,6 +46,7 @@ import apache_beam as beam
 
 from components.class_balanced_split import split_by_class
 from components.manifest import Reject
+from components.stored_gzip_tfrecord import WriteToStoredGzipTFRecord
 from sicot.config import DataConfig
 
 SPLITS = ("train", "validation", "eval")
@@ -317,7 +319,7 @@ def build_ingest(p: beam.Pipeline, source: RecordSource, hold_out: HoldOut, exam
     for split, part in zip(SPLITS, parts):
         (part
          | f"Serialized[{split}]" >> beam.Map(lambda item: item[1])
-         | f"Write[{split}]" >> beam.io.WriteToTFRecord(
+         | f"Write[{split}]" >> WriteToStoredGzipTFRecord(
                     os.path.join(examples_dir, f"Split-{split}", EXAMPLES_FILE_PREFIX), file_name_suffix=".gz"))
 
     # The report.
