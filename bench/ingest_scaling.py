@@ -14,7 +14,8 @@ their summed RSS. Throughput = rows / seconds of the ingest call (imports exclud
 - beam:<mode>: components/manifest_example_gen.py's Executor (the pipeline's first
           node, the same Beam graph as `sicot ingest`) on the DirectRunner in that
           running mode (--modes): multi_processing with --workers worker processes,
-          in_memory (one worker in the calling process).
+          multi_threading with --workers threads, in_memory (one worker in the
+          calling process).
 - single: bench/single_process_ingest.py, the ingest before issue 14 (one process,
           every accepted image held in memory).
 
@@ -157,7 +158,7 @@ def main(argv=None) -> int:
     p.add_argument("--image-size", type=int, default=96)
     p.add_argument("--data", default="/tmp/sicot_ingest_bench", help="where the synthetic images go (reused)")
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "ingest_scaling.json"))
-    p.add_argument("--modes", nargs="+", default=["multi_processing", "in_memory"],
+    p.add_argument("--modes", nargs="+", default=["multi_processing", "multi_threading", "in_memory"],
                    help="DirectRunner running modes of the beam runs (in_memory: one worker)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--manifest", help=argparse.SUPPRESS)
