@@ -184,7 +184,7 @@ def piece_bytes(manifest_bytes: int) -> int:
     return min(MAX_PIECE_BYTES, max(MIN_PIECE_BYTES, manifest_bytes // TARGET_PIECES))
 
 
-def jsonl_chunks(path: str | Path, chunk_bytes: int = 4 << 20) -> list[tuple[int, int, int]]:
+def jsonl_chunks(path: str | Path, chunk_bytes: int = MAX_PIECE_BYTES) -> list[tuple[int, int, int]]:
     """(start byte, end byte, line number of the first line) of consecutive pieces of a
     JSON Lines manifest of about chunk_bytes each, cut after a newline: pieces that
     workers read in parallel with :func:`read_manifest_range`, with the rows' real

@@ -46,8 +46,8 @@ class ManifestSource:
     def chunks(self, split_and_path: tuple[str, str]) -> Iterator[tuple]:
         split, path = split_and_path
         if is_jsonl(path):
-            size = self.chunk_bytes or piece_bytes(Path(path).stat().st_size)
-            for start, end, first_line in jsonl_chunks(path, size):
+            piece_size = self.chunk_bytes or piece_bytes(Path(path).stat().st_size)
+            for start, end, first_line in jsonl_chunks(path, piece_size):
                 yield split, path, (start, end, first_line)
         else:  # CSV: a quoted field may hold a newline, so no byte-range cuts: one worker streams it
             yield split, path, None

@@ -246,11 +246,11 @@ def latest_comparison(results: list[ModelResult]) -> list[ModelResult]:
     if not results:
         raise RunResultsError("no completed Evaluator execution in this run's ML Metadata")
     wanted = (results[-1].config_hash, results[-1].split)
-    co_trained = [r for r in results if (r.config_hash, r.split) == wanted and r.co_trained]
+    candidates = [r for r in results if (r.config_hash, r.split) == wanted]
+    co_trained = [r for r in candidates if r.co_trained]
     wanted_co_training = co_training_settings(co_trained[-1].config) if co_trained else None
     latest: dict[tuple[str, int], ModelResult] = {}
-    for r in results:
-        if (r.config_hash, r.split) == wanted and (
-                not r.co_trained or co_training_settings(r.config) == wanted_co_training):
+    for r in candidates:
+        if not r.co_trained or co_training_settings(r.config) == wanted_co_training:
             latest[(r.variant, r.seed)] = r
     return sorted(latest.values(), key=lambda r: (r.variant != BASELINE, r.variant, r.seed))
