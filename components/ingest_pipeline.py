@@ -19,15 +19,19 @@ Two passes over the input, so that no step holds the images of the data set:
    choices as the single-process ingest for the same data and seed.
 2. **write**: the records are read again and written as tf.Examples into
    ``<out>/Split-<split>/data_tfrecord-*.gz`` (the layout of TFX's Examples artifact; gzip
-   with stored blocks: components/stored_gzip_tfrecord.py).
+   with stored blocks, every split by one writer: components/stored_gzip_tfrecord.py).
    Pass 1's decisions come in as a side input that holds only the exceptions (held-out
    and rejected records: the number of classes times the hold-out cap, plus the
    rejects), not a table of every record; a record not in it goes to the split of its
    input. The write is not preceded by a shuffle: a shuffle groups the images (the
    DirectRunner keeps a grouping in memory), so files are written per bundle.
 
-The same graph writes the report (``ingest_report.json``): every rejected record with
-its split, file, line (or record index) and reason, counts per split and per class.
+The same graph writes the report (``ingest_report.json``), from one combine over the
+placed records and the rejects (:class:`ReportTally`): every rejected record with its
+split, file, line (or record index) and reason, counts per split and per class. (The
+graph is kept small on purpose: the DirectRunner pays a fixed cost per step and bundle,
+which at 10k rows was as much as the second worker saved; README, "Ingest at 10k and
+100k rows".)
 Whether the run fails (nothing valid, too many rejects) is decided from the report
 after the graph has run: :func:`check_report`.
 """
@@ -46,7 +50,7 @@ import apache_beam as beam
 
 from components.class_balanced_split import split_by_class
 from components.manifest import Reject
-from components.stored_gzip_tfrecord import WriteToStoredGzipTFRecord
+from components.stored_gzip_tfrecord import WriteSplitsToStoredGzipTFRecord
 from sicot.config import DataConfig
 
 SPLITS = ("train", "validation", "eval")
@@ -248,17 +252,48 @@ def _read_records(p, label: str, source: RecordSource, inputs: list[tuple[str, s
     )
 
 
-def _write_report(_, path: str, summary: dict[str, Any], rejects: list[dict], split_class_counts: list,
-                  rows: int, empty_titles: int) -> str:
+class ReportTally(beam.CombineFn):
+    """The report's numbers in one combine over the placed records and the rejects
+    (one grouping of the graph instead of one per number): (rejects as dicts, records
+    per (split, label), records with an empty title). Each input is a Reject, or
+    (split, label, empty_title) of a placed record. Every record read ends up placed
+    or rejected, so the rows read are the sum of the two."""
+
+    def create_accumulator(self):
+        return [], Counter(), 0
+
+    def add_input(self, tally, item):
+        rejects, split_class, empty_titles = tally
+        if isinstance(item, Reject):
+            rejects.append(item.to_dict())
+            return tally
+        split, label, empty_title = item
+        split_class[(split, label)] += 1
+        return rejects, split_class, empty_titles + int(empty_title)
+
+    def merge_accumulators(self, tallies):
+        rejects, split_class, empty_titles = [], Counter(), 0
+        for more_rejects, more_split_class, more_empty in tallies:
+            rejects.extend(more_rejects)
+            split_class.update(more_split_class)
+            empty_titles += more_empty
+        return rejects, split_class, empty_titles
+
+    def extract_output(self, tally):
+        return tally
+
+
+def _write_report(tally, path: str, summary: dict[str, Any]) -> str:
+    rejects, split_class_counts, empty_titles = tally
     rejects = sorted(rejects, key=lambda r: (_INPUT_ORDER.get(r.get("split") or "train", 0), r["source"], r["line"]))
     per_class: dict[str, dict[str, int]] = {}
     split_counts: Counter = Counter()
-    for (split, label), n in split_class_counts:
+    for (split, label), n in sorted(split_class_counts.items()):
         per_class.setdefault(label, dict.fromkeys(SPLITS, 0))[split] = n
         split_counts[split] += n
     train_classes = [label for label, c in per_class.items() if c["train"]]
     counts = {
-        "rows": rows,
+        "rows": sum(split_counts.values()) + len(rejects),
         "accepted": sum(split_counts.values()),
         "rejected": len(rejects),
         **{split: split_counts.get(split, 0) for split in SPLITS},
@@ -293,7 +328,6 @@ def build_ingest(p: beam.Pipeline, source: RecordSource, hold_out: HoldOut, exam
         _read_records(p, "Check", source, inputs)
         | "Check" >> beam.FlatMap(_checked, source, input_ids).with_outputs("rejects", main="valid")
     )
-    rows = checked.valid, checked.rejects
     deduplicated = (
         checked.valid
         | "ByImage" >> beam.Map(lambda c: (c.digest, c)).with_output_types(beam.typehints.Tuple[bytes, Meta])
@@ -315,34 +349,15 @@ def build_ingest(p: beam.Pipeline, source: RecordSource, hold_out: HoldOut, exam
     # Pass 2: read again, encode, write each split.
     routed = _read_records(p, "Write", source, inputs) | "Encode" >> beam.FlatMap(
         _routed, source, beam.pvalue.AsDict(exceptions))
-    parts = routed | "BySplit" >> beam.Partition(lambda item, n: SPLITS.index(item[0]), len(SPLITS))
-    for split, part in zip(SPLITS, parts):
-        (part
-         | f"Serialized[{split}]" >> beam.Map(lambda item: item[1])
-         | f"Write[{split}]" >> WriteToStoredGzipTFRecord(
-                    os.path.join(examples_dir, f"Split-{split}", EXAMPLES_FILE_PREFIX), file_name_suffix=".gz"))
+    _ = routed | "Write" >> WriteSplitsToStoredGzipTFRecord(examples_dir, SPLITS, EXAMPLES_FILE_PREFIX)
 
-    # The report.
-    split_class_counts = (
-        placed.placed
-        | "SplitClass" >> beam.Map(lambda cs: ((cs[1], cs[0].label), 1))
-        | "CountSplitClass" >> beam.CombinePerKey(sum)
-        | "SplitClassList" >> beam.combiners.ToList()
-    )
-    reject_list = rejects | "RejectDicts" >> beam.Map(Reject.to_dict) | "RejectList" >> beam.combiners.ToList()
-    row_count = rows | "AllRows" >> beam.Flatten() | "CountRows" >> beam.combiners.Count.Globally()
-    empty_titles = (
-        placed.placed
-        | "EmptyTitles" >> beam.Filter(lambda cs: cs[0].empty_title)
-        | "CountEmptyTitles" >> beam.combiners.Count.Globally()
-    )
+    # The report: one combine over every placed record and every reject.
+    placed_keys = placed.placed | "PlacedSplitClass" >> beam.Map(lambda cs: (cs[1], cs[0].label, cs[0].empty_title))
     _ = (
-        p
-        | "ReportTrigger" >> beam.Create([None])
-        | "WriteReport" >> beam.Map(
-            _write_report, report_path, summary or {}, beam.pvalue.AsSingleton(reject_list),
-            beam.pvalue.AsSingleton(split_class_counts), beam.pvalue.AsSingleton(row_count),
-            beam.pvalue.AsSingleton(empty_titles))
+        (placed_keys, rejects)
+        | "ReportInputs" >> beam.Flatten()
+        | "Tally" >> beam.CombineGlobally(ReportTally())
+        | "WriteReport" >> beam.Map(_write_report, report_path, summary or {})
     )
 
 
