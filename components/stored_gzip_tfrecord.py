@@ -18,8 +18,8 @@ TFRecord writer (length, masked CRC32C of the length, data, masked CRC32C of the
 bundle writes its records into one temporary file per split it saw; the names of the
 finished files (only of bundles that succeeded: a retried bundle's earlier files are
 never listed) are gathered in one combine; a last step renames them to
-``<dir>/Split-<split>/<prefix>-SSSSS-of-NNNNN<suffix>`` and deletes the temporary
-folder. A split with no record gets one empty file, as Beam's sinks write. One
+``<dir>/Split-<split>/<prefix>-SSSSS-of-NNNNN<suffix>`` (deleting the other shards of
+that name an earlier write left there) and deletes the temporary folder. A split with no record gets one empty file, as Beam's sinks write. One
 transform for all splits instead of one Beam ``Write`` per split: each Write adds
 eight steps to the graph, and the DirectRunner pays a fixed cost per step and bundle
 (at 100 rows, the ingest's three Writes were 0.2-0.35 s of 1.5-1.8 s).
@@ -28,6 +28,7 @@ eight steps to the graph, and the DirectRunner pays a fixed cost per step and bu
 from __future__ import annotations
 
 import gzip
+import logging
 import uuid
 
 import apache_beam as beam
@@ -103,10 +104,22 @@ def _finalize(written: list[tuple[str, str]], out_dir: str, splits: tuple[str, .
             if FileSystems.exists(path):  # else moved by an earlier attempt of this step
                 sources.append(path)
                 destinations.append(name)
+    # Shards of an earlier write to the same folder would be read with these (Beam's
+    # sinks delete those of the same shard count; here every other one goes).
+    final_names = set(final)
+    stale = [m.path for split in splits
+             for result in FileSystems.match([FileSystems.join(out_dir, f"Split-{split}", f"{prefix}-*-of-*{suffix}")])
+             for m in result.metadata_list if m.path not in final_names]
+    if stale:
+        logging.warning("deleting %d shard files of an earlier write in %s", len(stale), out_dir)
+        FileSystems.delete(stale)
     if sources:
         FileSystems.rename(sources, destinations)
-    if FileSystems.exists(temp_dir):
-        FileSystems.delete([temp_dir])
+    try:
+        if FileSystems.exists(temp_dir):
+            FileSystems.delete([temp_dir])
+    except OSError as e:  # as Beam's sinks: a leftover temporary folder is not an error of the write
+        logging.warning("could not delete the temporary folder %s (%s)", temp_dir, e)
     return final
 
 

@@ -13,6 +13,9 @@ def test_tensorflow_reads_back_every_record_of_each_split_and_nothing_is_compres
     train = [b"", b"x", bytes(range(256)) * 40, b"a" * 100_000, *(f"record {i}".encode() for i in range(500))]
     evaluation = [f"eval {i}".encode() for i in range(7)]
     items = [("train", r) for r in train] + [("eval", r) for r in evaluation]
+    # A shard an earlier write left: its records must not be read with the new ones.
+    (tmp_path / "out" / "Split-train").mkdir(parents=True)
+    (tmp_path / "out" / "Split-train" / "data_tfrecord-00007-of-00009.gz").write_bytes(b"stale")
     with beam.Pipeline(argv=["--direct_running_mode=in_memory"]) as p:
         _ = p | beam.Create(items) | WriteSplitsToStoredGzipTFRecord(
             str(tmp_path / "out"), ("train", "eval", "validation"), "data_tfrecord")
