@@ -19,10 +19,11 @@ bundle writes its records into one temporary file per split it saw; the names of
 finished files (only of bundles that succeeded: a retried bundle's earlier files are
 never listed) are gathered in one combine; a last step renames them to
 ``<dir>/Split-<split>/<prefix>-SSSSS-of-NNNNN<suffix>`` (deleting the other shards of
-that name an earlier write left there) and deletes the temporary folder. A split with no record gets one empty file, as Beam's sinks write. One
-transform for all splits instead of one Beam ``Write`` per split: each Write adds
-eight steps to the graph, and the DirectRunner pays a fixed cost per step and bundle
-(at 100 rows, the ingest's three Writes were 0.2-0.35 s of 1.5-1.8 s).
+that name an earlier write left there) and deletes the temporary folder. A split with
+no record gets one empty file, as Beam's sinks write. One transform for all splits
+instead of one Beam ``Write`` per split: each Write adds eight steps to the graph, and
+the DirectRunner pays a fixed cost per step and bundle (at 100 rows, one Write instead
+of three took 0.23 s off 1.1 s in one process, 0.35 s off 1.8 s with 2 threads).
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class _WriteBundleFiles(beam.DoFn):
 def _finalize(written: list[tuple[str, str]], out_dir: str, splits: tuple[str, ...], prefix: str, suffix: str,
               temp_dir: str) -> list[str]:
     """Renames the temporary files to their shard names per split; returns the final paths."""
-    sources, destinations, final = [], [], []
+    sources, destinations, final, stale = [], [], [], []
     for split in splits:
         split_dir = FileSystems.join(out_dir, f"Split-{split}")
         if not FileSystems.exists(split_dir):
@@ -98,18 +99,17 @@ def _finalize(written: list[tuple[str, str]], out_dir: str, splits: tuple[str, .
             empty = FileSystems.join(temp_dir, f"{split}-empty{suffix}")
             open_stored_gzip(empty).close()
             paths = [empty]
-        for i, path in enumerate(paths):
-            name = FileSystems.join(split_dir, f"{prefix}-{i:05d}-of-{len(paths):05d}{suffix}")
-            final.append(name)
+        n = len(paths)
+        names = [FileSystems.join(split_dir, f"{prefix}-{i:05d}-of-{n:05d}{suffix}") for i in range(n)]
+        final.extend(names)
+        for path, name in zip(paths, names):
             if FileSystems.exists(path):  # else moved by an earlier attempt of this step
                 sources.append(path)
                 destinations.append(name)
-    # Shards of an earlier write to the same folder would be read with these (Beam's
-    # sinks delete those of the same shard count; here every other one goes).
-    final_names = set(final)
-    stale = [m.path for split in splits
-             for result in FileSystems.match([FileSystems.join(out_dir, f"Split-{split}", f"{prefix}-*-of-*{suffix}")])
-             for m in result.metadata_list if m.path not in final_names]
+        # Shards of an earlier write to the same folder would be read with these (Beam's
+        # sinks delete those of the same shard count; here every other one goes).
+        stale.extend(m.path for result in FileSystems.match([FileSystems.join(split_dir, f"{prefix}-*-of-*{suffix}")])
+                     for m in result.metadata_list if m.path not in names)
     if stale:
         logging.warning("deleting %d shard files of an earlier write in %s", len(stale), out_dir)
         FileSystems.delete(stale)
