@@ -2,8 +2,8 @@
 
     sicot run     [--config FILE] [--set section.key=value ...] [--runner local|beam|kubeflow]
                                                                    ingest + pipeline + report
-    sicot compare [--config FILE] [--set ...]                      baseline vs co-training tables
-    sicot report  RUN_DIR [--out DIR]                              results.json + report.html again
+    sicot compare [--config FILE] [--set ...] [--posthoc]          baseline vs co-training tables
+    sicot report  RUN_DIR [--posthoc]                              results.json + report.html again
     sicot ingest  [--config FILE] [--set ...] [--force]            manifest -> TFRecords
     sicot config  [--config FILE] [--set ...]                      print the settings
     sicot index build [--catalogue FILE] [--url URL] [--set ...]   catalogue -> product index
@@ -74,11 +74,13 @@ def cmd_config(args) -> int:
     return 0
 
 
-def _report(run_dir):
+def _report(run_dir, posthoc: bool = False):
     from evaluation.report import make_report
 
     stage("report", str(run_dir))
-    report = make_report(run_dir)
+    if posthoc:
+        detail("post-hoc logit adjustment of every model, tau chosen on the validation split:")
+    report = make_report(run_dir, posthoc=posthoc, say=detail)
     for table in report.tables:
         say("")
         say(table.to_text())
@@ -89,7 +91,7 @@ def _report(run_dir):
 
 
 def cmd_report(args) -> int:
-    _report(args.run_dir)
+    _report(args.run_dir, posthoc=args.posthoc)
     return 0
 
 
@@ -114,6 +116,13 @@ def cmd_tensorboard(args) -> int:
         return 0
 
 
+def _posthoc_flag(parser) -> None:
+    parser.add_argument(
+        "--posthoc", action="store_true",
+        help="also score every model with the post-hoc logit adjustment (tau chosen on the validation split) "
+             "from its evaluation model, without retraining: the variants <name>+posthoc")
+
+
 def cmd_compare(args) -> int:
     started = time.time()
     config = _load(args)
@@ -122,7 +131,7 @@ def cmd_compare(args) -> int:
     planned_runs(config)  # refuses unknown variants before any work
     detail(f"input: {_input_of(config)}")
     compare_dir = run_comparison(config, say=say)
-    _report(compare_dir)
+    _report(compare_dir, posthoc=args.posthoc)
     stage("summary", f"{time.time() - started:.0f} s in all; comparison folder {compare_dir}")
     return 0
 
@@ -266,9 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="train baseline and co-training (compare.variants x compare.seeds) on the same data; print the tables",
     )
     _common(p)
+    _posthoc_flag(p)
     p.set_defaults(func=cmd_compare)
     p = sub.add_parser("report", help="write results.json and report.html of a finished run (no retraining)")
     p.add_argument("run_dir", help="a `sicot run` output folder or a `sicot compare` folder")
+    _posthoc_flag(p)
     p.set_defaults(func=cmd_report)
     p = sub.add_parser(
         "tensorboard", help="open a run's TFMA evaluations in TensorBoard's Fairness Indicators plugin"

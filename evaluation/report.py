@@ -4,7 +4,9 @@ Reads the run's ML Metadata and TFMA output (a ``sicot run`` folder, a ``sicot
 compare`` folder, or an output folder holding a ``compare/`` one), takes the models of
 the newest configuration (evaluation/run_results.py), runs the co-trained model's
 title attention over a few eval titles, and writes the machine-readable results and
-the HTML report beside the metadata. Nothing is retrained or re-evaluated.
+the HTML report beside the metadata. Nothing is retrained or re-evaluated by TFMA;
+with ``posthoc``, every model is also scored with the post-hoc logit adjustment from its
+evaluation model's probabilities (evaluation/posthoc_rescoring.py: ``<variant>+posthoc``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from evaluation.attention_view import attention_examples
 from evaluation.html_report import write_report
+from evaluation.posthoc_rescoring import with_posthoc
 from evaluation.results_document import build_results, write_results
 from evaluation.run_results import collect_model_results, latest_comparison, metadata_path_of
 from evaluation.run_summary import read_ingest_report, reject_line
@@ -31,9 +34,12 @@ class Report:
     document: dict
 
 
-def make_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Report:
+def make_report(run_dir: str | Path, out_dir: str | Path | None = None, posthoc: bool = False,
+                say=None) -> Report:
     metadata = metadata_path_of(run_dir)
     models = latest_comparison(collect_model_results(metadata))
+    if posthoc:
+        models = with_posthoc(models, say)
     attention = []
     co_trained = [m for m in models if m.co_trained]
     if co_trained:

@@ -46,6 +46,13 @@ def rebalanced(kernel: np.ndarray, bias: np.ndarray, adjustment: str, tau: float
     return kernel, bias
 
 
+def log_prior_of(class_counts: np.ndarray) -> np.ndarray:
+    """[C] log of the training prior pi from the training images per class; a class
+    with none counts as one image (its log prior stays finite)."""
+    counts = np.maximum(np.asarray(class_counts, dtype=np.float64), 1.0)
+    return np.log(counts / counts.sum())
+
+
 def apply_rebalancing(classifier, adjustment: str, tau: float, log_prior: np.ndarray) -> None:
     """Edits the classifier's variables in place."""
     for kernel, bias, first in classifier_columns(classifier):
@@ -80,5 +87,12 @@ def select_tau(features: np.ndarray, labels: np.ndarray, kernel: np.ndarray, bia
         float(tau): top1_accuracy(features, labels, *rebalanced(kernel, bias, adjustment, tau, log_prior))
         for tau in sorted(taus)
     }
+    return best_tau(accuracy), accuracy
+
+
+def best_tau(accuracy: dict[float, float]) -> float:
+    """The tau of the best validation top-1 in ``{tau: top-1}``, the smaller tau on a tie."""
+    if not accuracy:
+        raise ValueError("long_tail.adjustment_taus is empty")
     best = max(accuracy.values())
-    return min(t for t, a in accuracy.items() if a == best), accuracy
+    return min(t for t, a in accuracy.items() if a == best)

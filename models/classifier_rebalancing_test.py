@@ -2,7 +2,8 @@ import keras
 import numpy as np
 import pytest
 
-from models.classifier_rebalancing import apply_rebalancing, full_weights, rebalanced, select_tau
+from models.classifier_rebalancing import (apply_rebalancing, best_tau, full_weights, log_prior_of, rebalanced,
+                                           select_tau)
 from models.sharded_classifier import ShardedClassifier
 
 RNG = np.random.default_rng(0)
@@ -53,3 +54,14 @@ def test_tau_is_chosen_on_validation_accuracy():
     # tau 0: [3.0 vs 1.5], [3.2 vs 1.1] -> both tail examples wrong; tau 1 shifts by log 9 = 2.2.
     assert accuracy[0.0] == pytest.approx(1 / 3) and accuracy[1.0] == pytest.approx(1.0)
     assert tau == 1.0
+
+
+def test_best_tau_takes_the_smaller_tau_on_a_tie():
+    assert best_tau({0.5: 0.3, 1.0: 0.4, 2.0: 0.4}) == 1.0
+    assert best_tau({2.0: 0.1, 0.25: 0.1}) == 0.25
+    with pytest.raises(ValueError, match="adjustment_taus is empty"):
+        best_tau({})
+
+
+def test_log_prior_counts_a_class_without_images_as_one():
+    np.testing.assert_allclose(log_prior_of(np.array([3, 0, 1])), np.log([3 / 5, 1 / 5, 1 / 5]))

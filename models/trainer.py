@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow_transform as tft
 
 from models import features
-from models.classifier_rebalancing import apply_rebalancing, full_weights, select_tau
+from models.classifier_rebalancing import apply_rebalancing, full_weights, log_prior_of, select_tau
 from models.distribution import is_chief, serve_cluster_task, strategy_from_config
 from models.export import export_recognition_models
 from models.input_pipeline import make_dataset
@@ -74,8 +74,7 @@ def rebalance_classifier(model, config: SicotConfig, validation_ds, class_counts
     """long_tail.adjustment on the trained classifier (models/classifier_rebalancing.py),
     with tau chosen on the validation split when long_tail.adjustment_tau < 0."""
     lt = config.long_tail
-    counts = np.maximum(class_counts.astype(np.float64), 1.0)
-    log_prior = np.log(counts / counts.sum())
+    log_prior = log_prior_of(class_counts)
     tau, accuracy = lt.adjustment_tau, {}
     if tau < 0:
         feats, labels = [], []
