@@ -141,6 +141,9 @@ def rescored(model: ModelResult, say=None) -> ModelResult:
         raise ValueError(f"{model.variant}: already re-balanced ({model.config.long_tail.adjustment})")
     log_prior = class_log_prior(model)
     validation = split_scores(model.model_dir, split_dir(model, "validation"))
+    if not np.any(validation.labels >= 0):
+        raise RunResultsError(f"{model.variant}, seed {model.seed}: the validation split "
+                              f"({split_dir(model, 'validation')}) has no image of a known class to choose tau on")
     accuracy = top1_by_tau(validation, list(model.config.long_tail.adjustment_taus), log_prior)
     tau = best_tau(accuracy)
     scored = validation if model.split == "validation" else split_scores(model.model_dir, split_dir(model, model.split))

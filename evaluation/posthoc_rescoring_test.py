@@ -8,7 +8,7 @@ import pytest
 
 from evaluation import posthoc_rescoring as rescoring
 from evaluation.results_document import build_results
-from evaluation.run_results import ModelResult, shared_config_hash, variant_of
+from evaluation.run_results import ModelResult, RunResultsError, shared_config_hash, variant_of
 from models.classifier_rebalancing import rebalanced
 from sicot.config import SicotConfig
 
@@ -155,3 +155,10 @@ def test_a_model_scored_on_validation_is_read_once():
 def test_an_already_rebalanced_model_is_refused():
     with pytest.raises(ValueError, match="already re-balanced"):
         rescoring.rescored(_model(False, 1, "tau_norm"))
+
+
+def test_a_validation_split_without_known_classes_is_a_clear_error(monkeypatch):
+    unknown = scores([[0.6, 0.3, 0.1]], [-1], ["unseen"], ["unseen"])
+    monkeypatch.setattr(rescoring, "split_scores", lambda model_dir, examples_dir: unknown)
+    with pytest.raises(RunResultsError, match="no image of a known class to choose tau on"):
+        rescoring.rescored(_model(False, 1))
