@@ -27,6 +27,7 @@ probabilities of a split in memory ([examples, classes] float64): meant for
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,14 @@ class SplitScores:
     slice_values: dict[str, np.ndarray]  # slicing column -> [N] its value per example (str)
 
 
+@functools.lru_cache(maxsize=1)
+def _evaluation_model(model_dir: str):
+    """The SavedModel, loaded once for the consecutive splits of one model."""
+    import tensorflow as tf
+
+    return tf.saved_model.load(model_dir)
+
+
 def split_scores(model_dir: str, examples_dir: str | Path, batch: int = 256) -> SplitScores:
     """The evaluation model's log-probabilities, labels and slicing columns for every
     example of a split folder (gzipped TFRecords of tf.Examples)."""
@@ -61,7 +70,7 @@ def split_scores(model_dir: str, examples_dir: str | Path, batch: int = 256) -> 
     files = sorted(str(p) for p in Path(examples_dir).glob("*") if p.is_file())
     if not files:
         raise RunResultsError(f"no examples in {examples_dir}")
-    loaded = tf.saved_model.load(model_dir)
+    loaded = _evaluation_model(model_dir)
     predict, transform = loaded.signatures["predict_examples"], loaded.signatures["transform_features"]
     columns = (head_tail.LABEL_GROUP, head_tail.LABEL_FREQUENCY_BUCKET)
     log_probs, labels, values = [], [], {c: [] for c in columns}
@@ -71,11 +80,12 @@ def split_scores(model_dir: str, examples_dir: str | Path, batch: int = 256) -> 
         transformed = transform(examples=records)
         labels.append(transformed[features.LABEL_ID].numpy().reshape(-1))
         for column in columns:
-            values[column].append([v.decode("utf-8") for v in transformed[column].numpy().reshape(-1)])
+            values[column].append(transformed[column].numpy().reshape(-1))
     return SplitScores(
         log_probs=np.concatenate(log_probs),
         labels=np.concatenate(labels).astype(np.int64),
-        slice_values={c: np.array(sum(v, []), dtype=object) for c, v in values.items()},
+        slice_values={c: np.array([v.decode("utf-8") for v in np.concatenate(v)], dtype=object)
+                      for c, v in values.items()},
     )
 
 
@@ -90,7 +100,6 @@ def top1_by_tau(scores: SplitScores, taus: list[float], log_prior: np.ndarray) -
     labels = scores.labels[known]
     return {
         float(tau): float(np.mean(np.argmax(adjusted(scores.log_probs[known], tau, log_prior), axis=1) == labels))
-        if labels.size else 0.0
         for tau in sorted(taus)
     }
 
@@ -140,10 +149,11 @@ def rescored(model: ModelResult, say=None) -> ModelResult:
     if model.config.long_tail.adjustment != "none":
         raise ValueError(f"{model.variant}: already re-balanced ({model.config.long_tail.adjustment})")
     log_prior = class_log_prior(model)
-    validation = split_scores(model.model_dir, split_dir(model, "validation"))
+    validation_dir = split_dir(model, "validation")
+    validation = split_scores(model.model_dir, validation_dir)
     if not np.any(validation.labels >= 0):
         raise RunResultsError(f"{model.variant}, seed {model.seed}: the validation split "
-                              f"({split_dir(model, 'validation')}) has no image of a known class to choose tau on")
+                              f"({validation_dir}) has no image of a known class to choose tau on")
     accuracy = top1_by_tau(validation, list(model.config.long_tail.adjustment_taus), log_prior)
     tau = best_tau(accuracy)
     scored = validation if model.split == "validation" else split_scores(model.model_dir, split_dir(model, model.split))

@@ -81,8 +81,6 @@ def select_tau(features: np.ndarray, labels: np.ndarray, kernel: np.ndarray, bia
                adjustment: str, taus: list[float], log_prior: np.ndarray) -> tuple[float, dict[float, float]]:
     """(the tau of the best validation top-1, top-1 per tau); features [N, D] of the
     validation images, labels [N] their class ids."""
-    if not taus:
-        raise ValueError("long_tail.adjustment_taus is empty")
     accuracy = {
         float(tau): top1_accuracy(features, labels, *rebalanced(kernel, bias, adjustment, tau, log_prior))
         for tau in sorted(taus)

@@ -61,6 +61,8 @@ def test_best_tau_takes_the_smaller_tau_on_a_tie():
     assert best_tau({2.0: 0.1, 0.25: 0.1}) == 0.25
     with pytest.raises(ValueError, match="adjustment_taus is empty"):
         best_tau({})
+    with pytest.raises(ValueError, match="adjustment_taus is empty"):
+        select_tau(np.zeros((2, 4)), np.array([0, 1]), KERNEL, BIAS, "posthoc", [], LOG_PRIOR)
 
 
 def test_log_prior_counts_a_class_without_images_as_one():
