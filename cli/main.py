@@ -2,8 +2,9 @@
 
     sicot run     [--config FILE] [--set section.key=value ...] [--runner local|beam|kubeflow]
                                                                    ingest + pipeline + report
-    sicot compare [--config FILE] [--set ...] [--posthoc]          baseline vs co-training tables
-    sicot report  RUN_DIR [--posthoc]                              results.json + report.html again
+    sicot compare [--config FILE] [--set ...] [--posthoc] [--reference VARIANT]
+                                                                   baseline vs co-training tables
+    sicot report  RUN_DIR [--posthoc] [--reference VARIANT]        results.json + report.html again
     sicot ingest  [--config FILE] [--set ...] [--force]            manifest -> TFRecords
     sicot config  [--config FILE] [--set ...]                      print the settings
     sicot index build [--catalogue FILE] [--url URL] [--set ...]   catalogue -> product index
@@ -74,13 +75,13 @@ def cmd_config(args) -> int:
     return 0
 
 
-def _report(run_dir, posthoc: bool = False):
+def _report(run_dir, posthoc: bool = False, reference: str | None = None):
     from evaluation.report import make_report
 
     stage("report", str(run_dir))
     if posthoc:
         detail("post-hoc logit adjustment of every model, tau chosen on the validation split:")
-    report = make_report(run_dir, posthoc=posthoc, say=detail)
+    report = make_report(run_dir, posthoc=posthoc, say=detail, reference=reference)
     for table in report.tables:
         say("")
         say(table.to_text())
@@ -91,7 +92,7 @@ def _report(run_dir, posthoc: bool = False):
 
 
 def cmd_report(args) -> int:
-    _report(args.run_dir, posthoc=args.posthoc)
+    _report(args.run_dir, posthoc=args.posthoc, reference=args.reference)
     return 0
 
 
@@ -116,22 +117,27 @@ def cmd_tensorboard(args) -> int:
         return 0
 
 
-def _posthoc_flag(parser) -> None:
+def _report_flags(parser) -> None:
     parser.add_argument(
         "--posthoc", action="store_true",
         help="also score every model with the post-hoc logit adjustment (tau chosen on the validation split) "
              "from its evaluation model, without retraining: the variants <name>+posthoc")
+    parser.add_argument(
+        "--reference", metavar="VARIANT",
+        help="also compare every model with this one, paired by seed (e.g. baseline+logit_adjusted, the best "
+             "visual-only long-tail method, against each co-training combination): one more table")
 
 
 def cmd_compare(args) -> int:
     started = time.time()
     config = _load(args)
-    from evaluation.compare import planned_runs, run_comparison
+    from evaluation.compare import planned_runs, produced_variants, reference_variant, run_comparison
 
-    planned_runs(config)  # refuses unknown variants before any work
+    runs = planned_runs(config)  # refuses unknown variants (and an unknown --reference) before any work
+    reference = reference_variant(config, args.reference, produced_variants(runs, args.posthoc)) if args.reference else None
     detail(f"input: {_input_of(config)}")
     compare_dir = run_comparison(config, say=say)
-    _report(compare_dir, posthoc=args.posthoc)
+    _report(compare_dir, posthoc=args.posthoc, reference=reference)
     stage("summary", f"{time.time() - started:.0f} s in all; comparison folder {compare_dir}")
     return 0
 
@@ -275,11 +281,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="train baseline and co-training (compare.variants x compare.seeds) on the same data; print the tables",
     )
     _common(p)
-    _posthoc_flag(p)
+    _report_flags(p)
     p.set_defaults(func=cmd_compare)
     p = sub.add_parser("report", help="write results.json and report.html of a finished run (no retraining)")
     p.add_argument("run_dir", help="a `sicot run` output folder or a `sicot compare` folder")
-    _posthoc_flag(p)
+    _report_flags(p)
     p.set_defaults(func=cmd_report)
     p = sub.add_parser(
         "tensorboard", help="open a run's TFMA evaluations in TensorBoard's Fairness Indicators plugin"

@@ -88,6 +88,24 @@ def planned_runs(config: SicotConfig) -> list[SicotConfig]:
     return runs
 
 
+def produced_variants(configs: list[SicotConfig], posthoc: bool = False) -> list[str]:
+    """The results' names of the models of ``configs``; with ``posthoc``, also the
+    re-scored ``<variant>+posthoc`` of each one without a re-balancing."""
+    names = [variant_of(c) for c in configs]
+    if posthoc:
+        names += [f"{variant_of(c)}+posthoc" for c in configs if c.long_tail.adjustment == "none"]
+    return list(dict.fromkeys(names))
+
+
+def reference_variant(config: SicotConfig, name: str, produced: list[str]) -> str:
+    """The results' name of the variant ``name`` (``sicot+logit_adjusted`` ->
+    ``sicot-<encoder>+logit_adjusted``), refused unless it is among ``produced``."""
+    canonical = variant_of(variant_config(config, name, config.train.seed))
+    if canonical not in produced:
+        raise ConfigError(f"--reference: '{name}' ({canonical}) is not among the compared models: {', '.join(produced)}")
+    return canonical
+
+
 def run_comparison(config: SicotConfig, say=print) -> Path:
     """Runs every planned variant; returns the comparison folder (holds metadata.sqlite)."""
     runs = planned_runs(config)

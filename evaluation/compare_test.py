@@ -1,6 +1,6 @@
 import pytest
 
-from evaluation.compare import comparison_config, planned_runs, variant_config
+from evaluation.compare import comparison_config, planned_runs, produced_variants, reference_variant, variant_config
 from evaluation.run_results import shared_config_hash, variant_of
 from sicot.config import ConfigError, SicotConfig
 
@@ -65,3 +65,26 @@ def test_names_of_earlier_versions_say_the_new_name(old, new):
     config.compare.variants = [old]
     with pytest.raises(ConfigError, match=f"'{old.split('+')[0]}' is now called '{new}'"):
         planned_runs(config)
+
+
+def test_a_reference_is_named_as_the_results_name_it_and_must_be_compared():
+    config = SicotConfig()
+    config.compare.variants = ["baseline+logit_adjusted", "sicot", "sicot+tau_norm"]
+    produced = produced_variants(planned_runs(config))
+    assert produced == ["baseline+logit_adjusted", "sicot-bilinear_attention", "sicot-bilinear_attention+tau_norm"]
+    assert reference_variant(config, "sicot+tau_norm", produced) == "sicot-bilinear_attention+tau_norm"
+    assert reference_variant(config, "baseline+logit_adjusted", produced) == "baseline+logit_adjusted"
+    with pytest.raises(ConfigError, match=r"'baseline' \(baseline\) is not among the compared models"):
+        reference_variant(config, "baseline", produced)
+    with pytest.raises(ConfigError, match="unknown variant"):
+        reference_variant(config, "resnet", produced)
+
+
+def test_with_posthoc_the_rescored_variants_can_be_the_reference_but_not_of_rebalanced_models():
+    config = SicotConfig()
+    config.compare.variants = ["baseline", "sicot+tau_norm"]
+    produced = produced_variants(planned_runs(config), posthoc=True)
+    assert produced == ["baseline", "sicot-bilinear_attention+tau_norm", "baseline+posthoc"]
+    assert reference_variant(config, "baseline+posthoc", produced) == "baseline+posthoc"
+    with pytest.raises(ConfigError):
+        reference_variant(config, "baseline+posthoc", produced_variants(planned_runs(config)))

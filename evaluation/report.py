@@ -35,9 +35,13 @@ class Report:
 
 
 def make_report(run_dir: str | Path, out_dir: str | Path | None = None, posthoc: bool = False,
-                say=None) -> Report:
+                say=None, reference: str | None = None) -> Report:
     metadata = metadata_path_of(run_dir)
     models = latest_comparison(collect_model_results(metadata))
+    if reference is not None:  # its results' name ("sicot+posthoc" -> "sicot-<encoder>+posthoc"), checked first
+        from evaluation.compare import produced_variants, reference_variant
+
+        reference = reference_variant(models[0].config, reference, produced_variants([m.config for m in models], posthoc))
     if posthoc:
         models = with_posthoc(models, say)
     attention = []
@@ -46,7 +50,7 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None, posthoc:
         model = co_trained[0]
         for item in attention_examples(model.model_dir, model.eval_examples_dir, model.config.eval.attention_examples):
             attention.append({"variant": model.variant, "seed": model.seed, **item})
-    document = build_results(models, str(metadata.parent), attention)
+    document = build_results(models, str(metadata.parent), attention, reference=reference)
     ingest = read_ingest_report(metadata)
     if ingest is not None:
         path, report = ingest

@@ -26,6 +26,9 @@ Schema ``sicot.results/2`` (all accuracies are fractions in [0, 1]):
   "cotraining_gains": {variant: {"reference": str, "slices": {slice: {metric: {...}}}}},
                                         # a co-trained variant - the visual-only one with the
                                         # same long-tail methods ("baseline+<methods>"), paired
+  "reference_gains": {"reference": str, "gains": {variant: {slice: {metric: {...}}}}},
+                                        # only with a chosen reference (``sicot report
+                                        # --reference``): every other variant - it, paired
   "attention": [{"variant", "seed", "label", "title", "words": [[word, weight], ...]}]
 }
 ```
@@ -90,8 +93,13 @@ def class_rows(model: ModelResult) -> list[dict]:
     return rows
 
 
-def build_results(models: list[ModelResult], run_dir: str, attention: list[dict] | None = None) -> dict:
-    """The results document of ``models`` (one configuration; see latest_comparison)."""
+def build_results(models: list[ModelResult], run_dir: str, attention: list[dict] | None = None,
+                  reference: str | None = None) -> dict:
+    """The results document of ``models`` (one configuration; see latest_comparison).
+
+    ``reference``: a variant every other one is also compared with, paired by seed (e.g.
+    the best visual-only long-tail method, ``baseline+logit_adjusted``, against every
+    co-training combination); the plain baseline stays the reference of ``gains``."""
     config = models[0].config
     slices = [s for s in slice_order(config.eval.frequency_buckets) if any(s in m.slices for m in models)]
     variants = list(dict.fromkeys(m.variant for m in models))
@@ -112,10 +120,10 @@ def build_results(models: list[ModelResult], run_dir: str, attention: list[dict]
     gains = {v: paired_gains(models, v, BASELINE, slices) for v in variants if v != BASELINE and BASELINE in variants}
     cotraining_gains = {}
     for v in variants:
-        reference = BASELINE + long_tail_suffix(v)
-        if not is_visual_only(v) and reference in variants:
-            cotraining_gains[v] = {"reference": reference, "slices": paired_gains(models, v, reference, slices)}
-    return {
+        visual_only = BASELINE + long_tail_suffix(v)
+        if not is_visual_only(v) and visual_only in variants:
+            cotraining_gains[v] = {"reference": visual_only, "slices": paired_gains(models, v, visual_only, slices)}
+    document = {
         "schema": SCHEMA,
         "run_dir": str(run_dir),
         "config_hash": models[0].config_hash,
@@ -131,6 +139,14 @@ def build_results(models: list[ModelResult], run_dir: str, attention: list[dict]
         "cotraining_gains": cotraining_gains,
         "attention": attention or [],
     }
+    if reference is not None:
+        if reference not in variants:
+            raise ValueError(f"reference variant {reference!r} is not among the compared models: {', '.join(variants)}")
+        document["reference_gains"] = {
+            "reference": reference,
+            "gains": {v: paired_gains(models, v, reference, slices) for v in variants if v != reference},
+        }
+    return document
 
 
 def write_results(document: dict, path: str | Path) -> Path:

@@ -155,3 +155,31 @@ def test_one_model_table_shows_tfmas_interval():
     rows = {r[0]: r for r in table.rows}
     assert rows["tail"][2] == "45.0 [35.0, 55.0]" and rows["overall"][2] == "60.0"
     assert "95% interval over the slice's examples" in table.note
+
+
+def test_a_chosen_reference_is_compared_with_every_other_model_paired_by_seed():
+    def with_method(m, method):
+        m.config.long_tail.loss = method
+        m.variant = variant_of(m.config)
+        return m
+
+    models = [model(False, 1, 0.50, 0.30, BASE_HITS), model(True, 1, 0.60, 0.45, CO_HITS),
+              with_method(model(False, 1, 0.52, 0.40, BASE_HITS), "logit_adjusted"),
+              model(False, 2, 0.40, 0.20, BASE_HITS), model(True, 2, 0.44, 0.25, CO_HITS),
+              with_method(model(False, 2, 0.46, 0.35, BASE_HITS), "logit_adjusted")]
+    doc = build_results(models, "/runs/x", reference="baseline+logit_adjusted")
+    ref = doc["reference_gains"]
+    assert ref["reference"] == "baseline+logit_adjusted"
+    assert list(ref["gains"]) == ["baseline", "sicot-bilinear_attention"]
+    # co-trained minus the logit-adjusted baseline, seed by seed: 0.45 - 0.40, 0.25 - 0.35
+    tail = ref["gains"]["sicot-bilinear_attention"]["tail"]["top1_accuracy"]
+    assert tail["mean"] == pytest.approx(-0.025) and tail["std"] == pytest.approx(np.std([0.05, -0.10], ddof=1))
+    assert doc["gains"]["sicot-bilinear_attention"]["tail"]["top1_accuracy"]["mean"] == pytest.approx(0.10)
+    table = comparison_tables(doc)[-1]
+    assert table.title == "Every model against baseline+logit_adjusted: top-1 accuracy (%)"
+    assert [r[0] for r in table.rows] == ["baseline+logit_adjusted", "baseline", "sicot-bilinear_attention"]
+    assert table.rows[0][5:7] == ["37.5 ± 3.5", "-"]
+    assert table.rows[2][5:7] == ["35.0 ± 14.1", "-2.5 ± 10.6 [-97.8, +92.8]"]
+    assert "reference_gains" not in build_results(models, "/runs/x")
+    with pytest.raises(ValueError, match="'sicot-mean' is not among the compared models"):
+        build_results(models, "/runs/x", reference="sicot-mean")

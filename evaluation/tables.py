@@ -6,6 +6,8 @@
   once per example and once averaged per class.
 - Table 3 style (more than two models): one row per model, overall, head and tail
   top-1 and the tail top-1 gain over the plain baseline.
+- With a chosen reference variant (``reference_gains``): one row per other model, its
+  overall, head and tail top-1 and each one's gain over the reference.
 A single model (``sicot run``) gets one table of its slices.
 Numbers are percentages, ``mean ± std`` over seeds when there are several; gains add
 their 95% interval over the seeds' paired differences, ``[low, high]``.
@@ -110,7 +112,28 @@ def comparison_tables(doc: dict) -> list[Table]:
                   ["model", "overall top-1", "head top-1", "tail top-1", "tail top-3", "tail top-1 gain over baseline"],
                   rows, _note(doc, "per example"))
         )
+    if doc.get("reference_gains"):
+        tables.append(reference_table(doc))
     return tables
+
+
+def reference_table(doc: dict) -> Table:
+    """Every model against the chosen reference: top-1 per example and the gains, paired."""
+    reference, gains = doc["reference_gains"]["reference"], doc["reference_gains"]["gains"]
+    slices = ("overall", "head", "tail")
+    rows = [[reference] + [x for s in slices for x in (percent(doc["summary"][reference][s]["top1_accuracy"]), "-")]]
+    for variant, by_slice in gains.items():
+        rows.append(
+            [variant]
+            + [x for s in slices for x in (percent(doc["summary"][variant][s]["top1_accuracy"]),
+                                           percent(by_slice[s]["top1_accuracy"], signed=True, interval=True))]
+        )
+    return Table(
+        f"Every model against {reference}: top-1 accuracy (%)",
+        ["model", "overall", "gain", "head", "gain", "tail", "tail gain"],
+        rows,
+        _note(doc, "per example"),
+    )
 
 
 def _with_interval(stats: dict, interval) -> str:

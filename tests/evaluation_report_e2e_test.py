@@ -162,7 +162,10 @@ def test_posthoc_rescoring_reads_tfmas_numbers_at_tau_0_and_adds_the_adjusted_va
                 assert value == pytest.approx(m.slices[name][key]), (m.variant, name, key)
         assert hits.tolist() == m.class_hits.tolist()
     try:
-        assert main(["report", str(compare_dir), "--posthoc"]) == 0
+        # A reference the report would not have is refused before any re-scoring.
+        assert main(["report", str(compare_dir), "--reference", "baseline+posthoc"]) == 2
+        assert "'baseline+posthoc' (baseline+posthoc) is not among the compared models" in capsys.readouterr().err
+        assert main(["report", str(compare_dir), "--posthoc", "--reference", "baseline+posthoc"]) == 0
         out = capsys.readouterr().out
         doc = json.loads((compare_dir / "results.json").read_text())
         assert doc["variants"] == ["baseline", "sicot-bilinear_attention", "baseline+posthoc",
@@ -171,5 +174,13 @@ def test_posthoc_rescoring_reads_tfmas_numbers_at_tau_0_and_adds_the_adjusted_va
         assert out.count("validation top-1 by tau 0.25:") == 2
         assert "baseline+posthoc vs sicot-bilinear_attention+posthoc: top-1" in out  # the co-training pair
         assert "\nbaseline+posthoc " in out  # a row of the table of all models
+        # The chosen reference: every other model against it, by seed; for the co-trained
+        # model with the same adjustment, the same gains as its co-training pair.
+        assert doc["reference_gains"]["reference"] == "baseline+posthoc"
+        assert list(doc["reference_gains"]["gains"]) == ["baseline", "sicot-bilinear_attention",
+                                                        "sicot-bilinear_attention+posthoc"]
+        assert (doc["reference_gains"]["gains"]["sicot-bilinear_attention+posthoc"]
+                == doc["cotraining_gains"]["sicot-bilinear_attention+posthoc"]["slices"])
+        assert "Every model against baseline+posthoc: top-1 accuracy (%)" in out
     finally:
         assert main(["report", str(compare_dir)]) == 0  # the plain report again, for whoever reads it next
