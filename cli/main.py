@@ -133,7 +133,7 @@ def cmd_compare(args) -> int:
     config = _load(args)
     from evaluation.compare import planned_runs, produced_variants, reference_variant, run_comparison
 
-    runs = planned_runs(config)  # refuses unknown variants (and an unknown --reference) before any work
+    runs = planned_runs(config)  # unknown variants and an unknown --reference are refused before any work
     reference = reference_variant(config, args.reference, produced_variants(runs, args.posthoc)) if args.reference else None
     detail(f"input: {_input_of(config)}")
     compare_dir = run_comparison(config, say=say)
