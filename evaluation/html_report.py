@@ -164,7 +164,7 @@ def _table_html(table: Table) -> str:
         cells = []
         for h, cell in zip(table.header, row):
             cls = ""
-            if h.startswith("gain") and cell not in ("-", ""):
+            if "gain" in h.split() and cell not in ("-", ""):  # "gain top-1", "tail gain", ...
                 cls = ' class="gain-pos"' if cell.startswith("+") and not cell.startswith("+0.0") else (
                     ' class="gain-neg"' if cell.startswith("-") and not cell.startswith("-0.0") else "")
             cells.append(f"<td{cls}>{html.escape(cell)}</td>")

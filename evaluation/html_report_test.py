@@ -37,3 +37,17 @@ def test_the_input_section_counts_per_split_and_names_the_first_rejects():
     assert "<tr><td>validation</td><td>3</td><td>0</td></tr>" in page
     assert "<code>train m.jsonl:4: missing label (a&lt;b&gt;.png)</code>" in page  # escaped
     assert "... and 10 more (see the report)" in page
+
+
+def test_gain_cells_are_coloured_by_sign_in_every_gain_column_and_nowhere_else():
+    from evaluation.html_report import _table_html
+    from evaluation.tables import Table
+
+    table = Table("t", ["model", "overall", "overall gain", "tail top-1 gain over baseline", "gain top-1"],
+                  [["sicot", "+1.0", "+1.0 [+0.1, +2.0]", "-2.0 [-3.0, -1.0]", "+0.0 ± 0.1"],
+                   ["baseline", "20.0", "-", "-", "-"]])
+    page = _table_html(table)
+    assert page.count('class="gain-pos"') == 1 and page.count('class="gain-neg"') == 1
+    assert '<td class="gain-pos">+1.0 [+0.1, +2.0]</td>' in page
+    assert '<td class="gain-neg">-2.0 [-3.0, -1.0]</td>' in page
+    assert "<td>+1.0</td>" in page and "<td>+0.0 ± 0.1</td>" in page  # not a gain column; a zero gain

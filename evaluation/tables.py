@@ -130,7 +130,7 @@ def reference_table(doc: dict) -> Table:
         )
     return Table(
         f"Every model against {reference}: top-1 accuracy (%)",
-        ["model", "overall", "gain", "head", "gain", "tail", "tail gain"],
+        ["model", "overall", "overall gain", "head", "head gain", "tail", "tail gain"],
         rows,
         _note(doc, "per example"),
     )
