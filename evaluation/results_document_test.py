@@ -96,12 +96,14 @@ def test_comparison_table_rows_and_gain_signs(doc):
     assert "averaged per class" in comparison_tables(doc)[1].title
 
 
-def test_cotrained_long_tail_variants_are_paired_with_the_visual_only_one_of_the_same_method():
-    def with_method(m, method):
-        m.config.long_tail.loss = method
-        m.variant = variant_of(m.config)
-        return m
+def with_method(m: ModelResult, loss: str) -> ModelResult:
+    """``m`` trained with the long-tail loss ``loss`` (its variant name follows)."""
+    m.config.long_tail.loss = loss
+    m.variant = variant_of(m.config)
+    return m
 
+
+def test_cotrained_long_tail_variants_are_paired_with_the_visual_only_one_of_the_same_method():
     models = [model(False, 1, 0.50, 0.30, BASE_HITS), model(True, 1, 0.60, 0.45, CO_HITS),
               with_method(model(False, 1, 0.52, 0.40, BASE_HITS), "logit_adjusted"),
               with_method(model(True, 1, 0.58, 0.43, CO_HITS), "logit_adjusted")]
@@ -158,11 +160,6 @@ def test_one_model_table_shows_tfmas_interval():
 
 
 def test_a_chosen_reference_is_compared_with_every_other_model_paired_by_seed():
-    def with_method(m, method):
-        m.config.long_tail.loss = method
-        m.variant = variant_of(m.config)
-        return m
-
     models = [model(False, 1, 0.50, 0.30, BASE_HITS), model(True, 1, 0.60, 0.45, CO_HITS),
               with_method(model(False, 1, 0.52, 0.40, BASE_HITS), "logit_adjusted"),
               model(False, 2, 0.40, 0.20, BASE_HITS), model(True, 2, 0.44, 0.25, CO_HITS),
