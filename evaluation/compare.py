@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from components.ingest import fingerprints_held
-from evaluation.posthoc_rescoring import POSTHOC
+from evaluation.posthoc_rescoring import POSTHOC, is_rescorable
 from evaluation.run_results import BASELINE, variant_of
 from models.classifier_rebalancing import ADJUSTMENTS
 from models.logit_adjusted_loss import LOSSES
@@ -94,7 +94,7 @@ def produced_variants(configs: list[SicotConfig], posthoc: bool = False) -> list
     re-scored ``<variant>+posthoc`` of each one without a re-balancing."""
     names = [variant_of(c) for c in configs]
     if posthoc:
-        names += [f"{variant_of(c)}+{POSTHOC}" for c in configs if c.long_tail.adjustment == "none"]
+        names += [f"{variant_of(c)}+{POSTHOC}" for c in configs if is_rescorable(c)]
     return list(dict.fromkeys(names))
 
 

@@ -38,6 +38,7 @@ from models import features
 from models.classifier_rebalancing import best_tau, log_prior_of
 from models.export import LABEL_TRAIN_COUNT
 from sicot import head_tail
+from sicot.config import SicotConfig
 from tfx_pipeline.eval_config import EVALUATION_SPLITS
 
 POSTHOC = "posthoc"
@@ -143,10 +144,15 @@ def split_dir(model: ModelResult, split: str) -> Path:
     return Path(model.eval_examples_dir).parent / f"Split-{EVALUATION_SPLITS[split]}"
 
 
+def is_rescorable(config: SicotConfig) -> bool:
+    """Whether a model of ``config`` gets the re-scoring: one without a re-balancing."""
+    return config.long_tail.adjustment == "none"
+
+
 def rescored(model: ModelResult, say=None) -> ModelResult:
     """``model`` with the post-hoc adjustment, tau chosen on the validation split, scored
     on the model's split; variant ``<variant>+posthoc``."""
-    if model.config.long_tail.adjustment != "none":
+    if not is_rescorable(model.config):
         raise ValueError(f"{model.variant}: already re-balanced ({model.config.long_tail.adjustment})")
     log_prior = class_log_prior(model)
     validation_dir = split_dir(model, "validation")
@@ -173,5 +179,5 @@ def with_posthoc(models: list[ModelResult], say=None) -> list[ModelResult]:
     adjustment (skipped where the comparison already trained that variant)."""
     present = {(m.variant, m.seed) for m in models}
     extra = [rescored(m, say) for m in models
-             if m.config.long_tail.adjustment == "none" and (f"{m.variant}+{POSTHOC}", m.seed) not in present]
+             if is_rescorable(m.config) and (f"{m.variant}+{POSTHOC}", m.seed) not in present]
     return models + extra
