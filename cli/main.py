@@ -2,9 +2,10 @@
 
     sicot run     [--config FILE] [--set section.key=value ...] [--runner local|beam|kubeflow]
                                                                    ingest + pipeline + report
-    sicot compare [--config FILE] [--set ...] [--posthoc] [--reference VARIANT]
+    sicot compare [--config FILE] [--set ...] [--rescore posthoc|tau_norm] [--reference VARIANT]
                                                                    baseline vs co-training tables
-    sicot report  RUN_DIR [--posthoc] [--reference VARIANT]        results.json + report.html again
+    sicot report  RUN_DIR [--rescore posthoc|tau_norm] [--reference VARIANT]
+                                                                   results.json + report.html again
     sicot ingest  [--config FILE] [--set ...] [--force]            manifest -> TFRecords
     sicot config  [--config FILE] [--set ...]                      print the settings
     sicot index build [--catalogue FILE] [--url URL] [--set ...]   catalogue -> product index
@@ -75,13 +76,20 @@ def cmd_config(args) -> int:
     return 0
 
 
-def _report(run_dir, posthoc: bool = False, reference: str | None = None):
+def _rescore(args) -> tuple[str, ...]:
+    from evaluation.rescoring import rescoring_methods
+
+    return rescoring_methods([*(args.rescore or []), *(["posthoc"] if args.posthoc else [])])
+
+
+def _report(run_dir, rescore=(), reference: str | None = None):
     from evaluation.report import make_report
+    from evaluation.rescoring import DESCRIPTIONS
 
     stage("report", str(run_dir))
-    if posthoc:
-        detail("post-hoc logit adjustment of every model, tau chosen on the validation split:")
-    report = make_report(run_dir, posthoc=posthoc, say=detail, reference=reference)
+    for method in rescore:
+        detail(f"re-scoring every model without a re-balancing: {DESCRIPTIONS[method]}, tau chosen on the validation split")
+    report = make_report(run_dir, rescore=rescore, say=detail, reference=reference)
     for table in report.tables:
         say("")
         say(table.to_text())
@@ -92,7 +100,7 @@ def _report(run_dir, posthoc: bool = False, reference: str | None = None):
 
 
 def cmd_report(args) -> int:
-    _report(args.run_dir, posthoc=args.posthoc, reference=args.reference)
+    _report(args.run_dir, rescore=_rescore(args), reference=args.reference)
     return 0
 
 
@@ -119,9 +127,11 @@ def cmd_tensorboard(args) -> int:
 
 def _report_flags(parser) -> None:
     parser.add_argument(
-        "--posthoc", action="store_true",
-        help="also score every model with the post-hoc logit adjustment (tau chosen on the validation split) "
-             "from its evaluation model, without retraining: the variants <name>+posthoc")
+        "--rescore", action="append", choices=["posthoc", "tau_norm"], metavar="METHOD",
+        help="also score every model trained without a re-balancing with it, tau chosen on the validation "
+             "split, without retraining: posthoc (logit adjustment) or tau_norm (classifier weights / norm ** tau); "
+             "the variants <name>+METHOD. Repeat for both")
+    parser.add_argument("--posthoc", action="store_true", help="short for --rescore posthoc")
     parser.add_argument(
         "--reference", metavar="VARIANT",
         help="also compare every model with this one, paired by seed (e.g. baseline+logit_adjusted, the best "
@@ -134,10 +144,11 @@ def cmd_compare(args) -> int:
     from evaluation.compare import planned_runs, produced_variants, reference_variant, run_comparison
 
     runs = planned_runs(config)  # unknown variants and an unknown --reference are refused before any work
-    reference = reference_variant(config, args.reference, produced_variants(runs, args.posthoc)) if args.reference else None
+    rescore = _rescore(args)
+    reference = reference_variant(config, args.reference, produced_variants(runs, rescore)) if args.reference else None
     detail(f"input: {_input_of(config)}")
     compare_dir = run_comparison(config, say=say)
-    _report(compare_dir, posthoc=args.posthoc, reference=reference)
+    _report(compare_dir, rescore=rescore, reference=reference)
     stage("summary", f"{time.time() - started:.0f} s in all; comparison folder {compare_dir}")
     return 0
 

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from components.ingest import fingerprints_held
-from evaluation.posthoc_rescoring import POSTHOC, is_rescorable
+from evaluation.rescoring import rescored_names
 from evaluation.run_results import BASELINE, variant_of
 from models.classifier_rebalancing import ADJUSTMENTS
 from models.logit_adjusted_loss import LOSSES
@@ -89,12 +89,12 @@ def planned_runs(config: SicotConfig) -> list[SicotConfig]:
     return runs
 
 
-def produced_variants(configs: list[SicotConfig], posthoc: bool = False) -> list[str]:
-    """The results' names of the models of ``configs``; with ``posthoc``, also the
-    re-scored ``<variant>+posthoc`` of each one without a re-balancing."""
+def produced_variants(configs: list[SicotConfig], rescore=()) -> list[str]:
+    """The results' names of the models of ``configs``, then the re-scored
+    ``<variant>+<method>`` of each one without a re-balancing, for each method of
+    ``rescore`` (evaluation/rescoring.py)."""
     names = [variant_of(c) for c in configs]
-    if posthoc:
-        names += [f"{variant_of(c)}+{POSTHOC}" for c in configs if is_rescorable(c)]
+    names += rescored_names([(variant_of(c), c) for c in configs], rescore)
     return list(dict.fromkeys(names))
 
 

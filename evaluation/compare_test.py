@@ -80,11 +80,18 @@ def test_a_reference_is_named_as_the_results_name_it_and_must_be_compared():
         reference_variant(config, "resnet", produced)
 
 
-def test_with_posthoc_the_rescored_variants_can_be_the_reference_but_not_of_rebalanced_models():
+def test_rescored_variants_can_be_the_reference_but_not_of_rebalanced_models():
     config = SicotConfig()
-    config.compare.variants = ["baseline", "sicot+tau_norm"]
-    produced = produced_variants(planned_runs(config), posthoc=True)
-    assert produced == ["baseline", "sicot-bilinear_attention+tau_norm", "baseline+posthoc"]
+    config.compare.variants = ["baseline", "sicot+tau_norm", "sicot+logit_adjusted"]
+    produced = produced_variants(planned_runs(config), rescore=("posthoc",))
+    assert produced == ["baseline", "sicot-bilinear_attention+tau_norm", "sicot-bilinear_attention+logit_adjusted",
+                        "baseline+posthoc", "sicot-bilinear_attention+logit_adjusted+posthoc"]
     assert reference_variant(config, "baseline+posthoc", produced) == "baseline+posthoc"
     with pytest.raises(ConfigError):
         reference_variant(config, "baseline+posthoc", produced_variants(planned_runs(config)))
+    # Both re-scorings, in one order whatever the order asked; a trained variant is named once.
+    both = produced_variants(planned_runs(config), rescore=("tau_norm", "posthoc"))
+    assert both == ["baseline", "sicot-bilinear_attention+tau_norm", "sicot-bilinear_attention+logit_adjusted",
+                    "baseline+posthoc", "sicot-bilinear_attention+logit_adjusted+posthoc", "baseline+tau_norm",
+                    "sicot-bilinear_attention+logit_adjusted+tau_norm"]
+    assert reference_variant(config, "baseline+tau_norm", both) == "baseline+tau_norm"

@@ -56,38 +56,55 @@ class SplitScores:
 
 
 @functools.lru_cache(maxsize=1)
-def _evaluation_model(model_dir: str):
+def evaluation_model(model_dir: str):
     """The SavedModel, loaded once for the consecutive splits of one model."""
     import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (registers the title signatures' ops)
 
     return tf.saved_model.load(model_dir)
 
 
-def split_scores(model_dir: str, examples_dir: str | Path, batch: int = 256) -> SplitScores:
-    """The evaluation model's log-probabilities, labels and slicing columns for every
-    example of a split folder (gzipped TFRecords of tf.Examples)."""
+def _example_batches(examples_dir: str | Path, batch: int):
     import tensorflow as tf
 
     files = sorted(str(p) for p in Path(examples_dir).glob("*") if p.is_file())
     if not files:
         raise RunResultsError(f"no examples in {examples_dir}")
-    loaded = _evaluation_model(model_dir)
-    predict, transform = loaded.signatures["predict_examples"], loaded.signatures["transform_features"]
-    columns = (head_tail.LABEL_GROUP, head_tail.LABEL_FREQUENCY_BUCKET)
-    log_probs, labels, values = [], [], {c: [] for c in columns}
-    for records in tf.data.TFRecordDataset(files, compression_type="GZIP").batch(batch):
+    return tf.data.TFRecordDataset(files, compression_type="GZIP").batch(batch)
+
+
+def log_probabilities(model_dir: str, examples_dir: str | Path, batch: int = 256) -> np.ndarray:
+    """[N, C] the evaluation model's log-probabilities (``predict_examples``, floored)
+    for every example of a split folder, in the files' order."""
+    predict = evaluation_model(model_dir).signatures["predict_examples"]
+    out = []
+    for records in _example_batches(examples_dir, batch):
         probabilities = predict(examples=records)["probabilities"].numpy().astype(np.float64)
-        log_probs.append(np.log(np.maximum(probabilities, _FLOOR)))
+        out.append(np.log(np.maximum(probabilities, _FLOOR)))
+    return np.concatenate(out)
+
+
+def split_labels(model_dir: str, examples_dir: str | Path, batch: int = 256) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """([N] class ids (-1: a class the model does not know), {slicing column: [N] its
+    value}) of every example of a split folder, from the model's ``transform_features``."""
+    transform = evaluation_model(model_dir).signatures["transform_features"]
+    columns = (head_tail.LABEL_GROUP, head_tail.LABEL_FREQUENCY_BUCKET)
+    labels, values = [], {c: [] for c in columns}
+    for records in _example_batches(examples_dir, batch):
         transformed = transform(examples=records)
         labels.append(transformed[features.LABEL_ID].numpy().reshape(-1))
         for column in columns:
             values[column].append(transformed[column].numpy().reshape(-1))
-    return SplitScores(
-        log_probs=np.concatenate(log_probs),
-        labels=np.concatenate(labels).astype(np.int64),
-        slice_values={c: np.array([v.decode("utf-8") for v in np.concatenate(v)], dtype=object)
-                      for c, v in values.items()},
-    )
+    return (np.concatenate(labels).astype(np.int64),
+            {c: np.array([v.decode("utf-8") for v in np.concatenate(v)], dtype=object) for c, v in values.items()})
+
+
+def split_scores(model_dir: str, examples_dir: str | Path, batch: int = 256) -> SplitScores:
+    """The evaluation model's log-probabilities, labels and slicing columns for every
+    example of a split folder (gzipped TFRecords of tf.Examples)."""
+    labels, slice_values = split_labels(model_dir, examples_dir, batch)
+    return SplitScores(log_probs=log_probabilities(model_dir, examples_dir, batch), labels=labels,
+                       slice_values=slice_values)
 
 
 def adjusted(log_probs: np.ndarray, tau: float, log_prior: np.ndarray) -> np.ndarray:
@@ -166,18 +183,9 @@ def rescored(model: ModelResult, say=None) -> ModelResult:
     slices, class_hits = slice_metrics(adjusted(scored.log_probs, tau, log_prior), scored)
     if say:
         tried = ", ".join(f"{t:g}: {100 * a:.1f}%" for t, a in accuracy.items())
-        say(f"{model.variant}, seed {model.seed}: validation top-1 by tau {tried}; tau = {tau:g}; "
+        say(f"{model.variant}+{POSTHOC}, seed {model.seed}: validation top-1 by tau {tried}; tau = {tau:g}; "
             f"{model.split} top-1 {100 * slices['overall']['top1_accuracy']:.1f}%")
     config = dataclasses.replace(model.config, long_tail=dataclasses.replace(model.config.long_tail, adjustment=POSTHOC))
     return dataclasses.replace(
         model, variant=f"{model.variant}+{POSTHOC}", config=config, slices=slices, intervals={},
         class_hits=class_hits, blessed=None)
-
-
-def with_posthoc(models: list[ModelResult], say=None) -> list[ModelResult]:
-    """``models`` followed by each not yet re-balanced model re-scored with the post-hoc
-    adjustment (skipped where the comparison already trained that variant)."""
-    present = {(m.variant, m.seed) for m in models}
-    extra = [rescored(m, say) for m in models
-             if is_rescorable(m.config) and (f"{m.variant}+{POSTHOC}", m.seed) not in present]
-    return models + extra

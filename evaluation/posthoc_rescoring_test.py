@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from evaluation import posthoc_rescoring as rescoring
+from evaluation.rescoring import with_rescoring
 from evaluation.results_document import build_results
-from evaluation.run_results import ModelResult, RunResultsError, shared_config_hash, variant_of
+from evaluation.run_results import RunResultsError
 from models.classifier_rebalancing import rebalanced
-from sicot.config import SicotConfig
+from tests.model_results import model_result
 
 # Class 0 is the head class (90 training images), 1 and 2 tail classes (9 and 1).
 COUNTS = np.array([90.0, 9.0, 1.0])
@@ -82,24 +83,7 @@ def test_slice_metrics_per_example_and_per_class_with_tfmas_tie_rule():
     assert hits.tolist() == [[0, 2, 1, 2], [1, 1, 1, 1], [2, 2, 2, 2]]
 
 
-def _model(co_training: bool, seed: int, adjustment: str = "none") -> ModelResult:
-    config = SicotConfig()
-    config.model.co_training = co_training
-    config.train.seed = seed
-    config.long_tail.adjustment = adjustment
-    config.long_tail.adjustment_taus = [0.25, 1.0, 2.0]
-    stats = {"example_count": 3.0, "classes": 2.0, "top1_accuracy": 1 / 3, "top3_accuracy": 1.0,
-             "top1_accuracy_per_class": 0.5, "top3_accuracy_per_class": 1.0}
-    return ModelResult(
-        variant=variant_of(config), seed=seed, config_hash=shared_config_hash(config), config=config,
-        execution_id=seed, split="test", model_dir=f"/m/{int(co_training)}{seed}/Format-TFMA",
-        evaluation_dir="/e", transform_dir="/t", eval_examples_dir="/x/Examples/1/Split-eval", blessed=True,
-        slices={"overall": stats}, intervals={"overall": {"top1_accuracy": (0.1, 0.5)}},
-        class_hits=np.zeros((0, 4), dtype=np.int64), labels=["shoe", "hat", "cap"],
-        train_counts={"shoe": 90, "hat": 9, "cap": 1})
-
-
-def test_with_posthoc_scores_each_plain_model_with_its_validation_tau(monkeypatch):
+def test_the_posthoc_rescoring_scores_each_plain_model_with_its_validation_tau(monkeypatch):
     read = []
     validation = scores([[0.6, 0.1, 0.3], [0.55, 0.05, 0.4], [0.8, 0.1, 0.1]], [2, 2, 0],
                         ["tail", "tail", "head"], ["1-2", "1-2", ">19"])
@@ -110,10 +94,10 @@ def test_with_posthoc_scores_each_plain_model_with_its_validation_tau(monkeypatc
         return validation if str(examples_dir).endswith("Split-validation") else test
 
     monkeypatch.setattr(rescoring, "split_scores", fake_scores)
-    models = [_model(False, 1), _model(True, 1), _model(False, 1, "posthoc")]
+    models = [model_result(False, 1), model_result(True, 1), model_result(False, 1, "posthoc")]
     models[2].variant = "baseline+posthoc"  # already trained: not scored again
     said = []
-    out = rescoring.with_posthoc(models, said.append)
+    out = with_rescoring(models, ["posthoc"], said.append)
     assert [m.variant for m in out] == ["baseline", "sicot-bilinear_attention", "baseline+posthoc",
                                         "sicot-bilinear_attention+posthoc"]
     added = out[3]
@@ -125,7 +109,7 @@ def test_with_posthoc_scores_each_plain_model_with_its_validation_tau(monkeypatc
     assert models[1].variant == "sicot-bilinear_attention" and models[1].slices["overall"]["top1_accuracy"] == 1 / 3
     assert read == [("/m/11/Format-TFMA", "/x/Examples/1/Split-validation"),
                     ("/m/11/Format-TFMA", "/x/Examples/1/Split-eval")]
-    assert said == ["sicot-bilinear_attention, seed 1: validation top-1 by tau 0.25: 100.0%, 1: 66.7%, 2: 66.7%; "
+    assert said == ["sicot-bilinear_attention+posthoc, seed 1: validation top-1 by tau 0.25: 100.0%, 1: 66.7%, 2: 66.7%; "
                     "tau = 0.25; test top-1 100.0%"]
     # The co-trained model's adjusted variant is compared with the baseline's, paired by seed.
     doc = build_results(out, "/run")
@@ -135,7 +119,7 @@ def test_with_posthoc_scores_each_plain_model_with_its_validation_tau(monkeypatc
 
 
 def test_a_model_scored_on_validation_is_read_once():
-    models = [_model(False, 2)]
+    models = [model_result(False, 2)]
     models[0] = dataclasses.replace(models[0], split="validation",
                                     eval_examples_dir="/x/Examples/1/Split-validation")
     read = []
@@ -147,18 +131,18 @@ def test_a_model_scored_on_validation_is_read_once():
 
     with pytest.MonkeyPatch.context() as m:
         m.setattr(rescoring, "split_scores", fake_scores)
-        (added,) = rescoring.with_posthoc(models)[1:]
+        (added,) = with_rescoring(models, ["posthoc"])[1:]
     assert read == ["/x/Examples/1/Split-validation"]
     assert added.slices["overall"]["top1_accuracy"] == 1.0
 
 
 def test_an_already_rebalanced_model_is_refused():
     with pytest.raises(ValueError, match="already re-balanced"):
-        rescoring.rescored(_model(False, 1, "tau_norm"))
+        rescoring.rescored(model_result(False, 1, "tau_norm"))
 
 
 def test_a_validation_split_without_known_classes_is_a_clear_error(monkeypatch):
     unknown = scores([[0.6, 0.3, 0.1]], [-1], ["unseen"], ["unseen"])
     monkeypatch.setattr(rescoring, "split_scores", lambda model_dir, examples_dir: unknown)
     with pytest.raises(RunResultsError, match="no image of a known class to choose tau on"):
-        rescoring.rescored(_model(False, 1))
+        rescoring.rescored(model_result(False, 1))

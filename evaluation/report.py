@@ -5,8 +5,9 @@ compare`` folder, or an output folder holding a ``compare/`` one), takes the mod
 the newest configuration (evaluation/run_results.py), runs the co-trained model's
 title attention over a few eval titles, and writes the machine-readable results and
 the HTML report beside the metadata. Nothing is retrained or re-evaluated by TFMA;
-with ``posthoc``, every model is also scored with the post-hoc logit adjustment from its
-evaluation model's probabilities (evaluation/posthoc_rescoring.py: ``<variant>+posthoc``).
+with ``rescore``, every model trained without a re-balancing is also scored with the
+post-hoc logit adjustment and/or tau-normalisation, tau chosen on the validation split
+(evaluation/rescoring.py: ``<variant>+posthoc``, ``<variant>+tau_norm``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from evaluation.attention_view import attention_examples
 from evaluation.html_report import write_report
-from evaluation.posthoc_rescoring import with_posthoc
+from evaluation.rescoring import with_rescoring
 from evaluation.results_document import build_results, write_results
 from evaluation.run_results import collect_model_results, latest_comparison, metadata_path_of
 from evaluation.run_summary import read_ingest_report, reject_line
@@ -34,16 +35,16 @@ class Report:
     document: dict
 
 
-def make_report(run_dir: str | Path, out_dir: str | Path | None = None, posthoc: bool = False,
+def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=(),
                 say=None, reference: str | None = None) -> Report:
     metadata = metadata_path_of(run_dir)
     models = latest_comparison(collect_model_results(metadata))
     if reference is not None:  # its results' name ("sicot+posthoc" -> "sicot-<encoder>+posthoc"), checked first
         from evaluation.compare import produced_variants, reference_variant
 
-        reference = reference_variant(models[0].config, reference, produced_variants([m.config for m in models], posthoc))
-    if posthoc:
-        models = with_posthoc(models, say)
+        reference = reference_variant(models[0].config, reference, produced_variants([m.config for m in models], rescore))
+    if rescore:
+        models = with_rescoring(models, rescore, say)
     attention = []
     co_trained = [m for m in models if m.co_trained]
     if co_trained:

@@ -1,10 +1,7 @@
-import io
-
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from PIL import Image
 from tensorflow.core.protobuf import saved_model_pb2
 
 from models import features
@@ -18,23 +15,7 @@ from models.export import (
 )
 from sicot import head_tail
 from sicot.config import load_config
-
-LABELS = ["sku-a", "sku-b", "sku-c"]
-SIZE = 8
-
-
-class _VocabularyOnly:
-    """The part of a TFTransformOutput that ServingModule reads."""
-
-    def vocabulary_by_name(self, name):
-        assert name == features.LABEL_VOCABULARY
-        return [label.encode("utf-8") for label in LABELS]
-
-
-def _png(colour) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (SIZE + 3, SIZE), colour).save(out, format="PNG")
-    return out.getvalue()
+from tests.tiny_serving import LABELS, SIZE, VocabularyOnly, png
 
 
 def _model():
@@ -46,7 +27,7 @@ def _model():
 
 def _serving(top_k=2):
     config = load_config(None, [f"preprocessing.image_size={SIZE}", f"serving.top_k={top_k}"])
-    return ServingModule(_model(), _VocabularyOnly(), config)
+    return ServingModule(_model(), VocabularyOnly(), config)
 
 
 def test_label_frequency_slices_follow_the_python_definition():
@@ -60,7 +41,7 @@ def test_label_frequency_slices_follow_the_python_definition():
 
 def test_recognize_returns_the_best_labels_first_with_their_softmax_scores():
     serving = _serving(top_k=2)
-    images = [_png((255, 0, 0)), _png((10, 200, 30))]
+    images = [png((255, 0, 0)), png((10, 200, 30))]
     out = serving.recognize(tf.constant(images))
     probabilities = serving.predict_examples(tf.constant([
         tf.train.Example(features=tf.train.Features(feature={
@@ -74,7 +55,7 @@ def test_recognize_returns_the_best_labels_first_with_their_softmax_scores():
 
 def test_top_k_is_clipped_to_the_number_of_labels_and_classify_agrees():
     serving = _serving(top_k=10)
-    image = _png((0, 0, 255))
+    image = png((0, 0, 255))
     recognized = serving.recognize(tf.constant([image]))
     example = tf.train.Example(features=tf.train.Features(feature={
         features.IMAGE: tf.train.Feature(bytes_list=tf.train.BytesList(value=[image]))})).SerializeToString()
@@ -96,8 +77,8 @@ def test_the_serving_model_takes_images_only_and_routes_classify(tmp_path):
     assert signatures[CLASSIFY_SIGNATURE].method_name == CLASSIFY_METHOD
     assert signatures["serving_default"].method_name == "tensorflow/serving/predict"
     loaded = tf.saved_model.load(str(tmp_path)).signatures["serving_default"]
-    np.testing.assert_array_equal(loaded(images=tf.constant([_png((1, 2, 3))]))["labels"].numpy(),
-                                  serving.recognize(tf.constant([_png((1, 2, 3))]))["labels"].numpy())
+    np.testing.assert_array_equal(loaded(images=tf.constant([png((1, 2, 3))]))["labels"].numpy(),
+                                  serving.recognize(tf.constant([png((1, 2, 3))]))["labels"].numpy())
 
 
 def test_a_held_keras_model_exports_each_variable_once_as_a_tf_variable():

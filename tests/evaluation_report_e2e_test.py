@@ -6,7 +6,9 @@ cached upstream components ran once; every TFMA slice number equals a recomputat
 from the model's own predictions on the eval TFRecords; `sicot report` regenerates
 the results without running anything; the HTML report renders in headless Chromium
 with its figures, tables and the attention view; the post-hoc re-scoring
-(`sicot report --posthoc`) gives TFMA's numbers back at tau 0.
+(`sicot report --posthoc`) gives TFMA's numbers back at tau 0; the tau-norm re-scoring
+of the trained baseline (`--rescore tau_norm`) equals the baseline trained with
+tau-normalisation (`baseline+tau_norm`, the same seed).
 """
 
 import json
@@ -31,7 +33,8 @@ def compare_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("compare")
     manifest = write_catalogue(root / "catalogue")
     # Scored on the test split: the tiny validation split holds head classes only.
-    args = tiny_run_args(manifest, root / "run", ["train.epochs=2", "compare.seeds=[7]", "compare.split=test"])
+    args = tiny_run_args(manifest, root / "run", ["train.epochs=2", "compare.seeds=[7]", "compare.split=test",
+                                                  "compare.variants=[baseline,sicot,baseline+tau_norm]"])
     assert main(["compare", *args[1:]]) == 0
     return root / "run" / "compare"
 
@@ -49,11 +52,11 @@ def _states(store, component):
                   for e in store.get_executions_by_type(t.name))
 
 
-def test_both_variants_trained_on_once_transformed_data(compare_dir):
+def test_every_variant_trained_on_once_transformed_data(compare_dir):
     store = _store(compare_dir)
-    assert _states(store, "SicotTrainer") == [3, 3]  # COMPLETE twice
-    assert _states(store, "Transform") == [3, 5]  # then CACHED
-    assert _states(store, "Evaluator") == [3, 3]
+    assert _states(store, "SicotTrainer") == [3, 3, 3]  # COMPLETE three times
+    assert _states(store, "Transform") == [3, 5, 5]  # then CACHED
+    assert _states(store, "Evaluator") == [3, 3, 3]
     assert _states(store, "Pusher") == []
 
 
@@ -73,7 +76,7 @@ def _recompute(model_dir, eval_dir):
 def test_tfma_slices_equal_a_recomputation_from_the_models_predictions(compare_dir):
     doc = json.loads((compare_dir / "results.json").read_text())
     assert doc["schema"] == "sicot.results/2" and doc["split"] == "test"
-    assert doc["variants"] == ["baseline", "sicot-bilinear_attention"] and doc["seeds"] == [7]
+    assert doc["variants"] == ["baseline", "baseline+tau_norm", "sicot-bilinear_attention"] and doc["seeds"] == [7]
     assert doc["slices"][:3] == ["overall", "head", "tail"]
     for entry in doc["models"]:
         from pathlib import Path
@@ -150,7 +153,7 @@ def test_posthoc_rescoring_reads_tfmas_numbers_at_tau_0_and_adds_the_adjusted_va
     from evaluation.run_results import collect_model_results, latest_comparison
 
     models = latest_comparison(collect_model_results(compare_dir / "metadata.sqlite"))
-    assert [m.variant for m in models] == ["baseline", "sicot-bilinear_attention"]
+    assert [m.variant for m in models] == ["baseline", "baseline+tau_norm", "sicot-bilinear_attention"]
     for m in models:
         # Unadjusted, the re-scoring is TFMA's evaluation of the same model: every slice number.
         scored = rescoring.split_scores(m.model_dir, rescoring.split_dir(m, "test"))
@@ -168,19 +171,58 @@ def test_posthoc_rescoring_reads_tfmas_numbers_at_tau_0_and_adds_the_adjusted_va
         assert main(["report", str(compare_dir), "--posthoc", "--reference", "baseline+posthoc"]) == 0
         out = capsys.readouterr().out
         doc = json.loads((compare_dir / "results.json").read_text())
-        assert doc["variants"] == ["baseline", "sicot-bilinear_attention", "baseline+posthoc",
+        # Not baseline+tau_norm+posthoc: that model is already re-balanced.
+        assert doc["variants"] == ["baseline", "baseline+tau_norm", "sicot-bilinear_attention", "baseline+posthoc",
                                    "sicot-bilinear_attention+posthoc"]
         assert doc["cotraining_gains"]["sicot-bilinear_attention+posthoc"]["reference"] == "baseline+posthoc"
-        assert out.count("validation top-1 by tau 0.25:") == 2
+        assert out.count("+posthoc, seed 7: validation top-1 by tau 0.25:") == 2
         assert "baseline+posthoc vs sicot-bilinear_attention+posthoc: top-1" in out  # the co-training pair
         assert "\nbaseline+posthoc " in out  # a row of the table of all models
         # The chosen reference: every other model against it, by seed; for the co-trained
         # model with the same adjustment, the same gains as its co-training pair.
         assert doc["reference_gains"]["reference"] == "baseline+posthoc"
-        assert list(doc["reference_gains"]["gains"]) == ["baseline", "sicot-bilinear_attention",
+        assert list(doc["reference_gains"]["gains"]) == ["baseline", "baseline+tau_norm", "sicot-bilinear_attention",
                                                         "sicot-bilinear_attention+posthoc"]
         assert (doc["reference_gains"]["gains"]["sicot-bilinear_attention+posthoc"]
                 == doc["cotraining_gains"]["sicot-bilinear_attention+posthoc"]["slices"])
         assert "Every model against baseline+posthoc: top-1 accuracy (%)" in out
     finally:
         assert main(["report", str(compare_dir)]) == 0  # the plain report again, for whoever reads it next
+
+
+def test_tau_norm_rescoring_equals_the_model_trained_with_tau_norm(compare_dir, capsys):
+    from evaluation import tau_norm_rescoring
+    from evaluation.run_results import collect_model_results, latest_comparison
+
+    models = {m.variant: m for m in latest_comparison(collect_model_results(compare_dir / "metadata.sqlite"))}
+    # The same training run (seed 7) with the classifier tau-normalised in memory afterwards,
+    # against the Trainer's tau-normalisation before export, as TFMA scored it.
+    rescored = tau_norm_rescoring.rescored(models["baseline"])
+    trained = models["baseline+tau_norm"]
+    assert rescored.variant == "baseline+tau_norm" and rescored.config.long_tail.adjustment == "tau_norm"
+    assert set(rescored.slices) == set(trained.slices)
+    for name, metrics in trained.slices.items():
+        for key in ("example_count", "top1_accuracy", "top3_accuracy", "top1_accuracy_per_class"):
+            assert rescored.slices[name][key] == pytest.approx(metrics[key]), (name, key)
+    assert rescored.class_hits.tolist() == trained.class_hits.tolist()
+    # The edit was in memory only: the plain model scores as before.
+    from evaluation import posthoc_rescoring
+
+    again = posthoc_rescoring.split_scores(models["baseline"].model_dir,
+                                           posthoc_rescoring.split_dir(models["baseline"], "test"))
+    slices, _ = posthoc_rescoring.slice_metrics(again.log_probs, again)
+    assert slices["overall"]["top1_accuracy"] == pytest.approx(models["baseline"].slices["overall"]["top1_accuracy"])
+    try:
+        assert main(["report", str(compare_dir), "--rescore", "tau_norm", "--posthoc",
+                     "--reference", "baseline+tau_norm"]) == 0
+        out = capsys.readouterr().out
+        doc = json.loads((compare_dir / "results.json").read_text())
+        # The trained baseline+tau_norm is not re-scored again; the co-trained model is.
+        assert doc["variants"] == ["baseline", "baseline+tau_norm", "sicot-bilinear_attention", "baseline+posthoc",
+                                   "sicot-bilinear_attention+posthoc", "sicot-bilinear_attention+tau_norm"]
+        assert out.count("+tau_norm, seed 7: validation top-1 by tau 0.25:") == 1
+        assert "tau-normalisation (weights / norm ** tau, no bias)" in out
+        assert doc["cotraining_gains"]["sicot-bilinear_attention+tau_norm"]["reference"] == "baseline+tau_norm"
+        assert doc["reference_gains"]["reference"] == "baseline+tau_norm"
+    finally:
+        assert main(["report", str(compare_dir)]) == 0

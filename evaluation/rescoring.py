@@ -1,0 +1,43 @@
+"""Re-balancing of models already trained, by name: ``--rescore posthoc`` / ``tau_norm``.
+
+Each method scores every compared model trained without a re-balancing
+(``posthoc_rescoring.is_rescorable``) as the variant ``<variant>+<method>``, with tau
+chosen on the validation split, without retraining: the post-hoc logit adjustment from
+the model's probabilities (evaluation/posthoc_rescoring.py), tau-normalisation by
+editing the loaded model's classifier (evaluation/tau_norm_rescoring.py). A variant the
+comparison already trained (``baseline+tau_norm``, seed 1) is not scored again.
+"""
+
+from __future__ import annotations
+
+from evaluation import posthoc_rescoring, tau_norm_rescoring
+from evaluation.posthoc_rescoring import POSTHOC, is_rescorable
+from evaluation.run_results import ModelResult
+from evaluation.tau_norm_rescoring import TAU_NORM
+
+RESCORINGS = {POSTHOC: posthoc_rescoring.rescored, TAU_NORM: tau_norm_rescoring.rescored}
+DESCRIPTIONS = {POSTHOC: "post-hoc logit adjustment (bias - tau * log prior)",
+                TAU_NORM: "tau-normalisation (weights / norm ** tau, no bias)"}
+
+
+def rescoring_methods(methods) -> tuple[str, ...]:
+    """``methods`` checked and in RESCORINGS' order, each once."""
+    unknown = [m for m in methods if m not in RESCORINGS]
+    if unknown:
+        raise ValueError(f"unknown re-scoring {', '.join(unknown)} (known: {', '.join(RESCORINGS)})")
+    return tuple(m for m in RESCORINGS if m in set(methods))
+
+
+def rescored_names(variants_and_configs, methods) -> list[str]:
+    """``<variant>+<method>`` for each (variant, config) the methods re-score."""
+    return [f"{variant}+{method}" for method in rescoring_methods(methods)
+            for variant, config in variants_and_configs if is_rescorable(config)]
+
+
+def with_rescoring(models: list[ModelResult], methods, say=None) -> list[ModelResult]:
+    """``models`` followed by, for each method, each not yet re-balanced model re-scored
+    with it (skipped where the comparison already trained that variant for that seed)."""
+    present = {(m.variant, m.seed) for m in models}
+    extra = [RESCORINGS[method](m, say) for method in rescoring_methods(methods) for m in models
+             if is_rescorable(m.config) and (f"{m.variant}+{method}", m.seed) not in present]
+    return models + extra

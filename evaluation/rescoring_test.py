@@ -1,0 +1,32 @@
+import pytest
+
+from evaluation import rescoring
+from tests.model_results import model_result
+
+
+def test_methods_are_checked_and_put_in_one_order():
+    assert rescoring.rescoring_methods(["tau_norm", "posthoc", "tau_norm"]) == ("posthoc", "tau_norm")
+    assert rescoring.rescoring_methods([]) == ()
+    with pytest.raises(ValueError, match="unknown re-scoring cosine"):
+        rescoring.rescoring_methods(["cosine"])
+
+
+def test_each_method_adds_each_plain_model_not_yet_trained_with_it(monkeypatch):
+    calls = []
+
+    def fake(method):
+        def rescored(model, say=None):
+            calls.append((method, model.variant, model.seed))
+            return model_result(model.co_trained, model.seed, method)
+        return rescored
+
+    monkeypatch.setattr(rescoring, "RESCORINGS", {"posthoc": fake("posthoc"), "tau_norm": fake("tau_norm")})
+    models = [model_result(False, 1), model_result(True, 1), model_result(False, 1, "tau_norm"), model_result(False, 2, "posthoc")]
+    out = rescoring.with_rescoring(models, ["tau_norm", "posthoc"])
+    assert out[:4] == models
+    # baseline seed 1 was trained with tau_norm; the re-balanced models themselves are never re-scored.
+    assert calls == [("posthoc", "baseline", 1), ("posthoc", "sicot-bilinear_attention", 1),
+                     ("tau_norm", "sicot-bilinear_attention", 1)]
+    assert [m.variant for m in out[4:]] == ["baseline+posthoc", "sicot-bilinear_attention+posthoc",
+                                            "sicot-bilinear_attention+tau_norm"]
+    assert rescoring.with_rescoring(models, []) == models
