@@ -114,12 +114,12 @@ def rescored(model: ModelResult, say=None) -> ModelResult:
     if not np.any(known):
         raise RunResultsError(f"{model.variant}, seed {model.seed}: the validation split "
                               f"({validation_dir}) has no image of a known class to choose tau on")
-    accuracy, best_log_probs = {}, None
+    accuracy, best, best_log_probs = {}, -1.0, None
     for tau in sorted(float(t) for t in model.config.long_tail.adjustment_taus):
         log_probs = scores_at(tau, validation_dir)
         accuracy[tau] = float(np.mean(np.argmax(log_probs[known], axis=1) == labels[known]))
-        if best_log_probs is None or accuracy[tau] > max(a for t, a in accuracy.items() if t != tau):
-            best_log_probs = log_probs  # best_tau's choice: the best top-1, the first (smaller) tau on a tie
+        if accuracy[tau] > best:  # best_tau's rule: the best top-1, the smaller tau on a tie
+            best, best_log_probs = accuracy[tau], log_probs
     tau = best_tau(accuracy)
     if model.split == "validation":
         scored = SplitScores(log_probs=best_log_probs, labels=labels, slice_values=slice_values)
