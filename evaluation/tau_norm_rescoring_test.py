@@ -91,7 +91,8 @@ def test_a_model_without_a_classifier_kernel_and_bias_is_a_clear_error():
 # argmax on the tail images; dividing by the norm brings the tail classes back.
 KERNEL = np.array([[3.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.8]])
 BIAS = np.array([0.5, 0.0, 0.0])
-VALIDATION = (np.array([[1.0, 2.5, 0.0], [0.8, 0.0, 3.2], [1.0, 0.2, 0.1], [0.9, 2.0, 0.0]]), np.array([1, 2, 0, 1]))
+VALIDATION = (np.array([[1.0, 2.5, 0.0], [0.8, 0.0, 3.2], [1.0, 0.2, 0.1], [0.9, 2.0, 0.0], [1.0, 0.5, 0.0]]),
+              np.array([1, 2, 0, 1, 0]))  # top-1 at tau 0.25, 1, 2: 4/5, 5/5, 4/5
 TEST = (np.array([[0.9, 2.4, 0.0], [1.0, 0.1, 0.0]]), np.array([1, 0]))
 
 
@@ -143,8 +144,9 @@ def test_a_model_scored_on_validation_keeps_the_chosen_taus_scores(monkeypatch):
                                 eval_examples_dir="/x/Examples/1/Split-validation")
     out = tau_norm.rescored(model)
     _, accuracy = select_tau(*VALIDATION, KERNEL, BIAS, "tau_norm", [0.25, 1.0, 2.0], np.zeros(3))
-    assert out.slices["overall"]["top1_accuracy"] == pytest.approx(accuracy[1.0])
-    assert out.slices["overall"]["example_count"] == 4
+    assert accuracy == {0.25: 0.8, 1.0: 1.0, 2.0: 0.8}
+    assert out.slices["overall"]["top1_accuracy"] == 1.0  # tau 1's scores, not the last tau's
+    assert out.slices["overall"]["example_count"] == 5
 
 
 def test_an_already_rebalanced_model_is_refused():
