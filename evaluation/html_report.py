@@ -26,6 +26,7 @@ body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; mar
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { margin-top: 1.8em; border-bottom: 1px solid #ddd; }
 .meta { color: #666; font-size: 0.9em; }
 table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; }
+.table-scroll { overflow-x: auto; max-width: 100%; }
 th, td { border: 1px solid #ccc; padding: 4px 9px; text-align: right; }
 th { background: #f2f4f7; } td:first-child, th:first-child { text-align: left; }
 caption { caption-side: bottom; text-align: left; color: #666; font-size: 0.85em; padding-top: 4px; }
@@ -170,8 +171,10 @@ def _table_html(table: Table) -> str:
             cells.append(f"<td{cls}>{html.escape(cell)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     caption = f"<caption>{html.escape(table.note)}</caption>" if table.note else ""
-    return (f"<h3>{html.escape(table.title)}</h3><table class='results'>{caption}<thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table>")
+    # Long variant names ("sicot-bilinear_attention+logit_adjusted") make tables wider than
+    # the page: they scroll sideways inside their own box instead of overflowing it.
+    return (f"<h3>{html.escape(table.title)}</h3><div class='table-scroll'><table class='results'>{caption}"
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
 
 def _changes_html(doc: dict) -> str:

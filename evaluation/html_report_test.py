@@ -51,3 +51,4 @@ def test_gain_cells_are_coloured_by_sign_in_every_gain_column_and_nowhere_else()
     assert '<td class="gain-pos">+1.0 [+0.1, +2.0]</td>' in page
     assert '<td class="gain-neg">-2.0 [-3.0, -1.0]</td>' in page
     assert "<td>+1.0</td>" in page and "<td>+0.0 ± 0.1</td>" in page  # not a gain column; a zero gain
+
