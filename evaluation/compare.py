@@ -94,7 +94,7 @@ def produced_variants(configs: list[SicotConfig], rescore=()) -> list[str]:
     ``<variant>+<method>`` of each one without a re-balancing, for each method of
     ``rescore`` (evaluation/rescoring.py)."""
     names = [variant_of(c) for c in configs]
-    names += rescored_names([(variant_of(c), c) for c in configs], rescore)
+    names += rescored_names(configs, rescore)
     return list(dict.fromkeys(names))
 
 

@@ -166,26 +166,45 @@ def is_rescorable(config: SicotConfig) -> bool:
     return config.long_tail.adjustment == "none"
 
 
+def check_rescorable(model: ModelResult) -> None:
+    if not is_rescorable(model.config):
+        raise ValueError(f"{model.variant}: already re-balanced ({model.config.long_tail.adjustment})")
+
+
+def known_classes(labels: np.ndarray, model: ModelResult, validation_dir: Path) -> np.ndarray:
+    """[N] whether each validation example is of a class the model knows; none is an error."""
+    known = labels >= 0
+    if not np.any(known):
+        raise RunResultsError(f"{model.variant}, seed {model.seed}: the validation split "
+                              f"({validation_dir}) has no image of a known class to choose tau on")
+    return known
+
+
+def rescored_result(model: ModelResult, method: str, ranked: np.ndarray, scored: SplitScores,
+                    accuracy: dict[float, float], tau: float, say=None) -> ModelResult:
+    """``model`` re-balanced by ``method`` at ``tau`` (chosen from the validation top-1s
+    ``accuracy``), scored by ``ranked`` [N, C] on the examples of ``scored``: the variant
+    ``<variant>+<method>``, with TFMA's slices and no per-image intervals."""
+    slices, class_hits = slice_metrics(ranked, scored)
+    name = f"{model.variant}+{method}"
+    if say:
+        tried = ", ".join(f"{t:g}: {100 * a:.1f}%" for t, a in accuracy.items())
+        say(f"{name}, seed {model.seed}: validation top-1 by tau {tried}; tau = {tau:g}; "
+            f"{model.split} top-1 {100 * slices['overall']['top1_accuracy']:.1f}%")
+    config = dataclasses.replace(model.config, long_tail=dataclasses.replace(model.config.long_tail, adjustment=method))
+    return dataclasses.replace(model, variant=name, config=config, slices=slices, intervals={},
+                               class_hits=class_hits, blessed=None)
+
+
 def rescored(model: ModelResult, say=None) -> ModelResult:
     """``model`` with the post-hoc adjustment, tau chosen on the validation split, scored
     on the model's split; variant ``<variant>+posthoc``."""
-    if not is_rescorable(model.config):
-        raise ValueError(f"{model.variant}: already re-balanced ({model.config.long_tail.adjustment})")
+    check_rescorable(model)
     log_prior = class_log_prior(model)
     validation_dir = split_dir(model, "validation")
     validation = split_scores(model.model_dir, validation_dir)
-    if not np.any(validation.labels >= 0):
-        raise RunResultsError(f"{model.variant}, seed {model.seed}: the validation split "
-                              f"({validation_dir}) has no image of a known class to choose tau on")
+    known_classes(validation.labels, model, validation_dir)
     accuracy = top1_by_tau(validation, list(model.config.long_tail.adjustment_taus), log_prior)
     tau = best_tau(accuracy)
     scored = validation if model.split == "validation" else split_scores(model.model_dir, split_dir(model, model.split))
-    slices, class_hits = slice_metrics(adjusted(scored.log_probs, tau, log_prior), scored)
-    if say:
-        tried = ", ".join(f"{t:g}: {100 * a:.1f}%" for t, a in accuracy.items())
-        say(f"{model.variant}+{POSTHOC}, seed {model.seed}: validation top-1 by tau {tried}; tau = {tau:g}; "
-            f"{model.split} top-1 {100 * slices['overall']['top1_accuracy']:.1f}%")
-    config = dataclasses.replace(model.config, long_tail=dataclasses.replace(model.config.long_tail, adjustment=POSTHOC))
-    return dataclasses.replace(
-        model, variant=f"{model.variant}+{POSTHOC}", config=config, slices=slices, intervals={},
-        class_hits=class_hits, blessed=None)
+    return rescored_result(model, POSTHOC, adjusted(scored.log_probs, tau, log_prior), scored, accuracy, tau, say)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from evaluation import posthoc_rescoring, tau_norm_rescoring
 from evaluation.posthoc_rescoring import POSTHOC, is_rescorable
-from evaluation.run_results import ModelResult
+from evaluation.run_results import ModelResult, variant_of
 from evaluation.tau_norm_rescoring import TAU_NORM
 
 RESCORINGS = {POSTHOC: posthoc_rescoring.rescored, TAU_NORM: tau_norm_rescoring.rescored}
@@ -28,10 +28,10 @@ def rescoring_methods(methods) -> tuple[str, ...]:
     return tuple(m for m in RESCORINGS if m in set(methods))
 
 
-def rescored_names(variants_and_configs, methods) -> list[str]:
-    """``<variant>+<method>`` for each (variant, config) the methods re-score."""
-    return [f"{variant}+{method}" for method in rescoring_methods(methods)
-            for variant, config in variants_and_configs if is_rescorable(config)]
+def rescored_names(configs, methods) -> list[str]:
+    """``<variant>+<method>`` for each model configuration the methods re-score."""
+    return [f"{variant_of(config)}+{method}" for method in rescoring_methods(methods)
+            for config in configs if is_rescorable(config)]
 
 
 def with_rescoring(models: list[ModelResult], methods, say=None) -> list[ModelResult]:

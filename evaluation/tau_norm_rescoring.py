@@ -33,18 +33,18 @@ and one over the scored split when that is the test split.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import re
 
 import numpy as np
 
 from evaluation.posthoc_rescoring import (
     SplitScores,
+    check_rescorable,
     class_log_prior,
     evaluation_model,
-    is_rescorable,
+    known_classes,
     log_probabilities,
-    slice_metrics,
+    rescored_result,
     split_dir,
     split_labels,
 )
@@ -94,8 +94,7 @@ def classifier_weights(parts: list[tuple[object, object]], kernel: np.ndarray, b
 def rescored(model: ModelResult, say=None) -> ModelResult:
     """``model`` with its classifier tau-normalised, tau chosen on the validation split,
     scored on the model's split; variant ``<variant>+tau_norm``."""
-    if not is_rescorable(model.config):
-        raise ValueError(f"{model.variant}: already re-balanced ({model.config.long_tail.adjustment})")
+    check_rescorable(model)
     loaded = evaluation_model(model.model_dir)
     parts = classifier_variables(loaded, model.model_dir)
     kernel = np.concatenate([k.numpy() for k, _ in parts], axis=1).astype(np.float64)
@@ -110,10 +109,7 @@ def rescored(model: ModelResult, say=None) -> ModelResult:
 
     validation_dir = split_dir(model, "validation")
     labels, slice_values = split_labels(model.model_dir, validation_dir)
-    known = labels >= 0
-    if not np.any(known):
-        raise RunResultsError(f"{model.variant}, seed {model.seed}: the validation split "
-                              f"({validation_dir}) has no image of a known class to choose tau on")
+    known = known_classes(labels, model, validation_dir)
     accuracy, best, best_log_probs = {}, -1.0, None
     for tau in sorted(float(t) for t in model.config.long_tail.adjustment_taus):
         log_probs = scores_at(tau, validation_dir)
@@ -126,12 +122,4 @@ def rescored(model: ModelResult, say=None) -> ModelResult:
     else:
         scored_dir = split_dir(model, model.split)
         scored = SplitScores(scores_at(tau, scored_dir), *split_labels(model.model_dir, scored_dir))
-    slices, class_hits = slice_metrics(scored.log_probs, scored)
-    name = f"{model.variant}+{TAU_NORM}"
-    if say:
-        tried = ", ".join(f"{t:g}: {100 * a:.1f}%" for t, a in accuracy.items())
-        say(f"{name}, seed {model.seed}: validation top-1 by tau {tried}; tau = {tau:g}; "
-            f"{model.split} top-1 {100 * slices['overall']['top1_accuracy']:.1f}%")
-    config = dataclasses.replace(model.config, long_tail=dataclasses.replace(model.config.long_tail, adjustment=TAU_NORM))
-    return dataclasses.replace(model, variant=name, config=config, slices=slices, intervals={},
-                               class_hits=class_hits, blessed=None)
+    return rescored_result(model, TAU_NORM, scored.log_probs, scored, accuracy, tau, say)
