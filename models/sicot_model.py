@@ -28,6 +28,7 @@ import tensorflow as tf
 from keras import layers
 
 from models import features
+from models.class_balanced_weights import class_balanced_weights
 from models.cosine_classifier import CosineClassifier
 from models.logit_adjusted_loss import loss_logit_offsets
 from models.mixed_stream import MixedStream
@@ -97,6 +98,7 @@ class SicotModel(keras.Model):
         title_word_dropout: float = 0.0,
         word_predictor: layers.Layer | None = None,
         word_prediction_weight: float = 0.0,
+        mixed_example_weights: np.ndarray | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -127,6 +129,11 @@ class SicotModel(keras.Model):
         # constant [C] added to the logits of every loss term, never to predictions.
         self.loss_logit_offsets = (
             None if loss_logit_offsets is None else tf.constant(loss_logit_offsets, dtype=tf.float32)
+        )
+        # Class-balanced weights of the mixed term's examples, [C] by label
+        # (models/class_balanced_weights.py); None: every example weighs 1 (the paper).
+        self.mixed_example_weights = (
+            None if mixed_example_weights is None else tf.constant(mixed_example_weights, dtype=tf.float32)
         )
         self.ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
         self.visual_loss_tracker = keras.metrics.Mean(name="visual_loss")
@@ -215,6 +222,8 @@ class SicotModel(keras.Model):
             x_v, semantic, x_m, has_title, shares = self.stream_features(pixels, x[features.TITLE_TOKEN_IDS], training)
             (visual_ce, mixed_ce), predictions = self._head_cross_entropies([x_v, x_m], y, training)
             titled = tf.cast(has_title, tf.float32)
+            if self.mixed_example_weights is not None:
+                mixed_ce = mixed_ce * tf.gather(self.mixed_example_weights, tf.cast(y, tf.int32))
             # Mean over the whole batch, so lambda weighs the two terms per example.
             mixed_loss = tf.reduce_sum(mixed_ce * titled) / batch
             share = tf.reduce_sum(shares * titled) / tf.maximum(tf.reduce_sum(titled), 1.0)
@@ -330,6 +339,11 @@ def build_sicot_model(
         if class_counts is None:
             raise ValueError(f"long_tail.loss={config.long_tail.loss} needs the training class counts")
         offsets = loss_logit_offsets(config.long_tail.loss, class_counts, config.long_tail.loss_tau)
+    mixed_example_weights = None
+    if m.co_training and m.mixed_loss_class_balance > 0:
+        if class_counts is None:
+            raise ValueError("model.mixed_loss_class_balance needs the training class counts")
+        mixed_example_weights = class_balanced_weights(class_counts, m.mixed_loss_class_balance)
     visual = build_backbone(m.backbone, config.preprocessing.image_size, m.feature_dim, m.backbone_weights)
     semantic = build_semantic_stream(config, vocab_size, word_vectors) if m.co_training else None
     classifier = build_classifier(config, num_classes)
@@ -357,6 +371,7 @@ def build_sicot_model(
             if m.co_training and m.title_word_prediction_weight > 0 else None
         ),
         word_prediction_weight=m.title_word_prediction_weight,
+        mixed_example_weights=mixed_example_weights,
         name="sicot",
     )
     model.build(visual.input_shape)

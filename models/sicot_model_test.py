@@ -251,6 +251,33 @@ def test_mixed_loss_warmup_ramps_lambda_linearly():
         assert float(model.mixed_weight()) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize("shards", [1, 2])
+def test_class_balanced_mixed_term_weighs_each_example_by_its_class(shards):
+    counts = np.array([40, 10, 3, 1, 6])
+    x, y = _batch()
+    losses = {}
+    for beta in (0.0, 1.0):
+        keras.utils.set_random_seed(3)
+        model = build_sicot_model(_config(f"model.mixed_loss_class_balance={beta}", f"model.classifier_shards={shards}"),
+                                  NUM_CLASSES, VOCAB, class_counts=counts)
+        losses[beta] = [float(v) for v in model._stream_losses(x, tf.constant(y), training=True)[:3]]
+    _, _, x_m, _, _ = model.stream_features(x[features.IMAGE_PIXELS], x[features.TITLE_TOKEN_IDS], training=True)
+    if shards == 1:
+        per_example = model.ce(y, model.classifier(x_m)).numpy()
+    else:
+        per_example = model.ce(y, tf.concat(model.classifier.shard_logits(x_m), axis=-1)).numpy()
+    weights = counts.sum() / (len(counts) * counts)  # beta 1: n_y^-1, mean 1 over the images
+    assert losses[1.0][1] == pytest.approx(losses[0.0][1], rel=1e-6)  # the visual term is untouched
+    assert losses[0.0][2] == pytest.approx(per_example.mean(), rel=1e-5)
+    assert losses[1.0][2] == pytest.approx((weights[y] * per_example).mean(), rel=1e-5)
+    assert losses[1.0][2] > 2 * losses[0.0][2]  # the rare classes of this batch weigh more
+
+
+def test_class_balanced_mixed_term_needs_the_class_counts():
+    with pytest.raises(ValueError, match="class counts"):
+        build_sicot_model(_config("model.mixed_loss_class_balance=0.5"), NUM_CLASSES, VOCAB)
+
+
 def test_partial_fc_trains_on_a_sample_and_evaluates_on_all_classes():
     keras.utils.set_random_seed(5)
     model = build_sicot_model(_config("model.partial_fc_ratio=0.2"), 40, VOCAB)

@@ -32,7 +32,7 @@ class ConfigError(ValueError):
 # is the same model whatever they are.
 SEMANTIC_STREAM_SETTINGS = (
     ("model", "mixed_loss_weight"), ("model", "mixed_loss_warmup_epochs"), ("model", "mixed_stream_scaling"),
-    ("model", "mixed_loss_trains_backbone"), ("model", "stream_alignment_weight"),
+    ("model", "mixed_loss_trains_backbone"), ("model", "mixed_loss_class_balance"), ("model", "stream_alignment_weight"),
     ("model", "stream_alignment_target"), ("model", "title_word_dropout"),
     ("model", "title_word_prediction_weight"),
     ("model", "title_encoder"), ("model", "attention_rank"), ("model", "attention_temperature"),
@@ -140,6 +140,10 @@ class ModelConfig:
     # the SKU benchmark the mixed loss through max() pulls the backbone towards the
     # title's embedding and costs 4.5 top-1 points (README "SICoT on the SKU benchmark").
     mixed_loss_trains_backbone: bool = False
+    # beta of the class-balanced mixed term (models/class_balanced_weights.py): each
+    # example's mixed CE is weighted by n_y^-beta (mean weight 1 over the training
+    # images). 0: every image alike (the paper); 1: every class alike.
+    mixed_loss_class_balance: float = 0.0
     # mu of the stream alignment term mu * (1 - cos(x_v, sg(s))) per titled image
     # (models/stream_alignment.py): the visual feature learns to point where its title's
     # embedding points. 0: the paper's loss. 3.0: chosen among 0, 1, 3, 10 on the SKU
