@@ -1,23 +1,29 @@
-"""Re-balancing of models already trained, by name: ``--rescore posthoc`` / ``tau_norm``.
+"""Re-balancing of models already trained, by name: ``--rescore posthoc`` / ``tau_norm`` / ``ncm``.
 
 Each method scores every compared model trained without a re-balancing
-(``posthoc_rescoring.is_rescorable``) as the variant ``<variant>+<method>``, with tau
-chosen on the validation split, without retraining: the post-hoc logit adjustment from
-the model's probabilities (evaluation/posthoc_rescoring.py), tau-normalisation by
-editing the loaded model's classifier (evaluation/tau_norm_rescoring.py). A variant the
-comparison already trained (``baseline+tau_norm``, seed 1) is not scored again.
+(``posthoc_rescoring.is_rescorable``) as the variant ``<variant>+<method>``, without
+retraining: the post-hoc logit adjustment from the model's probabilities
+(evaluation/posthoc_rescoring.py) and tau-normalisation by editing the loaded model's
+classifier (evaluation/tau_norm_rescoring.py), each with tau chosen on the validation
+split; the nearest-class-mean classifier of the training split's features, written into
+the loaded model's classifier (evaluation/ncm_rescoring.py; nothing to choose). A
+variant the comparison already trained (``baseline+tau_norm``, seed 1) is not scored
+again.
 """
 
 from __future__ import annotations
 
-from evaluation import posthoc_rescoring, tau_norm_rescoring
+from evaluation import ncm_rescoring, posthoc_rescoring, tau_norm_rescoring
+from evaluation.ncm_rescoring import NCM
 from evaluation.posthoc_rescoring import POSTHOC, is_rescorable
 from evaluation.run_results import ModelResult, variant_of
 from evaluation.tau_norm_rescoring import TAU_NORM
 
-RESCORINGS = {POSTHOC: posthoc_rescoring.rescored, TAU_NORM: tau_norm_rescoring.rescored}
+RESCORINGS = {POSTHOC: posthoc_rescoring.rescored, TAU_NORM: tau_norm_rescoring.rescored,
+              NCM: ncm_rescoring.rescored}
 DESCRIPTIONS = {POSTHOC: "post-hoc logit adjustment (bias - tau * log prior)",
-                TAU_NORM: "tau-normalisation (weights / norm ** tau, no bias)"}
+                TAU_NORM: "tau-normalisation (weights / norm ** tau, no bias)",
+                NCM: "nearest class mean (cosine to each class's mean training feature)"}
 
 
 def rescoring_methods(methods) -> tuple[str, ...]:

@@ -226,3 +226,37 @@ def test_tau_norm_rescoring_equals_the_model_trained_with_tau_norm(compare_dir, 
         assert doc["reference_gains"]["reference"] == "baseline+tau_norm"
     finally:
         assert main(["report", str(compare_dir)]) == 0
+
+
+def test_ncm_rescoring_reads_the_features_that_give_each_models_own_predictions(compare_dir, capsys):
+    from evaluation import ncm_rescoring, posthoc_rescoring
+    from evaluation.run_results import collect_model_results, latest_comparison
+    from evaluation.tau_norm_rescoring import classifier_variables
+
+    models = {m.variant: m for m in latest_comparison(collect_model_results(compare_dir / "metadata.sqlite"))}
+    for variant in ("baseline", "sicot-bilinear_attention"):
+        model = models[variant]
+        test_dir = posthoc_rescoring.split_dir(model, "test")
+        parts = classifier_variables(posthoc_rescoring.evaluation_model(model.model_dir), model.model_dir)
+        x = ncm_rescoring.features_through_classifier(model.model_dir, parts, test_dir)
+        kernel = np.concatenate([k.numpy() for k, _ in parts], axis=1)
+        bias = np.concatenate([b.numpy() for _, b in parts])
+        # The trained classifier applied to the probed features gives the model's own probabilities.
+        logits = x @ kernel + bias
+        own = np.exp(posthoc_rescoring.log_probabilities(model.model_dir, test_dir))
+        np.testing.assert_allclose(np.exp(logits - logits.max(axis=1, keepdims=True))
+                                   / np.exp(logits - logits.max(axis=1, keepdims=True)).sum(axis=1, keepdims=True),
+                                   own, atol=1e-4)
+        assert np.std(x) > 1e-3
+    try:
+        assert main(["report", str(compare_dir), "--rescore", "ncm"]) == 0
+        out = capsys.readouterr().out
+        doc = json.loads((compare_dir / "results.json").read_text())
+        # Every model trained without a re-balancing, not the trained baseline+tau_norm.
+        assert doc["variants"] == ["baseline", "baseline+tau_norm", "sicot-bilinear_attention", "baseline+ncm",
+                                   "sicot-bilinear_attention+ncm"]
+        assert out.count("+ncm, seed 7: class means of ") == 2
+        assert "nearest class mean (cosine to each class's mean training feature)" in out
+        assert doc["cotraining_gains"]["sicot-bilinear_attention+ncm"]["reference"] == "baseline+ncm"
+    finally:
+        assert main(["report", str(compare_dir)]) == 0

@@ -1,0 +1,145 @@
+"""Nearest-class-mean classifier of models already trained: ``sicot report RUN_DIR --rescore ncm``.
+
+Kang et al. (ICLR 2020, "Decoupling representation and classifier", Sec. 4.2 and
+Table 2) keep a long-tailed model's representation and replace its classifier by the
+nearest class mean: each class's mean feature over its training images, L2-normalised,
+and an image goes to the class of the most similar mean by cosine similarity (their
+ImageNet-LT few-shot top-1: 5.8 with the jointly trained classifier, 28.1 with NCM).
+The classifier that gives this ranking is linear with no bias,
+
+    z_j = x . mu_j / ||mu_j||        (mu_j: the mean feature x of class j's training images)
+
+since dividing by the image's own norm ``||x||`` does not change its ranking. So the
+re-scoring, like tau-normalisation (evaluation/tau_norm_rescoring.py), writes a kernel
+and a zero bias into the loaded evaluation model's classifier variables, scores, and
+writes the trained weights back (Dense and sharded classifiers alike; the model on disk
+does not change). Unlike the other re-balancings it has no tau: nothing is chosen on
+the validation split, so its validation numbers are not optimistic. A class that no
+bias and no weight norm favours is the point: every class's mean has norm 1, whether it
+came from 1 training image or 50. Such a classifier is image-only, like any other
+weights of the same shape.
+
+Reading the features: the evaluation model's signatures end in the classifier's
+softmax, and an exported model keeps no signature for the feature before it. So the
+features are read through the classifier itself (``features_through_classifier``): with
+the kernel set to ``PROBE_SCALE`` times the identity on up to C - 1 feature dimensions
+and a zero column, and zero bias, ``log p_i - log p_zero = PROBE_SCALE * x_i`` exactly
+(the softmax's normaliser cancels); a model with at most as many classes as feature
+dimensions takes ``ceil(D / (C - 1))`` passes. The scale keeps the logits near 0, so
+float32 probabilities lose nothing (about 1e-5 on a feature).
+
+Cost: one pass of the model over the training split (C >= D + 1) and one over the
+validation split and, when it is the scored split, over the test split. A model whose
+classifier normalises its own weights (``model.classifier: cosine``) cannot be probed
+this way and is refused.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from evaluation.posthoc_rescoring import (
+    SplitScores,
+    check_rescorable,
+    evaluation_model,
+    known_classes,
+    log_probabilities,
+    rescored_result,
+    split_dir,
+    split_labels,
+)
+from evaluation.run_results import ModelResult, RunResultsError
+from evaluation.tau_norm_rescoring import classifier_variables, classifier_weights
+
+NCM = "ncm"
+TRAIN_SPLIT = "Split-train"
+# The probe's logits are PROBE_SCALE * x: small, so that no probability underflows or
+# rounds away; features larger than MAX_PROBED / PROBE_SCALE are refused.
+PROBE_SCALE = 1e-2
+MAX_PROBED = 30.0
+
+
+def features_through_classifier(model_dir: str, parts, examples_dir, scale: float = PROBE_SCALE) -> np.ndarray:
+    """[N, D] the feature each example's image gives the classifier, read through the
+    loaded evaluation model's softmax with probe kernels (the module docstring)."""
+    loaded = evaluation_model(model_dir)
+    dims = int(parts[0][0].shape[0])
+    classes = sum(int(k.shape[1]) for k, _ in parts)
+    if classes < 2:
+        raise RunResultsError(f"{model_dir}: a classifier of {classes} class cannot be probed for its features")
+    per_pass = classes - 1  # the last class's column stays zero: the reference logit
+    blocks = []
+    for first in range(0, dims, per_pass):
+        width = min(per_pass, dims - first)
+        kernel = np.zeros((dims, classes))
+        kernel[first + np.arange(width), np.arange(width)] = scale
+        if evaluation_model(model_dir) is not loaded:  # the probe must run the edited model
+            raise RuntimeError(f"{model_dir} was loaded again while its classifier was being probed")
+        with classifier_weights(parts, kernel, np.zeros(classes)):
+            log_probs = log_probabilities(model_dir, examples_dir)
+        probed = log_probs[:, :width] - log_probs[:, classes - 1: classes]
+        if np.max(np.abs(probed), initial=0.0) > MAX_PROBED:
+            raise RunResultsError(f"{model_dir}: features beyond {MAX_PROBED / scale:g} in magnitude; "
+                                  f"probe with a smaller scale")
+        blocks.append(probed / scale)
+    return np.concatenate(blocks, axis=1)
+
+
+def class_means(features: np.ndarray, labels: np.ndarray, classes: int) -> np.ndarray:
+    """[D, C] each class's mean feature over its examples (labels [N] class ids; -1 and
+    classes with no example give a zero column)."""
+    known = (labels >= 0) & (labels < classes)
+    sums = np.zeros((classes, features.shape[1]))
+    np.add.at(sums, labels[known], features[known])
+    counts = np.bincount(labels[known], minlength=classes).astype(np.float64)
+    return (sums / np.maximum(counts, 1.0)[:, None]).T
+
+
+def ncm_kernel(means: np.ndarray) -> np.ndarray:
+    """[D, C] the class means L2-normalised (a zero mean stays zero: that class's score
+    is 0 for every image)."""
+    norms = np.linalg.norm(means, axis=0, keepdims=True)
+    return means / np.maximum(norms, 1e-12)
+
+
+def check_probeable(model: ModelResult) -> None:
+    if model.config.model.classifier != "dense":
+        raise ValueError(f"{model.variant}: a {model.config.model.classifier} classifier normalises its own "
+                         f"weights, so its features cannot be read through it (ncm needs model.classifier: dense)")
+
+
+def rescored(model: ModelResult, say=None) -> ModelResult:
+    """``model`` with the nearest-class-mean classifier of its training split's features,
+    scored on the model's split; variant ``<variant>+ncm``."""
+    check_rescorable(model)
+    check_probeable(model)
+    loaded = evaluation_model(model.model_dir)
+    parts = classifier_variables(loaded, model.model_dir)
+    classes = sum(int(k.shape[1]) for k, _ in parts)
+    train_dir = split_dir(model, "validation").parent / TRAIN_SPLIT
+    train_labels, _ = split_labels(model.model_dir, train_dir)
+    means = class_means(features_through_classifier(model.model_dir, parts, train_dir), train_labels, classes)
+    kernel = ncm_kernel(means)
+    empty = int(np.sum(np.linalg.norm(means, axis=0) == 0))
+    if empty:
+        raise RunResultsError(f"{model.variant}, seed {model.seed}: {empty} classes have no training image in "
+                              f"{train_dir}, so no class mean")
+
+    def scores(examples_dir) -> SplitScores:
+        labels, slice_values = split_labels(model.model_dir, examples_dir)
+        if evaluation_model(model.model_dir) is not loaded:
+            raise RuntimeError(f"{model.model_dir} was loaded again while its classifier was being replaced")
+        with classifier_weights(parts, kernel, np.zeros(classes)):
+            return SplitScores(log_probabilities(model.model_dir, examples_dir), labels, slice_values)
+
+    validation_dir = split_dir(model, "validation")
+    validation = scores(validation_dir)
+    known = known_classes(validation.labels, model, validation_dir)
+    accuracy = float(np.mean(np.argmax(validation.log_probs[known], axis=1) == validation.labels[known]))
+    scored = validation if model.split == "validation" else scores(split_dir(model, model.split))
+    result = rescored_result(model, NCM, scored.log_probs, scored, {}, float("nan"))
+    if say:
+        say(f"{result.variant}, seed {model.seed}: class means of {len(train_labels)} training images; "
+            f"validation top-1 {100 * accuracy:.1f}%; {model.split} top-1 "
+            f"{100 * result.slices['overall']['top1_accuracy']:.1f}%")
+    return result
