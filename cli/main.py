@@ -2,9 +2,9 @@
 
     sicot run     [--config FILE] [--set section.key=value ...] [--runner local|beam|kubeflow]
                                                                    ingest + pipeline + report
-    sicot compare [--config FILE] [--set ...] [--rescore posthoc|tau_norm|ncm] [--reference VARIANT]
+    sicot compare [--config FILE] [--set ...] [--rescore METHOD] [--reference VARIANT]
                                                                    baseline vs co-training tables
-    sicot report  RUN_DIR [--rescore posthoc|tau_norm|ncm] [--reference VARIANT]
+    sicot report  RUN_DIR [--rescore METHOD] [--reference VARIANT]
                                                                    results.json + report.html again
     sicot ingest  [--config FILE] [--set ...] [--force]            manifest -> TFRecords
     sicot config  [--config FILE] [--set ...]                      print the settings
@@ -127,10 +127,12 @@ def cmd_tensorboard(args) -> int:
 
 def _report_flags(parser) -> None:
     parser.add_argument(
-        "--rescore", action="append", choices=["posthoc", "tau_norm", "ncm"], metavar="METHOD",
+        "--rescore", action="append", metavar="METHOD",
+        choices=["posthoc", "tau_norm", "ncm", "title_ncm", "ncm_title"],
         help="also score every model trained without a re-balancing with it, without retraining: posthoc "
              "(logit adjustment) or tau_norm (classifier weights / norm ** tau), tau chosen on the validation "
-             "split, or ncm (nearest class mean of the training features, cosine); the variants "
+             "split, or ncm (nearest class mean of the training features, cosine), or, for co-trained models, "
+             "title_ncm (of the training titles' embeddings) or ncm_title (both); the variants "
              "<name>+METHOD. Repeat for several")
     parser.add_argument("--posthoc", action="store_true", help="short for --rescore posthoc")
     parser.add_argument(

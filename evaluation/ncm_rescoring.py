@@ -105,7 +105,7 @@ def ncm_kernel(means: np.ndarray) -> np.ndarray:
 def check_probeable(model: ModelResult) -> None:
     if model.config.model.classifier != "dense":
         raise ValueError(f"{model.variant}: a {model.config.model.classifier} classifier normalises its own "
-                         f"weights, so its features cannot be read through it (ncm needs model.classifier: dense)")
+                         f"weights, so its features cannot be read through it (it needs model.classifier: dense)")
 
 
 def rescored(model: ModelResult, say=None) -> ModelResult:
@@ -119,17 +119,30 @@ def rescored(model: ModelResult, say=None) -> ModelResult:
     train_dir = split_dir(model, "validation").parent / TRAIN_SPLIT
     train_labels, _ = split_labels(model.model_dir, train_dir)
     means = class_means(features_through_classifier(model.model_dir, parts, train_dir), train_labels, classes)
-    kernel = ncm_kernel(means)
+    check_every_class_has_a_mean(means, model, f"training image in {train_dir}")
+    return rescored_with_kernel(model, NCM, ncm_kernel(means), f"class means of {len(train_labels)} training images",
+                                say)
+
+
+def check_every_class_has_a_mean(means: np.ndarray, model: ModelResult, of_what: str) -> None:
     empty = int(np.sum(np.linalg.norm(means, axis=0) == 0))
     if empty:
-        raise RunResultsError(f"{model.variant}, seed {model.seed}: {empty} classes have no training image in "
-                              f"{train_dir}, so no class mean")
+        raise RunResultsError(f"{model.variant}, seed {model.seed}: {empty} classes have no {of_what}, "
+                              f"so no class mean")
+
+
+def rescored_with_kernel(model: ModelResult, method: str, kernel: np.ndarray, what: str, say=None) -> ModelResult:
+    """``model`` scored with ``kernel`` [D, C] and a zero bias in its classifier, on the
+    model's split (and the validation split, for the top-1 it reports); variant
+    ``<variant>+<method>``. ``what`` says where the kernel came from."""
+    loaded = evaluation_model(model.model_dir)
+    parts = classifier_variables(loaded, model.model_dir)
 
     def scores(examples_dir) -> SplitScores:
         labels, slice_values = split_labels(model.model_dir, examples_dir)
         if evaluation_model(model.model_dir) is not loaded:
             raise RuntimeError(f"{model.model_dir} was loaded again while its classifier was being replaced")
-        with classifier_weights(parts, kernel, np.zeros(classes)):
+        with classifier_weights(parts, kernel, np.zeros(kernel.shape[1])):
             return SplitScores(log_probabilities(model.model_dir, examples_dir), labels, slice_values)
 
     validation_dir = split_dir(model, "validation")
@@ -137,9 +150,8 @@ def rescored(model: ModelResult, say=None) -> ModelResult:
     known = known_classes(validation.labels, model, validation_dir)
     accuracy = float(np.mean(np.argmax(validation.log_probs[known], axis=1) == validation.labels[known]))
     scored = validation if model.split == "validation" else scores(split_dir(model, model.split))
-    result = rescored_result(model, NCM, scored.log_probs, scored, {}, float("nan"))
+    result = rescored_result(model, method, scored.log_probs, scored, {}, float("nan"))
     if say:
-        say(f"{result.variant}, seed {model.seed}: class means of {len(train_labels)} training images; "
-            f"validation top-1 {100 * accuracy:.1f}%; {model.split} top-1 "
-            f"{100 * result.slices['overall']['top1_accuracy']:.1f}%")
+        say(f"{result.variant}, seed {model.seed}: {what}; validation top-1 {100 * accuracy:.1f}%; "
+            f"{model.split} top-1 {100 * result.slices['overall']['top1_accuracy']:.1f}%")
     return result

@@ -64,7 +64,7 @@ def evaluation_model(model_dir: str):
     return tf.saved_model.load(model_dir)
 
 
-def _example_batches(examples_dir: str | Path, batch: int):
+def example_batches(examples_dir: str | Path, batch: int):
     import tensorflow as tf
 
     files = sorted(str(p) for p in Path(examples_dir).glob("*") if p.is_file())
@@ -78,7 +78,7 @@ def log_probabilities(model_dir: str, examples_dir: str | Path, batch: int = 256
     for every example of a split folder, in the files' order."""
     predict = evaluation_model(model_dir).signatures["predict_examples"]
     out = []
-    for records in _example_batches(examples_dir, batch):
+    for records in example_batches(examples_dir, batch):
         probabilities = predict(examples=records)["probabilities"].numpy().astype(np.float64)
         out.append(np.log(np.maximum(probabilities, _FLOOR)))
     return np.concatenate(out)
@@ -90,7 +90,7 @@ def split_labels(model_dir: str, examples_dir: str | Path, batch: int = 256) -> 
     transform = evaluation_model(model_dir).signatures["transform_features"]
     columns = (head_tail.LABEL_GROUP, head_tail.LABEL_FREQUENCY_BUCKET)
     labels, values = [], {c: [] for c in columns}
-    for records in _example_batches(examples_dir, batch):
+    for records in example_batches(examples_dir, batch):
         transformed = transform(examples=records)
         labels.append(transformed[features.LABEL_ID].numpy().reshape(-1))
         for column in columns:

@@ -6,24 +6,40 @@ retraining: the post-hoc logit adjustment from the model's probabilities
 (evaluation/posthoc_rescoring.py) and tau-normalisation by editing the loaded model's
 classifier (evaluation/tau_norm_rescoring.py), each with tau chosen on the validation
 split; the nearest-class-mean classifier of the training split's features, written into
-the loaded model's classifier (evaluation/ncm_rescoring.py; nothing to choose). A
+the loaded model's classifier (evaluation/ncm_rescoring.py; nothing to choose), and for
+co-trained models the nearest class mean of the training titles' embeddings, alone or
+with the features' (evaluation/title_ncm_rescoring.py). A
 variant the comparison already trained (``baseline+tau_norm``, seed 1) is not scored
 again.
 """
 
 from __future__ import annotations
 
-from evaluation import ncm_rescoring, posthoc_rescoring, tau_norm_rescoring
+from evaluation import ncm_rescoring, posthoc_rescoring, tau_norm_rescoring, title_ncm_rescoring
 from evaluation.ncm_rescoring import NCM
 from evaluation.posthoc_rescoring import POSTHOC, is_rescorable
 from evaluation.run_results import ModelResult, variant_of
 from evaluation.tau_norm_rescoring import TAU_NORM
+from evaluation.title_ncm_rescoring import NCM_TITLE, TITLE_NCM
 
 RESCORINGS = {POSTHOC: posthoc_rescoring.rescored, TAU_NORM: tau_norm_rescoring.rescored,
-              NCM: ncm_rescoring.rescored}
+              NCM: ncm_rescoring.rescored,
+              TITLE_NCM: lambda model, say=None: title_ncm_rescoring.rescored(model, TITLE_NCM, say),
+              NCM_TITLE: lambda model, say=None: title_ncm_rescoring.rescored(model, NCM_TITLE, say)}
 DESCRIPTIONS = {POSTHOC: "post-hoc logit adjustment (bias - tau * log prior)",
                 TAU_NORM: "tau-normalisation (weights / norm ** tau, no bias)",
-                NCM: "nearest class mean (cosine to each class's mean training feature)"}
+                NCM: "nearest class mean (cosine to each class's mean training feature)",
+                TITLE_NCM: "nearest class mean of the training titles' embeddings (co-trained models)",
+                NCM_TITLE: "nearest class mean of the training features and titles' embeddings together "
+                           "(co-trained models)"}
+# Methods that read the title stream: only co-trained models get them.
+TITLE_METHODS = (TITLE_NCM, NCM_TITLE)
+
+
+def applies(method: str, config) -> bool:
+    """Whether ``method`` re-scores a model of ``config``: one without a re-balancing
+    (and, for a title method, a co-trained one)."""
+    return is_rescorable(config) and (method not in TITLE_METHODS or config.model.co_training)
 
 
 def rescoring_methods(methods) -> tuple[str, ...]:
@@ -37,7 +53,7 @@ def rescoring_methods(methods) -> tuple[str, ...]:
 def rescored_names(configs, methods) -> list[str]:
     """``<variant>+<method>`` for each model configuration the methods re-score."""
     return [f"{variant_of(config)}+{method}" for method in rescoring_methods(methods)
-            for config in configs if is_rescorable(config)]
+            for config in configs if applies(method, config)]
 
 
 def with_rescoring(models: list[ModelResult], methods, say=None) -> list[ModelResult]:
@@ -45,5 +61,5 @@ def with_rescoring(models: list[ModelResult], methods, say=None) -> list[ModelRe
     with it (skipped where the comparison already trained that variant for that seed)."""
     present = {(m.variant, m.seed) for m in models}
     extra = [RESCORINGS[method](m, say) for method in rescoring_methods(methods) for m in models
-             if is_rescorable(m.config) and (f"{m.variant}+{method}", m.seed) not in present]
+             if applies(method, m.config) and (f"{m.variant}+{method}", m.seed) not in present]
     return models + extra

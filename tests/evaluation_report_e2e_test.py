@@ -249,13 +249,18 @@ def test_ncm_rescoring_reads_the_features_that_give_each_models_own_predictions(
                                    own, atol=1e-4)
         assert np.std(x) > 1e-3
     try:
-        assert main(["report", str(compare_dir), "--rescore", "ncm"]) == 0
+        assert main(["report", str(compare_dir), "--rescore", "ncm", "--rescore", "title_ncm",
+                     "--rescore", "ncm_title"]) == 0
         out = capsys.readouterr().out
         doc = json.loads((compare_dir / "results.json").read_text())
-        # Every model trained without a re-balancing, not the trained baseline+tau_norm.
+        # ncm: every model trained without a re-balancing, not the trained baseline+tau_norm;
+        # the title methods: the co-trained model only.
         assert doc["variants"] == ["baseline", "baseline+tau_norm", "sicot-bilinear_attention", "baseline+ncm",
-                                   "sicot-bilinear_attention+ncm"]
+                                   "sicot-bilinear_attention+ncm", "sicot-bilinear_attention+title_ncm",
+                                   "sicot-bilinear_attention+ncm_title"]
         assert out.count("+ncm, seed 7: class means of ") == 2
+        assert out.count("+title_ncm, seed 7: class means of ") == 1
+        assert out.count("+ncm_title, seed 7: class means of ") == 1
         assert "nearest class mean (cosine to each class's mean training feature)" in out
         assert doc["cotraining_gains"]["sicot-bilinear_attention+ncm"]["reference"] == "baseline+ncm"
     finally:
