@@ -1,16 +1,12 @@
 """Nearest-class-mean classifier of models already trained: ``sicot report RUN_DIR --rescore ncm``.
 
-Kang et al. (ICLR 2020, "Decoupling representation and classifier", Sec. 4.2 and
-Table 2) keep a long-tailed model's representation and replace its classifier by the
-nearest class mean: each class's mean feature over its training images, L2-normalised,
-and an image goes to the class of the most similar mean by cosine similarity (their
-ImageNet-LT few-shot top-1: 5.8 with the jointly trained classifier, 28.1 with NCM).
-The classifier that gives this ranking is linear with no bias,
+The nearest class mean of Kang et al. (models/nearest_class_mean.py, which the Trainer
+applies before export when a model is trained as ``<variant>+ncm``) is the linear
+classifier with no bias
 
     z_j = x . mu_j / ||mu_j||        (mu_j: the mean feature x of class j's training images)
 
-since dividing by the image's own norm ``||x||`` does not change its ranking. So the
-re-scoring, like tau-normalisation (evaluation/tau_norm_rescoring.py), writes a kernel
+So the re-scoring, like tau-normalisation (evaluation/tau_norm_rescoring.py), writes a kernel
 and a zero bias into the loaded evaluation model's classifier variables, scores, and
 writes the trained weights back (Dense and sharded classifiers alike; the model on disk
 does not change). Unlike the other re-balancings it has no tau: nothing is chosen on
@@ -50,6 +46,7 @@ from evaluation.posthoc_rescoring import (
 )
 from evaluation.run_results import ModelResult, RunResultsError
 from evaluation.tau_norm_rescoring import classifier_variables, classifier_weights
+from models.nearest_class_mean import class_means, classes_without_mean, ncm_kernel
 
 NCM = "ncm"
 TRAIN_SPLIT = "Split-train"
@@ -85,23 +82,6 @@ def features_through_classifier(model_dir: str, parts, examples_dir, scale: floa
     return np.concatenate(blocks, axis=1)
 
 
-def class_means(features: np.ndarray, labels: np.ndarray, classes: int) -> np.ndarray:
-    """[D, C] each class's mean feature over its examples (labels [N] class ids; -1 and
-    classes with no example give a zero column)."""
-    known = (labels >= 0) & (labels < classes)
-    sums = np.zeros((classes, features.shape[1]))
-    np.add.at(sums, labels[known], features[known])
-    counts = np.bincount(labels[known], minlength=classes).astype(np.float64)
-    return (sums / np.maximum(counts, 1.0)[:, None]).T
-
-
-def ncm_kernel(means: np.ndarray) -> np.ndarray:
-    """[D, C] the class means L2-normalised (a zero mean stays zero: that class's score
-    is 0 for every image)."""
-    norms = np.linalg.norm(means, axis=0, keepdims=True)
-    return means / np.maximum(norms, 1e-12)
-
-
 def check_probeable(model: ModelResult) -> None:
     if model.config.model.classifier != "dense":
         raise ValueError(f"{model.variant}: a {model.config.model.classifier} classifier normalises its own "
@@ -125,7 +105,7 @@ def rescored(model: ModelResult, say=None) -> ModelResult:
 
 
 def check_every_class_has_a_mean(means: np.ndarray, model: ModelResult, of_what: str) -> None:
-    empty = int(np.sum(np.linalg.norm(means, axis=0) == 0))
+    empty = classes_without_mean(means)
     if empty:
         raise RunResultsError(f"{model.variant}, seed {model.seed}: {empty} classes have no {of_what}, "
                               f"so no class mean")

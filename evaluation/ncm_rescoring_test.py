@@ -73,15 +73,6 @@ def test_the_probe_reads_the_feature_the_classifier_sees_and_puts_the_weights_ba
         np.testing.assert_array_equal(b.numpy(), b0)
 
 
-def test_class_means_average_each_class_and_skip_unknown_labels():
-    x = np.array([[1.0, 0.0], [3.0, 2.0], [0.0, 5.0], [9.0, 9.0]])
-    means = ncm.class_means(x, np.array([0, 0, 2, -1]), 3)
-    np.testing.assert_array_equal(means, [[2.0, 0.0, 0.0], [1.0, 0.0, 5.0]])
-    kernel = ncm.ncm_kernel(means)
-    np.testing.assert_allclose(np.linalg.norm(kernel, axis=0), [1.0, 0.0, 1.0])
-    np.testing.assert_allclose(kernel[:, 0], [2 / 5**0.5, 1 / 5**0.5])
-
-
 # The fake evaluation model: real variables, logits = features @ kernel + bias. The
 # trained classifier favours class 0 (the head: large weights and bias), so the tail
 # images of the test split go to it; their features lie nearest their own classes' means.

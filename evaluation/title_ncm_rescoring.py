@@ -35,17 +35,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from evaluation.ncm_rescoring import (
-    TRAIN_SPLIT,
-    check_probeable,
-    class_means,
-    features_through_classifier,
-    ncm_kernel,
-    rescored_with_kernel,
-)
+from evaluation.ncm_rescoring import TRAIN_SPLIT, check_probeable, features_through_classifier, rescored_with_kernel
 from evaluation.posthoc_rescoring import check_rescorable, evaluation_model, example_batches, split_dir, split_labels
 from evaluation.run_results import ModelResult, RunResultsError
 from evaluation.tau_norm_rescoring import classifier_variables
+from models.nearest_class_mean import class_means, classes_without_mean, ncm_kernel
 from models import features
 
 TITLE_NCM = "title_ncm"
@@ -124,7 +118,7 @@ def rescored(model: ModelResult, method: str = TITLE_NCM, say=None) -> ModelResu
     train_labels, _ = split_labels(model.model_dir, train_dir)
     titles, titled = title_embeddings(model.model_dir, train_dir)
     means = class_means(titles[titled], train_labels[titled], classes)
-    untitled = int(np.sum(np.linalg.norm(means, axis=0) == 0))
+    untitled = classes_without_mean(means)
     kernel = ncm_kernel(means)
     if method == NCM_TITLE:
         check_probeable(model)

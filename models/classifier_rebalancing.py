@@ -16,13 +16,17 @@ serving signature stays the image-only top-k):
 
 tau is chosen on the validation split (``select_tau``: the best top-1 accuracy over a
 grid, the smaller tau on a tie), as both papers choose it on a validation set.
+
+A third, ``ncm`` (the nearest class mean, models/nearest_class_mean.py), replaces the
+weights by the training features' class means instead of editing them: it has no tau,
+and the Trainer writes its kernel with ``apply_kernel``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-ADJUSTMENTS = ("none", "posthoc", "tau_norm")
+ADJUSTMENTS = ("none", "posthoc", "tau_norm", "ncm")
 
 
 def classifier_columns(classifier) -> list[tuple[object, object, int]]:
@@ -40,6 +44,9 @@ def rebalanced(kernel: np.ndarray, bias: np.ndarray, adjustment: str, tau: float
         raise ValueError(f"unknown long_tail.adjustment '{adjustment}' (known: {', '.join(ADJUSTMENTS)})")
     if adjustment == "posthoc":
         return kernel, bias - tau * log_prior
+    if adjustment == "ncm":
+        raise ValueError("ncm replaces the weights by the training features' class means "
+                         "(models/nearest_class_mean.py), not an edit of them")
     if adjustment == "tau_norm":
         norms = np.maximum(np.linalg.norm(kernel, axis=0, keepdims=True), 1e-12)
         return kernel / norms**tau, np.zeros_like(bias)
@@ -60,6 +67,15 @@ def apply_rebalancing(classifier, adjustment: str, tau: float, log_prior: np.nda
         new_k, new_b = rebalanced(k, b, adjustment, tau, log_prior[first: first + k.shape[1]])
         kernel.assign(new_k.astype(k.dtype))
         bias.assign(new_b.astype(b.dtype))
+
+
+def apply_kernel(classifier, kernel: np.ndarray, bias: np.ndarray) -> None:
+    """Sets the classifier's weights to ``kernel`` [D, C] and ``bias`` [C] (each part its
+    own columns)."""
+    for k, b, first in classifier_columns(classifier):
+        width = int(k.shape[1])
+        k.assign(kernel[:, first: first + width].astype(np.asarray(k.numpy()).dtype))
+        b.assign(bias[first: first + width].astype(np.asarray(b.numpy()).dtype))
 
 
 def full_weights(classifier) -> tuple[np.ndarray, np.ndarray]:

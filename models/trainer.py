@@ -17,7 +17,8 @@ import numpy as np
 import tensorflow_transform as tft
 
 from models import features
-from models.classifier_rebalancing import apply_rebalancing, full_weights, log_prior_of, select_tau
+from models.classifier_rebalancing import apply_kernel, apply_rebalancing, full_weights, log_prior_of, select_tau
+from models.nearest_class_mean import class_means, classes_without_mean, ncm_kernel
 from models.distribution import is_chief, serve_cluster_task, strategy_from_config
 from models.export import export_recognition_models
 from models.input_pipeline import make_dataset
@@ -98,6 +99,29 @@ def rebalance_classifier(model, config: SicotConfig, validation_ds, class_counts
     return record
 
 
+def nearest_class_mean_classifier(model, train_ds, num_classes: int, log_dir: str | None) -> dict:
+    """long_tail.adjustment: ncm: the classifier's weights become the class means of the
+    training images' features, L2-normalised, and its bias zero
+    (models/nearest_class_mean.py). ``train_ds``: the training split once, not augmented."""
+    feats, labels = [], []
+    for x, y in train_ds:
+        feats.append(model.visual_features(x[features.IMAGE_PIXELS], training=False).numpy())
+        labels.append(y.numpy())
+    if not feats:
+        raise ValueError("long_tail.adjustment ncm needs the training images' features; the training split is empty")
+    labels = np.concatenate(labels)
+    means = class_means(np.concatenate(feats), labels, num_classes)
+    empty = classes_without_mean(means)
+    apply_kernel(model.classifier, ncm_kernel(means), np.zeros(num_classes))
+    detail(f"ncm classifier: the class means of {len(labels)} training images"
+           + (f"; {empty} classes have none and score 0" if empty else ""))
+    record = {"adjustment": "ncm", "train_images": int(len(labels)), "classes_without_mean": empty}
+    if log_dir:
+        with open(os.path.join(log_dir, "classifier_rebalancing.json"), "w") as f:
+            json.dump(record, f, indent=2)
+    return record
+
+
 def train_and_export(
     config: SicotConfig,
     train_patterns: list[str],
@@ -143,7 +167,10 @@ def train_and_export(
     )
     if not is_chief():
         return history
-    if config.long_tail.adjustment != "none":
+    if config.long_tail.adjustment == "ncm":
+        nearest_class_mean_classifier(model, make_dataset(train_patterns, tft_output, config, training=False),
+                                      num_classes, log_dir)
+    elif config.long_tail.adjustment != "none":
         rebalance_classifier(model, config, validation_ds, class_counts, log_dir)
     export_recognition_models(
         model.inference_model(),

@@ -211,8 +211,10 @@ class LongTailConfig:
     loss: str = "softmax"
     loss_tau: float = 1.0
     # Re-balancing of the trained classifier before export: none, posthoc (logit
-    # adjustment: bias - adjustment_tau * log prior) or tau_norm (Kang et al. 2020:
-    # each class's weights divided by their norm ** adjustment_tau, bias 0).
+    # adjustment: bias - adjustment_tau * log prior), tau_norm (Kang et al. 2020:
+    # each class's weights divided by their norm ** adjustment_tau, bias 0) or ncm
+    # (Kang et al. 2020: the weights become the training features' class means,
+    # normalised, bias 0; no tau; models/nearest_class_mean.py).
     adjustment: str = "none"
     # tau of the adjustment; a negative value (the default) picks it from
     # adjustment_taus by top-1 accuracy on the validation split (never the test split).

@@ -34,7 +34,7 @@ def compare_dir(tmp_path_factory):
     manifest = write_catalogue(root / "catalogue")
     # Scored on the test split: the tiny validation split holds head classes only.
     args = tiny_run_args(manifest, root / "run", ["train.epochs=2", "compare.seeds=[7]", "compare.split=test",
-                                                  "compare.variants=[baseline,sicot,baseline+tau_norm]"])
+                                                  "compare.variants=[baseline,sicot,baseline+tau_norm,baseline+ncm]"])
     assert main(["compare", *args[1:]]) == 0
     return root / "run" / "compare"
 
@@ -54,9 +54,9 @@ def _states(store, component):
 
 def test_every_variant_trained_on_once_transformed_data(compare_dir):
     store = _store(compare_dir)
-    assert _states(store, "SicotTrainer") == [3, 3, 3]  # COMPLETE three times
-    assert _states(store, "Transform") == [3, 5, 5]  # then CACHED
-    assert _states(store, "Evaluator") == [3, 3, 3]
+    assert _states(store, "SicotTrainer") == [3, 3, 3, 3]  # COMPLETE four times
+    assert _states(store, "Transform") == [3, 5, 5, 5]  # then CACHED
+    assert _states(store, "Evaluator") == [3, 3, 3, 3]
     assert _states(store, "Pusher") == []
 
 
@@ -76,7 +76,7 @@ def _recompute(model_dir, eval_dir):
 def test_tfma_slices_equal_a_recomputation_from_the_models_predictions(compare_dir):
     doc = json.loads((compare_dir / "results.json").read_text())
     assert doc["schema"] == "sicot.results/2" and doc["split"] == "test"
-    assert doc["variants"] == ["baseline", "baseline+tau_norm", "sicot-bilinear_attention"] and doc["seeds"] == [7]
+    assert doc["variants"] == ["baseline", "baseline+ncm", "baseline+tau_norm", "sicot-bilinear_attention"] and doc["seeds"] == [7]
     assert doc["slices"][:3] == ["overall", "head", "tail"]
     for entry in doc["models"]:
         from pathlib import Path
@@ -153,7 +153,7 @@ def test_posthoc_rescoring_reads_tfmas_numbers_at_tau_0_and_adds_the_adjusted_va
     from evaluation.run_results import collect_model_results, latest_comparison
 
     models = latest_comparison(collect_model_results(compare_dir / "metadata.sqlite"))
-    assert [m.variant for m in models] == ["baseline", "baseline+tau_norm", "sicot-bilinear_attention"]
+    assert [m.variant for m in models] == ["baseline", "baseline+ncm", "baseline+tau_norm", "sicot-bilinear_attention"]
     for m in models:
         # Unadjusted, the re-scoring is TFMA's evaluation of the same model: every slice number.
         scored = rescoring.split_scores(m.model_dir, rescoring.split_dir(m, "test"))
@@ -172,7 +172,8 @@ def test_posthoc_rescoring_reads_tfmas_numbers_at_tau_0_and_adds_the_adjusted_va
         out = capsys.readouterr().out
         doc = json.loads((compare_dir / "results.json").read_text())
         # Not baseline+tau_norm+posthoc: that model is already re-balanced.
-        assert doc["variants"] == ["baseline", "baseline+tau_norm", "sicot-bilinear_attention", "baseline+posthoc",
+        assert doc["variants"] == ["baseline", "baseline+ncm", "baseline+tau_norm", "sicot-bilinear_attention",
+                                   "baseline+posthoc",
                                    "sicot-bilinear_attention+posthoc"]
         assert doc["cotraining_gains"]["sicot-bilinear_attention+posthoc"]["reference"] == "baseline+posthoc"
         assert out.count("+posthoc, seed 7: validation top-1 by tau 0.25:") == 2
@@ -181,7 +182,8 @@ def test_posthoc_rescoring_reads_tfmas_numbers_at_tau_0_and_adds_the_adjusted_va
         # The chosen reference: every other model against it, by seed; for the co-trained
         # model with the same adjustment, the same gains as its co-training pair.
         assert doc["reference_gains"]["reference"] == "baseline+posthoc"
-        assert list(doc["reference_gains"]["gains"]) == ["baseline", "baseline+tau_norm", "sicot-bilinear_attention",
+        assert list(doc["reference_gains"]["gains"]) == ["baseline", "baseline+ncm", "baseline+tau_norm",
+                                                        "sicot-bilinear_attention",
                                                         "sicot-bilinear_attention+posthoc"]
         assert (doc["reference_gains"]["gains"]["sicot-bilinear_attention+posthoc"]
                 == doc["cotraining_gains"]["sicot-bilinear_attention+posthoc"]["slices"])
@@ -218,7 +220,8 @@ def test_tau_norm_rescoring_equals_the_model_trained_with_tau_norm(compare_dir, 
         out = capsys.readouterr().out
         doc = json.loads((compare_dir / "results.json").read_text())
         # The trained baseline+tau_norm is not re-scored again; the co-trained model is.
-        assert doc["variants"] == ["baseline", "baseline+tau_norm", "sicot-bilinear_attention", "baseline+posthoc",
+        assert doc["variants"] == ["baseline", "baseline+ncm", "baseline+tau_norm", "sicot-bilinear_attention",
+                                   "baseline+posthoc",
                                    "sicot-bilinear_attention+posthoc", "sicot-bilinear_attention+tau_norm"]
         assert out.count("+tau_norm, seed 7: validation top-1 by tau 0.25:") == 1
         assert "tau-normalisation (weights / norm ** tau, no bias)" in out
@@ -226,6 +229,27 @@ def test_tau_norm_rescoring_equals_the_model_trained_with_tau_norm(compare_dir, 
         assert doc["reference_gains"]["reference"] == "baseline+tau_norm"
     finally:
         assert main(["report", str(compare_dir)]) == 0
+
+
+def test_ncm_rescoring_equals_the_model_trained_with_ncm(compare_dir):
+    from evaluation import ncm_rescoring
+    from evaluation.run_results import collect_model_results, latest_comparison
+
+    models = {m.variant: m for m in latest_comparison(collect_model_results(compare_dir / "metadata.sqlite"))}
+    # The same training run (seed 7), its classifier replaced by the class means in memory
+    # (features read through the exported classifier), against the Trainer's replacement
+    # before export (features from the Keras model), as TFMA scored it.
+    rescored = ncm_rescoring.rescored(models["baseline"])
+    trained = models["baseline+ncm"]
+    assert rescored.variant == "baseline+ncm" and trained.config.long_tail.adjustment == "ncm"
+    assert set(rescored.slices) == set(trained.slices)
+    for name, metrics in trained.slices.items():
+        for key in ("example_count", "top1_accuracy", "top3_accuracy", "top1_accuracy_per_class"):
+            assert rescored.slices[name][key] == pytest.approx(metrics[key]), (name, key)
+    assert rescored.class_hits.tolist() == trained.class_hits.tolist()
+    records = {r["adjustment"]: r for r in (json.loads(p.read_text()) for p in
+                                             compare_dir.glob("pipeline/SicotTrainer/model_run/*/classifier_rebalancing.json"))}
+    assert records["ncm"]["train_images"] > 0 and records["ncm"]["classes_without_mean"] == 0
 
 
 def test_ncm_rescoring_reads_the_features_that_give_each_models_own_predictions(compare_dir, capsys):
@@ -253,12 +277,12 @@ def test_ncm_rescoring_reads_the_features_that_give_each_models_own_predictions(
                      "--rescore", "ncm_title"]) == 0
         out = capsys.readouterr().out
         doc = json.loads((compare_dir / "results.json").read_text())
-        # ncm: every model trained without a re-balancing, not the trained baseline+tau_norm;
-        # the title methods: the co-trained model only.
-        assert doc["variants"] == ["baseline", "baseline+tau_norm", "sicot-bilinear_attention", "baseline+ncm",
+        # ncm: every model trained without a re-balancing, and not where the comparison
+        # trained the variant (baseline+ncm); the title methods: the co-trained model only.
+        assert doc["variants"] == ["baseline", "baseline+ncm", "baseline+tau_norm", "sicot-bilinear_attention",
                                    "sicot-bilinear_attention+ncm", "sicot-bilinear_attention+title_ncm",
                                    "sicot-bilinear_attention+ncm_title"]
-        assert out.count("+ncm, seed 7: class means of ") == 2
+        assert out.count("+ncm, seed 7: class means of ") == 1  # the trained baseline+ncm is not re-scored
         assert out.count("+title_ncm, seed 7: class means of ") == 1
         assert out.count("+ncm_title, seed 7: class means of ") == 1
         assert "nearest class mean (cosine to each class's mean training feature)" in out
