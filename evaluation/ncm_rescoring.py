@@ -32,6 +32,9 @@ this way and is refused.
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import numpy as np
 
 from evaluation.posthoc_rescoring import (
@@ -93,15 +96,28 @@ def rescored(model: ModelResult, say=None) -> ModelResult:
     scored on the model's split; variant ``<variant>+ncm``."""
     check_rescorable(model)
     check_probeable(model)
-    loaded = evaluation_model(model.model_dir)
-    parts = classifier_variables(loaded, model.model_dir)
-    classes = sum(int(k.shape[1]) for k, _ in parts)
-    train_dir = split_dir(model, "validation").parent / TRAIN_SPLIT
-    train_labels, _ = split_labels(model.model_dir, train_dir)
-    means = class_means(features_through_classifier(model.model_dir, parts, train_dir), train_labels, classes)
-    check_every_class_has_a_mean(means, model, f"training image in {train_dir}")
-    return rescored_with_kernel(model, NCM, ncm_kernel(means), f"class means of {len(train_labels)} training images",
+    train = training_split(model)
+    means = class_means(features_through_classifier(model.model_dir, train.parts, train.folder), train.labels,
+                        train.classes)
+    check_every_class_has_a_mean(means, model, f"training image in {train.folder}")
+    return rescored_with_kernel(model, NCM, ncm_kernel(means), f"class means of {len(train.labels)} training images",
                                 say)
+
+
+@dataclasses.dataclass
+class TrainingSplit:
+    parts: list  # the loaded evaluation model's classifier variables (tau_norm_rescoring.classifier_variables)
+    classes: int
+    folder: Path  # the training split's examples
+    labels: np.ndarray  # [N] their class ids
+
+
+def training_split(model: ModelResult) -> TrainingSplit:
+    """The model's classifier variables and the training split it was trained on."""
+    parts = classifier_variables(evaluation_model(model.model_dir), model.model_dir)
+    folder = split_dir(model, "validation").parent / TRAIN_SPLIT
+    labels, _ = split_labels(model.model_dir, folder)
+    return TrainingSplit(parts, sum(int(k.shape[1]) for k, _ in parts), folder, labels)
 
 
 def check_every_class_has_a_mean(means: np.ndarray, model: ModelResult, of_what: str) -> None:

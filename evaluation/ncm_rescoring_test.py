@@ -4,7 +4,6 @@ model with real variables (a trained model end to end in
 tests/evaluation_report_e2e_test.py)."""
 
 import dataclasses
-import types
 from pathlib import Path
 
 import keras
@@ -21,6 +20,7 @@ from models.export import ServingModule
 from models.image_preprocessing import decode_images
 from models.sharded_classifier import ShardedClassifier
 from sicot.config import load_config
+from tests import fake_evaluation_model
 from tests.model_results import model_result
 from tests.tiny_serving import LABELS, SIZE, VocabularyOnly, png
 
@@ -84,32 +84,9 @@ VALIDATION = (np.array([[1.0, 2.5, 0.0], [0.8, 0.0, 3.2], [1.0, 0.2, 0.1]]), np.
 TEST = (np.array([[0.5, 1.5, 0.0], [0.4, 0.0, 1.2], [2.0, 0.3, 0.2]]), np.array([1, 2, 0]))
 
 
-def _softmax(logits):
-    z = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
-
-
 def _fake_model(monkeypatch):
-    kernel = tf.Variable(KERNEL, name="classifier/kernel")
-    bias = tf.Variable(BIAS, name="classifier/bias")
-    loaded = types.SimpleNamespace(exported_variables=[tf.Variable(np.ones(2), name="visual_projection/bias"),
-                                                       kernel, bias])
-    split = {"Split-train": TRAIN, "Split-validation": VALIDATION, "Split-eval": TEST}
-    read = []
-
-    def log_probabilities(model_dir, examples_dir):
-        read.append(examples_dir.name)
-        return np.log(_softmax(split[examples_dir.name][0] @ kernel.numpy() + bias.numpy()))
-
-    def split_labels(model_dir, examples_dir):
-        labels = split[examples_dir.name][1]
-        groups = np.array(["head" if c == 0 else "tail" for c in labels], dtype=object)
-        return labels, {"label_group": groups, "label_frequency_bucket": groups}
-
-    monkeypatch.setattr(ncm, "evaluation_model", lambda model_dir: loaded)
-    monkeypatch.setattr(ncm, "log_probabilities", log_probabilities)
-    monkeypatch.setattr(ncm, "split_labels", split_labels)
-    return kernel, bias, read
+    return fake_evaluation_model.install(monkeypatch, ncm, KERNEL, BIAS,
+                                         {"Split-train": TRAIN, "Split-validation": VALIDATION, "Split-eval": TEST})
 
 
 def test_the_model_is_scored_by_its_nearest_class_mean_and_its_weights_come_back(monkeypatch):

@@ -17,6 +17,7 @@ from models.classifier_rebalancing import rebalanced, select_tau
 from models.export import ServingModule
 from models.sharded_classifier import ShardedClassifier
 from sicot.config import load_config
+from tests import fake_evaluation_model
 from tests.model_results import model_result
 from tests.tiny_serving import LABELS, SIZE, VocabularyOnly, png
 
@@ -74,11 +75,6 @@ def test_the_loaded_models_classifier_is_edited_in_memory_and_restored(tmp_path,
     assert not np.allclose(edited, before, atol=1e-3)
 
 
-def _softmax(logits):
-    z = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
-
-
 def test_a_model_without_a_classifier_kernel_and_bias_is_a_clear_error():
     loaded = types.SimpleNamespace(exported_variables=[tf.Variable(np.zeros((2, 3)), name="classifier/kernel"),
                                                        tf.Variable(np.zeros(3), name="visual/bias")])
@@ -97,25 +93,8 @@ TEST = (np.array([[0.9, 2.4, 0.0], [1.0, 0.1, 0.0]]), np.array([1, 0]))
 
 
 def _fakemodel_result(monkeypatch):
-    kernel = tf.Variable(KERNEL, name="classifier/kernel")
-    bias = tf.Variable(BIAS, name="classifier/bias")
-    loaded = types.SimpleNamespace(exported_variables=[tf.Variable(np.ones(2), name="visual_projection/bias"),
-                                                       kernel, bias])
-    split = {"Split-validation": VALIDATION, "Split-eval": TEST}
-
-    def log_probabilities(model_dir, examples_dir):
-        x = split[examples_dir.name][0]
-        logits = x @ kernel.numpy() + bias.numpy()
-        return np.log(_softmax(logits))
-
-    def split_labels(model_dir, examples_dir):
-        labels = split[examples_dir.name][1]
-        groups = np.array(["head" if c == 0 else "tail" for c in labels], dtype=object)
-        return labels, {"label_group": groups, "label_frequency_bucket": groups}
-
-    monkeypatch.setattr(tau_norm, "evaluation_model", lambda model_dir: loaded)
-    monkeypatch.setattr(tau_norm, "log_probabilities", log_probabilities)
-    monkeypatch.setattr(tau_norm, "split_labels", split_labels)
+    kernel, bias, _ = fake_evaluation_model.install(monkeypatch, tau_norm, KERNEL, BIAS,
+                                                    {"Split-validation": VALIDATION, "Split-eval": TEST})
     return kernel, bias
 
 

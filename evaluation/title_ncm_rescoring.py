@@ -35,10 +35,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from evaluation.ncm_rescoring import TRAIN_SPLIT, check_probeable, features_through_classifier, rescored_with_kernel
-from evaluation.posthoc_rescoring import check_rescorable, evaluation_model, example_batches, split_dir, split_labels
+from evaluation.ncm_rescoring import check_probeable, features_through_classifier, rescored_with_kernel, training_split
+from evaluation.posthoc_rescoring import check_rescorable, evaluation_model, example_batches
 from evaluation.run_results import ModelResult, RunResultsError
-from evaluation.tau_norm_rescoring import classifier_variables
 from models.nearest_class_mean import class_means, classes_without_mean, ncm_kernel
 from models import features
 
@@ -111,19 +110,15 @@ def rescored(model: ModelResult, method: str = TITLE_NCM, say=None) -> ModelResu
         raise ValueError(f"unknown title re-scoring '{method}' (known: {TITLE_NCM}, {NCM_TITLE})")
     check_rescorable(model)
     check_title_encoder(model)
-    loaded = evaluation_model(model.model_dir)
-    parts = classifier_variables(loaded, model.model_dir)
-    classes = sum(int(k.shape[1]) for k, _ in parts)
-    train_dir = split_dir(model, "validation").parent / TRAIN_SPLIT
-    train_labels, _ = split_labels(model.model_dir, train_dir)
-    titles, titled = title_embeddings(model.model_dir, train_dir)
-    means = class_means(titles[titled], train_labels[titled], classes)
+    train = training_split(model)
+    titles, titled = title_embeddings(model.model_dir, train.folder)
+    means = class_means(titles[titled], train.labels[titled], train.classes)
     untitled = classes_without_mean(means)
     kernel = ncm_kernel(means)
     if method == NCM_TITLE:
         check_probeable(model)
-        kernel = kernel + ncm_kernel(class_means(features_through_classifier(model.model_dir, parts, train_dir),
-                                                 train_labels, classes))
+        kernel = kernel + ncm_kernel(class_means(features_through_classifier(model.model_dir, train.parts,
+                                                                             train.folder), train.labels, train.classes))
     what = f"class means of {int(np.sum(titled))} titled training images"
     if untitled:
         what += f" ({untitled} classes with no titled training image: {UNTITLED[method]})"

@@ -70,6 +70,18 @@ def class_counts_by_id(tft_output: tft.TFTransformOutput) -> np.ndarray:
     return np.array([counts.get(label, 0) for label in labels], dtype=np.int64)
 
 
+def visual_features_of(model, ds) -> tuple[np.ndarray, np.ndarray]:
+    """([N, D] the visual feature the classifier sees, [N] class ids) of a dataset's
+    (inputs, label) batches, in inference mode; empty arrays for an empty dataset."""
+    feats, labels = [], []
+    for x, y in ds:
+        feats.append(model.visual_features(x[features.IMAGE_PIXELS], training=False).numpy())
+        labels.append(y.numpy())
+    if not feats:
+        return np.zeros((0, 0)), np.zeros(0, dtype=np.int64)
+    return np.concatenate(feats), np.concatenate(labels)
+
+
 def rebalance_classifier(model, config: SicotConfig, validation_ds, class_counts: np.ndarray,
                          log_dir: str | None) -> dict:
     """long_tail.adjustment on the trained classifier (models/classifier_rebalancing.py),
@@ -78,15 +90,11 @@ def rebalance_classifier(model, config: SicotConfig, validation_ds, class_counts
     log_prior = log_prior_of(class_counts)
     tau, accuracy = lt.adjustment_tau, {}
     if tau < 0:
-        feats, labels = [], []
-        for x, y in validation_ds:
-            feats.append(model.visual_features(x[features.IMAGE_PIXELS], training=False).numpy())
-            labels.append(y.numpy())
-        if not feats:
+        feats, labels = visual_features_of(model, validation_ds)
+        if not len(labels):
             raise ValueError("long_tail.adjustment_tau < 0 picks tau on the validation split, which is empty")
         kernel, bias = full_weights(model.classifier)
-        tau, accuracy = select_tau(np.concatenate(feats), np.concatenate(labels), kernel, bias, lt.adjustment,
-                                   lt.adjustment_taus, log_prior)
+        tau, accuracy = select_tau(feats, labels, kernel, bias, lt.adjustment, lt.adjustment_taus, log_prior)
         tried = ", ".join(f"{t:g}: {100 * a:.1f}%" for t, a in accuracy.items())
         detail(f"{lt.adjustment} re-balancing: validation top-1 by tau {tried}; tau = {tau:g}")
     else:
@@ -103,14 +111,10 @@ def nearest_class_mean_classifier(model, train_ds, num_classes: int, log_dir: st
     """long_tail.adjustment: ncm: the classifier's weights become the class means of the
     training images' features, L2-normalised, and its bias zero
     (models/nearest_class_mean.py). ``train_ds``: the training split once, not augmented."""
-    feats, labels = [], []
-    for x, y in train_ds:
-        feats.append(model.visual_features(x[features.IMAGE_PIXELS], training=False).numpy())
-        labels.append(y.numpy())
-    if not feats:
+    feats, labels = visual_features_of(model, train_ds)
+    if not len(labels):
         raise ValueError("long_tail.adjustment ncm needs the training images' features; the training split is empty")
-    labels = np.concatenate(labels)
-    means = class_means(np.concatenate(feats), labels, num_classes)
+    means = class_means(feats, labels, num_classes)
     empty = classes_without_mean(means)
     apply_kernel(model.classifier, ncm_kernel(means), np.zeros(num_classes))
     detail(f"ncm classifier: the class means of {len(labels)} training images"

@@ -192,6 +192,15 @@ def test_posthoc_rescoring_reads_tfmas_numbers_at_tau_0_and_adds_the_adjusted_va
         assert main(["report", str(compare_dir)]) == 0  # the plain report again, for whoever reads it next
 
 
+def _assert_same_scores(rescored, trained):
+    """Every slice's numbers and every class's hits of a re-scored model are the trained one's."""
+    assert set(rescored.slices) == set(trained.slices)
+    for name, metrics in trained.slices.items():
+        for key in ("example_count", "top1_accuracy", "top3_accuracy", "top1_accuracy_per_class"):
+            assert rescored.slices[name][key] == pytest.approx(metrics[key]), (name, key)
+    assert rescored.class_hits.tolist() == trained.class_hits.tolist()
+
+
 def test_tau_norm_rescoring_equals_the_model_trained_with_tau_norm(compare_dir, capsys):
     from evaluation import tau_norm_rescoring
     from evaluation.run_results import collect_model_results, latest_comparison
@@ -202,11 +211,7 @@ def test_tau_norm_rescoring_equals_the_model_trained_with_tau_norm(compare_dir, 
     rescored = tau_norm_rescoring.rescored(models["baseline"])
     trained = models["baseline+tau_norm"]
     assert rescored.variant == "baseline+tau_norm" and rescored.config.long_tail.adjustment == "tau_norm"
-    assert set(rescored.slices) == set(trained.slices)
-    for name, metrics in trained.slices.items():
-        for key in ("example_count", "top1_accuracy", "top3_accuracy", "top1_accuracy_per_class"):
-            assert rescored.slices[name][key] == pytest.approx(metrics[key]), (name, key)
-    assert rescored.class_hits.tolist() == trained.class_hits.tolist()
+    _assert_same_scores(rescored, trained)
     # The edit was in memory only: the plain model scores as before.
     from evaluation import posthoc_rescoring
 
@@ -242,11 +247,7 @@ def test_ncm_rescoring_equals_the_model_trained_with_ncm(compare_dir):
     rescored = ncm_rescoring.rescored(models["baseline"])
     trained = models["baseline+ncm"]
     assert rescored.variant == "baseline+ncm" and trained.config.long_tail.adjustment == "ncm"
-    assert set(rescored.slices) == set(trained.slices)
-    for name, metrics in trained.slices.items():
-        for key in ("example_count", "top1_accuracy", "top3_accuracy", "top1_accuracy_per_class"):
-            assert rescored.slices[name][key] == pytest.approx(metrics[key]), (name, key)
-    assert rescored.class_hits.tolist() == trained.class_hits.tolist()
+    _assert_same_scores(rescored, trained)
     records = {r["adjustment"]: r for r in (json.loads(p.read_text()) for p in
                                              compare_dir.glob("pipeline/SicotTrainer/model_run/*/classifier_rebalancing.json"))}
     assert records["ncm"]["train_images"] > 0 and records["ncm"]["classes_without_mean"] == 0
