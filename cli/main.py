@@ -84,11 +84,13 @@ def _rescore(args) -> tuple[str, ...]:
 
 def _report(run_dir, rescore=(), reference: str | None = None):
     from evaluation.report import make_report
-    from evaluation.rescoring import DESCRIPTIONS
+    from evaluation.rescoring import DESCRIPTIONS, TITLE_METHODS, TUNED_ON_VALIDATION
 
     stage("report", str(run_dir))
     for method in rescore:
-        detail(f"re-scoring every model without a re-balancing: {DESCRIPTIONS[method]}, tau chosen on the validation split")
+        which = "co-trained model" if method in TITLE_METHODS else "model"
+        how = ", tau chosen on the validation split" if method in TUNED_ON_VALIDATION else ", nothing tuned"
+        detail(f"re-scoring every {which} without a re-balancing: {DESCRIPTIONS[method]}{how}")
     report = make_report(run_dir, rescore=rescore, say=detail, reference=reference)
     for table in report.tables:
         say("")

@@ -34,6 +34,8 @@ DESCRIPTIONS = {POSTHOC: "post-hoc logit adjustment (bias - tau * log prior)",
                            "(co-trained models)"}
 # Methods that read the title stream: only co-trained models get them.
 TITLE_METHODS = (TITLE_NCM, NCM_TITLE)
+# Methods with a tau, chosen per model on the validation split.
+TUNED_ON_VALIDATION = (POSTHOC, TAU_NORM)
 
 
 def applies(method: str, config) -> bool:

@@ -286,7 +286,9 @@ def test_ncm_rescoring_reads_the_features_that_give_each_models_own_predictions(
         assert out.count("+ncm, seed 7: class means of ") == 1  # the trained baseline+ncm is not re-scored
         assert out.count("+title_ncm, seed 7: class means of ") == 1
         assert out.count("+ncm_title, seed 7: class means of ") == 1
-        assert "nearest class mean (cosine to each class's mean training feature)" in out
+        assert ("re-scoring every model without a re-balancing: nearest class mean (cosine to each class's mean "
+                "training feature), nothing tuned") in out
+        assert "re-scoring every co-trained model without a re-balancing: nearest class mean of the training titles'" in out
         assert doc["cotraining_gains"]["sicot-bilinear_attention+ncm"]["reference"] == "baseline+ncm"
     finally:
         assert main(["report", str(compare_dir)]) == 0
