@@ -100,8 +100,8 @@ def rescored(model: ModelResult, say=None) -> ModelResult:
     means = class_means(features_through_classifier(model.model_dir, train.parts, train.folder), train.labels,
                         train.classes)
     check_every_class_has_a_mean(means, model, f"training image in {train.folder}")
-    return rescored_with_kernel(model, NCM, ncm_kernel(means), f"class means of {len(train.labels)} training images",
-                                say)
+    return rescored_with_kernel(model, NCM, train.parts, ncm_kernel(means),
+                                f"class means of {len(train.labels)} training images", say)
 
 
 @dataclasses.dataclass
@@ -127,12 +127,13 @@ def check_every_class_has_a_mean(means: np.ndarray, model: ModelResult, of_what:
                               f"so no class mean")
 
 
-def rescored_with_kernel(model: ModelResult, method: str, kernel: np.ndarray, what: str, say=None) -> ModelResult:
-    """``model`` scored with ``kernel`` [D, C] and a zero bias in its classifier, on the
-    model's split (and the validation split, for the top-1 it reports); variant
-    ``<variant>+<method>``. ``what`` says where the kernel came from."""
+def rescored_with_kernel(model: ModelResult, method: str, parts, kernel: np.ndarray, what: str,
+                         say=None) -> ModelResult:
+    """``model`` scored with ``kernel`` [D, C] and a zero bias in its classifier
+    (``parts``: its variables, ``TrainingSplit.parts``), on the model's split (and the
+    validation split, for the top-1 it reports); variant ``<variant>+<method>``. ``what``
+    says where the kernel came from."""
     loaded = evaluation_model(model.model_dir)
-    parts = classifier_variables(loaded, model.model_dir)
 
     def scores(examples_dir) -> SplitScores:
         labels, slice_values = split_labels(model.model_dir, examples_dir)

@@ -122,4 +122,4 @@ def rescored(model: ModelResult, method: str = TITLE_NCM, say=None) -> ModelResu
     what = f"class means of {int(np.sum(titled))} titled training images"
     if untitled:
         what += f" ({untitled} classes with no titled training image: {UNTITLED[method]})"
-    return rescored_with_kernel(model, method, kernel, what, say)
+    return rescored_with_kernel(model, method, train.parts, kernel, what, say)

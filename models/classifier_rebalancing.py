@@ -61,12 +61,9 @@ def log_prior_of(class_counts: np.ndarray) -> np.ndarray:
 
 
 def apply_rebalancing(classifier, adjustment: str, tau: float, log_prior: np.ndarray) -> None:
-    """Edits the classifier's variables in place."""
-    for kernel, bias, first in classifier_columns(classifier):
-        k, b = np.asarray(kernel.numpy()), np.asarray(bias.numpy())
-        new_k, new_b = rebalanced(k, b, adjustment, tau, log_prior[first: first + k.shape[1]])
-        kernel.assign(new_k.astype(k.dtype))
-        bias.assign(new_b.astype(b.dtype))
+    """Edits the classifier's variables in place (each class's column on its own, so the
+    whole kernel at once gives each part's columns)."""
+    apply_kernel(classifier, *rebalanced(*full_weights(classifier), adjustment, tau, log_prior))
 
 
 def apply_kernel(classifier, kernel: np.ndarray, bias: np.ndarray) -> None:
