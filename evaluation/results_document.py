@@ -22,7 +22,8 @@ Schema ``sicot.results/2`` (all accuracies are fractions in [0, 1]):
      "classes": [{"class_id", "label", "train_count", "eval_examples", "top1_hits", "top3_hits"}]
   }],
   "summary": {variant: {slice: {metric: {"mean", "std", "n", "ci95"}}}},   # over seeds
-  "gains":   {variant: {slice: {metric: {"mean", "std", "n", "ci95"}}}},   # variant - baseline, paired by seed
+  "gains":   {variant: {slice: {metric: {"mean", "std", "n", "ci95", "seeds_for_power"}}}},
+                                        # variant - baseline, paired by seed
   "cotraining_gains": {variant: {"reference": str, "slices": {slice: {metric: {...}}}}},
                                         # a co-trained variant - the visual-only one with the
                                         # same long-tail methods ("baseline+<methods>"), paired
@@ -34,7 +35,9 @@ Schema ``sicot.results/2`` (all accuracies are fractions in [0, 1]):
 ```
 ``std`` is the sample standard deviation over seeds (0 for one seed); ``ci95`` the 95%
 Student t interval of the mean, ``mean +- t(0.975, n-1) * std / sqrt(n)`` (null for one
-seed): for gains, an interval over the seeds' paired differences.
+seed): for gains, an interval over the seeds' paired differences, and ``seeds_for_power``
+the seeds a paired t test would need for 80% power at the measured mean and spread
+(``evaluation/seeds_for_power.py``; null with one seed, a zero gain, or over 200).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from evaluation.run_results import BASELINE, ModelResult, is_visual_only, long_tail_suffix
+from evaluation.seeds_for_power import seeds_for_power
 from sicot import head_tail
 
 SCHEMA = "sicot.results/2"
@@ -71,12 +75,19 @@ def _stats(values: list[float]) -> dict:
     return {"mean": mean, "std": std, "n": len(values), "ci95": [mean - half, mean + half]}
 
 
+def _gain_stats(differences: list[float]) -> dict:
+    stats = _stats(differences)
+    stats["seeds_for_power"] = seeds_for_power(stats["mean"], stats["std"]) if stats["n"] > 1 else None
+    return stats
+
+
 def paired_gains(models: list[ModelResult], variant: str, reference: str, slices: list[str]) -> dict:
     """variant - reference per slice and accuracy metric, paired by seed."""
     ref = {m.seed: m for m in models if m.variant == reference}
     paired = [(m, ref[m.seed]) for m in models if m.variant == variant and m.seed in ref]
     return {
-        s: {k: _stats([m.slices.get(s, {}).get(k, np.nan) - b.slices.get(s, {}).get(k, np.nan) for m, b in paired])
+        s: {k: _gain_stats([m.slices.get(s, {}).get(k, np.nan) - b.slices.get(s, {}).get(k, np.nan)
+                            for m, b in paired])
             for k in ACCURACY_METRICS}
         for s in slices
     }

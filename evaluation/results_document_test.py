@@ -69,6 +69,9 @@ def test_gains_are_paired_by_seed(doc):
     assert g["mean"] == pytest.approx((0.15 + 0.05) / 2)
     assert g["std"] == pytest.approx(np.std([0.15, 0.05], ddof=1))
     assert "baseline" not in doc["gains"]
+    # d = 0.10 / 0.0707 = 1.41: 7 seeds give a paired t test 80% power, 6 do not.
+    assert g["seeds_for_power"] == 7
+    assert doc["gains"]["sicot-bilinear_attention"]["head"]["top1_accuracy"]["seeds_for_power"] is None  # no gain
 
 
 def test_document_schema_and_class_rows(doc, tmp_path):
@@ -93,6 +96,9 @@ def test_comparison_table_rows_and_gain_signs(doc):
     assert rows["tail"][6] == "+10.0 ± 7.1 [-53.5, +73.5]"
     assert rows["head"][6] == "+0.0 ± 0.0 [+0.0, +0.0]"
     assert "tail" in per_example.to_text() and "mean ± std over seeds [1, 2]" in per_example.to_text()
+    assert per_example.note.endswith("80% power at the measured mean gain and spread: head top-1 none (no gain), "
+                                     "tail top-1 7 (a planning estimate)")
+    assert "power" not in comparison_tables(doc)[1].note  # once, under the per-example table
     assert "averaged per class" in comparison_tables(doc)[1].title
 
 

@@ -10,7 +10,9 @@
   overall, head and tail top-1 and each one's gain over the reference.
 A single model (``sicot run``) gets one table of its slices.
 Numbers are percentages, ``mean ± std`` over seeds when there are several; gains add
-their 95% interval over the seeds' paired differences, ``[low, high]``.
+their 95% interval over the seeds' paired differences, ``[low, high]``, and the tables
+of paired gains say how many seeds a paired t test would need for 80% power on the
+head and tail top-1 gains (``evaluation/seeds_for_power.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 
 from evaluation.run_results import BASELINE
+from evaluation.seeds_for_power import MAX_SEEDS, seeds_for_power
 from sicot import head_tail
 
 
@@ -69,6 +72,27 @@ def _note(doc: dict, averaging: str) -> str:
     )
 
 
+def power_note(gains_by_slice: dict) -> str:
+    """One line: the seeds for 80% power on the head and tail top-1 gains ('' without seeds)."""
+    parts = []
+    for s in (head_tail.HEAD, head_tail.TAIL):
+        stats = gains_by_slice.get(s, {}).get("top1_accuracy", {})
+        if stats.get("n", 0) > 1:
+            needed = seeds_for_power(stats["mean"], stats["std"])
+            if not needed:
+                needed = "none (no gain)" if stats.get("mean") == 0 else f"over {MAX_SEEDS}"
+            parts.append(f"{s} top-1 {needed}")
+    if not parts:
+        return ""
+    return ("seeds a paired t test would need for 80% power at the measured mean gain and spread: "
+            + ", ".join(parts) + " (a planning estimate)")
+
+
+def _with_power(note: str, gains_by_slice: dict) -> str:
+    power = power_note(gains_by_slice)
+    return f"{note}\n{power}" if power else note
+
+
 def comparison_tables(doc: dict) -> list[Table]:
     tables = []
     pairs = doc.get("cotraining_gains", {})
@@ -93,7 +117,7 @@ def comparison_tables(doc: dict) -> list[Table]:
                     ["slice", "eval images / classes", f"{reference} top-1", f"{reference} top-3",
                      f"{variant} top-1", f"{variant} top-3", "gain top-1", "gain top-3"],
                     rows,
-                    _note(doc, averaging),
+                    _with_power(_note(doc, averaging), pair["slices"]) if not suffix else _note(doc, averaging),
                 )
             )
     if len(doc["variants"]) > 2 or not pairs:

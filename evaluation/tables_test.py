@@ -158,7 +158,12 @@ def test_a_pair_gets_a_per_example_and_a_per_class_table_and_no_table_of_all_mod
     assert per_class.rows[1] == ["tail", "30 / 6", "10.0 ± 4.0", "30.0 ± 4.0", "25.0 ± 3.0", "35.0 ± 3.0",
                                  "+15.0 ± 0.0 [+15.0, +15.0]", "+10.0 ± 2.0 [-8.0, +28.0]"]
     assert per_class.note.startswith("test split; averaged per class; head = at least 20 training images; ")
-    assert per_example.note.endswith("mean ± std over seeds [1, 2], gains with their 95% t interval")
+    note, power = per_example.note.splitlines()
+    assert note.endswith("mean ± std over seeds [1, 2], gains with their 95% t interval")
+    # Tail gain 10 ± 2 (d = 5): 3 seeds give 80% power, 2 do not. No head slice: no head figure.
+    assert power == ("seeds a paired t test would need for 80% power at the measured mean gain and spread: "
+                     "tail top-1 3 (a planning estimate)")
+    assert "\n" not in per_class.note
 
 
 def test_more_than_two_models_add_the_table_of_all_models(pair_doc):
@@ -200,7 +205,8 @@ def test_two_models_without_a_co_training_pair_get_only_the_table_of_all_models(
 def test_the_text_of_a_comparison_table_lines_up(pair_doc):
     text = comparison_tables(pair_doc)[0].to_text().splitlines()
     assert text[0] == "baseline vs sicot-mean: top-1 / top-3 accuracy (%), per example"
-    header, dashes, overall, tail, note = text[1:]
+    header, dashes, overall, tail, note, power = text[1:]
     assert len({len(header), len(dashes), len(overall), len(tail)}) == 1
     assert overall.startswith("overall  ") and tail.startswith("tail     ")
-    assert overall.endswith("+5.0 ± 1.0 [-4.0, +14.0]") and note == comparison_tables(pair_doc)[0].note
+    assert overall.endswith("+5.0 ± 1.0 [-4.0, +14.0]")
+    assert f"{note}\n{power}" == comparison_tables(pair_doc)[0].note
