@@ -170,7 +170,8 @@ def _table_html(table: Table) -> str:
                     ' class="gain-neg"' if cell.startswith("-") and not cell.startswith("-0.0") else "")
             cells.append(f"<td{cls}>{html.escape(cell)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    caption = f"<caption>{html.escape(table.note)}</caption>" if table.note else ""
+    note = "<br>".join(html.escape(line) for line in table.note.splitlines())
+    caption = f"<caption>{note}</caption>" if table.note else ""
     # Long variant names ("sicot-bilinear_attention+logit_adjusted") make tables wider than
     # the page: they scroll sideways inside their own box instead of overflowing it.
     return (f"<h3>{html.escape(table.title)}</h3><div class='table-scroll'><table class='results'>{caption}"

@@ -149,6 +149,8 @@ def test_report_is_self_contained_with_figures_tables_and_attention(doc):
     assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
     assert "http://" not in page and "https://" not in page  # opens offline
     assert page.count("<table class='results'>") == len(comparison_tables(doc)) + 2  # + gained / lost
+    # The power line stands on a line of its own under the table's note.
+    assert "gains with their 95% t interval<br>seeds a paired t test would need" in page
     # Fig. 7 view: the three highest words green, the three lowest red (5 words: 3 high, 2 low).
     classes = re.findall(r"<span class='word (\w*)'>(\w+)<small>", page)
     assert classes == [("high", "shoe"), ("high", "running"), ("high", "red"), ("low", "men"), ("low", "size")]
