@@ -240,7 +240,7 @@ class TrainConfig:
     batch_size: int = 64
     # 64 epochs with decay every 4, on the SKU benchmark's validation split: 36 epochs
     # under-trained the visual-only baseline (top-1 17.8 vs 22.5 at 48), and so did 48
-    # (3 seeds: 21.5 vs 22.6 at 64); README "Training length, both variants alike".
+    # (3 seeds: 21.4 vs 22.6 at 64); README "Training length, both variants alike".
     epochs: int = 64
     # Train steps per epoch; 0 means one pass over the training split.
     steps_per_epoch: int = 0
