@@ -17,8 +17,8 @@ title the same say in W, while the visual term stays instance-balanced (the depl
 image-only model keeps learning its features from every photo alike). Re-weighting a
 loss can also move W's biases towards the tail, like the logit-adjusted loss at a
 smaller tau; measured on the SKU benchmark it hardly did (the mixed loss is near 0 by
-the last epochs), and beta 1 stayed below the default there (README "Class-balanced
-mixed term"). It was not measured with the logit-adjusted loss.
+the last epochs), and beta 1 stayed below the default there (docs/issue11_experiments.md,
+"Class-balanced mixed term"). It was not measured with the logit-adjusted loss.
 
 Reference: Cui et al., "Class-balanced loss based on effective number of samples" (CVPR
 2019) weight each class by the inverse of its effective number; with beta here as an

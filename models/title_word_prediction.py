@@ -13,7 +13,8 @@ the backbone for features of the concept, which every vendor's drawing of a cat
 shares, rather than of one vendor's style: supervision that a tail SKU with one photo
 gets from every head SKU with the same words. It is the direct way for titles, used
 in training only, to reach the backbone (the mixed stream reaches it only through the
-max, which measured harmful on the SKU benchmark: README, "Measured").
+max, which measured harmful on the SKU benchmark: docs/issue11_experiments.md,
+"Screening, validation split, seed 1").
 
 Parameters: (D + 1) x V (the head; D = 256, V = 2,000 words: 514,000).
 """

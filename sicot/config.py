@@ -138,21 +138,22 @@ class ModelConfig:
     # false: the mixed loss reaches the shared classifier and the semantic stream but not
     # the backbone (which then learns from the visual loss alone). The paper: true. On
     # the SKU benchmark the mixed loss through max() pulls the backbone towards the
-    # title's embedding and costs 4.5 top-1 points (README "SICoT on the SKU benchmark").
+    # title's embedding and costs 4.5 top-1 points (docs/issue11_experiments.md, "SICoT
+    # on the SKU benchmark").
     mixed_loss_trains_backbone: bool = False
     # beta of the class-balanced mixed term (models/class_balanced_weights.py): each
     # example's mixed CE is weighted by n_y^-beta (mean weight 1 over the training
     # images). 0: every image alike (the paper); 1: every class alike. On the SKU
     # benchmark beta 1 (chosen over 0.5 on validation) gave validation tail +2.5 over the
-    # baseline, below the default's +3.2, so the default stays 0 (README "Class-balanced
-    # mixed term").
+    # baseline, below the default's +3.2, so the default stays 0
+    # (docs/issue11_experiments.md, "Class-balanced mixed term").
     mixed_loss_class_balance: float = 0.0
     # mu of the stream alignment term mu * (1 - cos(x_v, sg(s))) per titled image
     # (models/stream_alignment.py): the visual feature learns to point where its title's
     # embedding points. 0: the paper's loss. 3.0: chosen among 0, 1, 3, 10 on the SKU
     # benchmark's validation split with the logit-adjusted loss; without it, tail top-1
-    # +3.2 and head +6.5 over the baseline on validation (3 seeds; README "Stream
-    # alignment, the default"). The category sample keeps 0 (configs/emoji_category.yaml).
+    # +3.2 and head +6.5 over the baseline on validation (3 seeds;
+    # docs/issue11_experiments.md, "Stream alignment, the default"). The category sample keeps 0 (configs/emoji_category.yaml).
     stream_alignment_weight: float = 3.0
     # Which stream learns from it: semantic (the image learns the title's direction),
     # visual (the title learns the image's), or both.
@@ -240,7 +241,8 @@ class TrainConfig:
     batch_size: int = 64
     # 64 epochs with decay every 4, on the SKU benchmark's validation split: 36 epochs
     # under-trained the visual-only baseline (top-1 17.8 vs 22.5 at 48), and so did 48
-    # (3 seeds: 21.4 vs 22.6 at 64); README "Training length, both variants alike".
+    # (3 seeds: 21.4 vs 22.6 at 64); docs/issue11_experiments.md, "Training length,
+    # both variants alike".
     epochs: int = 64
     # Train steps per epoch; 0 means one pass over the training split.
     steps_per_epoch: int = 0
