@@ -4,7 +4,7 @@
                                                                    ingest + pipeline + report
     sicot compare [--config FILE] [--set ...] [--rescore METHOD] [--reference VARIANT]
                                                                    baseline vs co-training tables
-    sicot report  RUN_DIR [--rescore METHOD] [--reference VARIANT]
+    sicot report  RUN_DIR [--rescore METHOD] [--reference VARIANT] [--config FILE] [--set compare.acceptance...]
                                                                    results.json + report.html again
     sicot ingest  [--config FILE] [--set ...] [--force]            manifest -> TFRecords
     sicot config  [--config FILE] [--set ...]                      print the settings
@@ -82,7 +82,8 @@ def _rescore(args) -> tuple[str, ...]:
     return rescoring_methods([*(args.rescore or []), *(["posthoc"] if args.posthoc else [])])
 
 
-def _report(run_dir, rescore=(), reference: str | None = None):
+def _report(run_dir, rescore=(), reference: str | None = None, config=None):
+    """``config``: its compare.acceptance rule, if any, is judged at its planned seeds."""
     from evaluation.report import make_report
     from evaluation.rescoring import DESCRIPTIONS, TITLE_METHODS, TUNED_ON_VALIDATION
 
@@ -91,7 +92,9 @@ def _report(run_dir, rescore=(), reference: str | None = None):
         which = "co-trained model" if method in TITLE_METHODS else "model"
         how = ", tau chosen on the validation split" if method in TUNED_ON_VALIDATION else ", nothing tuned"
         detail(f"re-scoring every {which} without a re-balancing: {DESCRIPTIONS[method]}{how}")
-    report = make_report(run_dir, rescore=rescore, say=detail, reference=reference)
+    rule = config.compare.acceptance if config is not None and config.compare.acceptance.variant else None
+    report = make_report(run_dir, rescore=rescore, say=detail, reference=reference, acceptance=rule,
+                         planned_seeds=_planned_seeds(config) if rule else None)
     for table in report.tables:
         say("")
         say(table.to_text())
@@ -101,8 +104,29 @@ def _report(run_dir, rescore=(), reference: str | None = None):
     return report
 
 
+def _planned_seeds(config) -> list[int]:
+    return list(config.compare.acceptance.seeds or config.compare.seeds)
+
+
+def _check_acceptance(config) -> None:
+    """Refuses a bad compare.acceptance rule before any work (its variants' names, metric,
+    slices)."""
+    rule = config.compare.acceptance
+    if not rule.variant:
+        return
+    from evaluation.acceptance_rule import check_rule
+    from evaluation.compare import variant_config
+    from evaluation.results_document import slice_order
+
+    for name in (rule.variant, rule.reference):
+        variant_config(config, name, config.train.seed)
+    check_rule(rule, slice_order(config.eval.frequency_buckets))
+
+
 def cmd_report(args) -> int:
-    _report(args.run_dir, rescore=_rescore(args), reference=args.reference)
+    config = _load(args)
+    _check_acceptance(config)
+    _report(args.run_dir, rescore=_rescore(args), reference=args.reference, config=config)
     return 0
 
 
@@ -149,11 +173,12 @@ def cmd_compare(args) -> int:
     from evaluation.compare import planned_runs, produced_variants, reference_variant, run_comparison
 
     runs = planned_runs(config)  # unknown variants and an unknown --reference are refused before any work
+    _check_acceptance(config)
     rescore = _rescore(args)
     reference = reference_variant(config, args.reference, produced_variants(runs, rescore)) if args.reference else None
     detail(f"input: {_input_of(config)}")
     compare_dir = run_comparison(config, say=say)
-    _report(compare_dir, rescore=rescore, reference=reference)
+    _report(compare_dir, rescore=rescore, reference=reference, config=config)
     stage("summary", f"{time.time() - started:.0f} s in all; comparison folder {compare_dir}")
     return 0
 
@@ -302,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="write results.json and report.html of a finished run (no retraining)")
     p.add_argument("run_dir", help="a `sicot run` output folder or a `sicot compare` folder")
     _report_flags(p)
+    _common(p)
+    p.description = ("--config / --set: only compare.acceptance (a rule to judge the comparison by) and "
+                     "compare.seeds (its planned seeds, unless compare.acceptance.seeds) are read")
     p.set_defaults(func=cmd_report)
     p = sub.add_parser(
         "tensorboard", help="open a run's TFMA evaluations in TensorBoard's Fairness Indicators plugin"

@@ -60,3 +60,15 @@ def test_run_fails_clearly_when_the_ingest_step_rejects_everything(tmp_path, cap
     assert code == 2
     err = capsys.readouterr().err
     assert "no valid training rows in data.manifest" in err and "ingest_report.json" in err
+
+
+def test_compare_refuses_an_acceptance_rule_it_could_not_judge_before_any_work(tmp_path, capsys):
+    common = ["--set", f"pipeline.output_dir={tmp_path}", "--set", "compare.acceptance.variant=sicot"]
+    assert main(["compare", *common, "--set", "compare.acceptance.min_mean_gain.tails=0.02"]) == 2
+    assert "unknown slice(s) tails" in capsys.readouterr().err
+    assert main(["compare", *common, "--set", "compare.acceptance.reference=sicot3",
+                 "--set", "compare.acceptance.interval_above_zero=[tail]"]) == 2
+    assert "unknown variant 'sicot3'" in capsys.readouterr().err
+    assert main(["report", str(tmp_path), *common]) == 2
+    assert "sets no condition" in capsys.readouterr().err
+    assert not (tmp_path / "ingest").exists()

@@ -15,13 +15,15 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from evaluation.acceptance_rule import judge
 from evaluation.attention_view import attention_examples
 from evaluation.html_report import write_report
 from evaluation.rescoring import with_rescoring
 from evaluation.results_document import build_results, write_results
-from evaluation.run_results import collect_model_results, latest_comparison, metadata_path_of
+from evaluation.run_results import collect_model_results, latest_comparison, metadata_path_of, variant_of
 from evaluation.run_summary import read_ingest_report, reject_line
 from evaluation.tables import Table, comparison_tables
+from sicot.config import AcceptanceConfig, SicotConfig
 
 
 SHOWN_INPUT_REJECTS = 10
@@ -36,7 +38,10 @@ class Report:
 
 
 def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=(),
-                say=None, reference: str | None = None) -> Report:
+                say=None, reference: str | None = None, acceptance: AcceptanceConfig | None = None,
+                planned_seeds: list[int] | None = None) -> Report:
+    """``acceptance``: a comparison's acceptance rule, judged at ``planned_seeds``
+    (evaluation/acceptance_rule.py; none when its variant is "")."""
     metadata = metadata_path_of(run_dir)
     models = latest_comparison(collect_model_results(metadata))
     if reference is not None:  # its results' name ("sicot+posthoc" -> "sicot-<encoder>+posthoc"), checked first
@@ -52,6 +57,8 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=
         for item in attention_examples(model.model_dir, model.eval_examples_dir, model.config.eval.attention_examples):
             attention.append({"variant": model.variant, "seed": model.seed, **item})
     document = build_results(models, str(metadata.parent), attention, reference=reference)
+    if acceptance is not None and acceptance.variant:
+        document["acceptance"] = judged_rule(document, models[0].config, acceptance, planned_seeds or [])
     ingest = read_ingest_report(metadata)
     if ingest is not None:
         path, report = ingest
@@ -65,3 +72,13 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=
         tables=comparison_tables(document),
         document=document,
     )
+
+
+def judged_rule(document: dict, config: SicotConfig, rule: AcceptanceConfig, planned_seeds: list[int]) -> dict:
+    """The rule's verdict on ``document``, its variants by their results' names
+    (``sicot`` -> ``sicot-<config's title encoder>``)."""
+    from evaluation.compare import variant_config
+
+    variant, reference = (variant_of(variant_config(config, name, config.train.seed))
+                          for name in (rule.variant, rule.reference))
+    return judge(document, rule, variant, reference, planned_seeds).to_dict()

@@ -111,3 +111,23 @@ def test_no_metadata_or_no_evaluation_is_a_clear_error(tmp_path, run_dir, fakes)
     with pytest.raises(RunResultsError, match="no completed Evaluator execution"):
         report.make_report(run_dir)
     assert not (run_dir / "results.json").exists()
+
+
+def test_an_acceptance_rule_is_judged_with_the_variants_results_names(run_dir, fakes):
+    from sicot.config import AcceptanceConfig
+
+    # Top-1 overall gains 0.2 and 0.2 at seeds 1 and 2 (tail: half of it); seed 3 is outside the plan.
+    fakes([model(True, 1, 0.6, 2), model(True, 2, 0.5, 3), model(False, 1, 0.4, 4), model(False, 2, 0.3, 5),
+           model(True, 3, 0.1, 6), model(False, 3, 0.9, 7)])
+    rule = AcceptanceConfig(variant="sicot", min_mean_gain={"overall": 0.15, "tail": 0.15})
+    made = report.make_report(run_dir, acceptance=rule, planned_seeds=[1, 2])
+    verdict = json.loads(made.results_path.read_text())["acceptance"]
+    assert (verdict["variant"], verdict["reference"]) == ("sicot-bilinear_attention", "baseline")
+    assert verdict["status"] == "not met" and verdict["paired_seeds"] == [1, 2]
+    assert [c["holds"] for c in verdict["conditions"]] == [True, False]  # overall +20 points, tail +10
+    assert verdict["conditions"][0]["measured"]["mean"] == pytest.approx(0.2)
+    assert made.tables[-1].title.endswith("seeds 1, 2: NOT MET")
+    assert made.tables[-1].title in made.html_path.read_text()
+    # Without a rule, no verdict; with a rule for seeds not trained yet, pending.
+    assert "acceptance" not in report.make_report(run_dir).document
+    assert report.make_report(run_dir, acceptance=rule, planned_seeds=[1, 2, 4]).document["acceptance"]["status"] == "pending"

@@ -30,7 +30,13 @@ Schema ``sicot.results/2`` (all accuracies are fractions in [0, 1]):
   "reference_gains": {"reference": str, "gains": {variant: {slice: {metric: {...}}}}},
                                         # only with a chosen reference (``sicot report
                                         # --reference``): every other variant - it, paired
-  "attention": [{"variant", "seed", "label", "title", "words": [[word, weight], ...]}]
+  "attention": [{"variant", "seed", "label", "title", "words": [[word, weight], ...]}],
+  "acceptance": {"status": "met" | "not met" | "pending", "variant", "reference", "metric",
+                 "planned_seeds": [int, ...], "paired_seeds": [int, ...],
+                 "conditions": [{"slice", "kind": "mean" | "interval", "bound", "text",
+                                 "measured": {...} | null, "holds": bool | null}]}
+                                        # only with an acceptance rule (compare.acceptance;
+                                        # evaluation/acceptance_rule.py); pending: no numbers
 }
 ```
 ``std`` is the sample standard deviation over seeds (0 for one seed); ``ci95`` the 95%
@@ -75,7 +81,7 @@ def _stats(values: list[float]) -> dict:
     return {"mean": mean, "std": std, "n": len(values), "ci95": [mean - half, mean + half]}
 
 
-def _gain_stats(differences: list[float]) -> dict:
+def gain_stats(differences: list[float]) -> dict:
     stats = _stats(differences)
     stats["seeds_for_power"] = seeds_for_power(stats["mean"], stats["std"]) if stats["n"] > 1 else None
     return stats
@@ -86,7 +92,7 @@ def paired_gains(models: list[ModelResult], variant: str, reference: str, slices
     ref = {m.seed: m for m in models if m.variant == reference}
     paired = [(m, ref[m.seed]) for m in models if m.variant == variant and m.seed in ref]
     return {
-        s: {k: _gain_stats([m.slices.get(s, {}).get(k, np.nan) - b.slices.get(s, {}).get(k, np.nan)
+        s: {k: gain_stats([m.slices.get(s, {}).get(k, np.nan) - b.slices.get(s, {}).get(k, np.nan)
                             for m, b in paired])
             for k in ACCURACY_METRICS}
         for s in slices

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from evaluation.acceptance_rule import PENDING, seed_list
 from evaluation.run_results import BASELINE
 from evaluation.seeds_for_power import MAX_SEEDS, seeds_for_power
 from sicot import head_tail
@@ -94,6 +95,38 @@ def _with_power(note: str, gains_by_slice: dict) -> str:
 
 
 def comparison_tables(doc: dict) -> list[Table]:
+    """The accuracy tables, then the acceptance rule's verdict when the document has one."""
+    tables = _accuracy_tables(doc)
+    if doc.get("acceptance"):
+        tables.append(acceptance_table(doc["acceptance"]))
+    return tables
+
+
+def acceptance_table(verdict: dict) -> Table:
+    """The verdict of a comparison's acceptance rule (evaluation/acceptance_rule.py): each
+    condition, the gain measured over the planned seeds, whether it holds. A pending rule
+    shows no numbers."""
+    planned, paired = verdict["planned_seeds"], verdict["paired_seeds"]
+    rows = [[c["text"],
+             "-" if c["measured"] is None else percent(c["measured"], signed=True, interval=True),
+             "not judged" if c["holds"] is None else ("yes" if c["holds"] else "no")]
+            for c in verdict["conditions"]]
+    if verdict["status"] == PENDING:
+        note = (f"{len(paired)} of the {len(planned)} planned seeds have both models"
+                + (f" ({seed_list(paired)})" if paired else "")
+                + "; judged only when all have, over those seeds only")
+    else:
+        note = f"gains paired by seed over the {len(planned)} planned seeds, with their 95% t interval"
+    return Table(
+        f"Acceptance rule: {verdict['variant']} vs {verdict['reference']}, {verdict['metric']} (%), "
+        f"seeds {seed_list(planned)}: {verdict['status'].upper()}",
+        ["condition", "gain", "holds"],
+        rows,
+        note,
+    )
+
+
+def _accuracy_tables(doc: dict) -> list[Table]:
     tables = []
     pairs = doc.get("cotraining_gains", {})
     if not pairs and len(doc["variants"]) < 2:

@@ -316,6 +316,22 @@ class EvalConfig:
 
 
 @dataclasses.dataclass
+class AcceptanceConfig:
+    # A comparison's acceptance rule (evaluation/acceptance_rule.py), written before its
+    # runs: the gains of `variant` over `reference` in `metric`, paired by seed, must be
+    # at least min_mean_gain[slice] in the mean (fractions: 0.02 = 2 points) and, for
+    # each slice of interval_above_zero, have a 95% t interval whose lower end is above
+    # 0. Judged only when every seed of `seeds` (empty: compare.seeds) has both models,
+    # and over those seeds only; until then "pending", with no numbers. "" = no rule.
+    variant: str = ""
+    reference: str = "baseline"
+    metric: str = "top1_accuracy"
+    min_mean_gain: dict[str, float] = dataclasses.field(default_factory=dict)
+    interval_above_zero: list[str] = dataclasses.field(default_factory=list)
+    seeds: list[int] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
 class CompareConfig:
     # `sicot compare`: which models to train and evaluate on the same data and settings.
     # The names the results use: baseline = visual only (model.co_training false);
@@ -328,6 +344,8 @@ class CompareConfig:
     # The split the comparison is scored on: validation (tuning, the default) or test
     # (once per final configuration).
     split: str = "validation"
+    # The rule the comparison is judged by (`sicot compare`, `sicot report --config`).
+    acceptance: AcceptanceConfig = dataclasses.field(default_factory=AcceptanceConfig)
 
 
 @dataclasses.dataclass
@@ -506,6 +524,10 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         if not isinstance(value, list):
             raise ConfigError(f"{where}: expected a list, got {value!r}")
         return [_coerce(v, args[0], where) for v in value]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return {_coerce(k, args[0], f"{where}.{k}"): _coerce(v, args[1], f"{where}.{k}") for k, v in value.items()}
     if hint is bool:
         if isinstance(value, bool):
             return value
@@ -543,6 +565,8 @@ def _merge(obj: Any, tree: dict[str, Any], prefix: str) -> None:
         current = getattr(obj, key)
         if dataclasses.is_dataclass(current):
             _merge(current, value, prefix=f"{where}.")
+        elif isinstance(current, dict):  # a mapping setting: the given keys are set, the others kept
+            setattr(obj, key, {**current, **_coerce(value, types[key], where)})
         else:
             setattr(obj, key, _coerce(value, types[key], where))
 

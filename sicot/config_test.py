@@ -13,7 +13,7 @@ def test_defaults_are_the_documented_ones():
     assert config.data.eval_manifest == "data/emoji_sku/test.jsonl"
 
 
-@pytest.mark.parametrize("name", ["emoji_sku", "emoji_category"])
+@pytest.mark.parametrize("name", ["emoji_sku", "emoji_category", "issue11_target1"])
 def test_bundled_configurations_load_and_name_existing_data(name):
     from pathlib import Path
 
@@ -43,6 +43,19 @@ def test_values_are_coerced_to_the_declared_types():
     assert config.data.seed == 3
     assert config.pipeline.beam_pipeline_args == ["--a", "--b"]
     assert load_config(None, ["data.eval_manifest=null"]).data.eval_manifest is None
+
+
+def test_a_mapping_setting_takes_the_given_keys_and_keeps_the_others():
+    config = load_config(None, ["compare.acceptance.min_mean_gain.tail=0.02", "compare.acceptance.min_mean_gain.head=-1"])
+    assert config.compare.acceptance.min_mean_gain == {"tail": 0.02, "head": -1.0}
+    assert isinstance(config.compare.acceptance.min_mean_gain["head"], float)
+    again = load_config(None, ["compare.acceptance.min_mean_gain={tail: 0.03}"])
+    assert again.compare.acceptance.min_mean_gain == {"tail": 0.03}
+    assert SicotConfig.from_json(config.to_json()) == config
+    with pytest.raises(ConfigError, match="min_mean_gain.tail: expected float"):
+        load_config(None, ["compare.acceptance.min_mean_gain.tail=two"])
+    with pytest.raises(ConfigError, match="min_mean_gain: expected a mapping"):
+        load_config(None, ["compare.acceptance.min_mean_gain=[0.02]"])
 
 
 @pytest.mark.parametrize(
