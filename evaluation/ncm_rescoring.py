@@ -128,18 +128,19 @@ def check_every_class_has_a_mean(means: np.ndarray, model: ModelResult, of_what:
 
 
 def rescored_with_kernel(model: ModelResult, method: str, parts, kernel: np.ndarray, what: str,
-                         say=None) -> ModelResult:
-    """``model`` scored with ``kernel`` [D, C] and a zero bias in its classifier
-    (``parts``: its variables, ``TrainingSplit.parts``), on the model's split (and the
-    validation split, for the top-1 it reports); variant ``<variant>+<method>``. ``what``
-    says where the kernel came from."""
+                         say=None, bias: np.ndarray | None = None) -> ModelResult:
+    """``model`` scored with ``kernel`` [D, C] and ``bias`` [C] (default zero) in its
+    classifier (``parts``: its variables, ``TrainingSplit.parts``), on the model's split
+    (and the validation split, for the top-1 it reports); variant
+    ``<variant>+<method>``. ``what`` says where the kernel came from."""
     loaded = evaluation_model(model.model_dir)
+    bias = np.zeros(kernel.shape[1]) if bias is None else bias
 
     def scores(examples_dir) -> SplitScores:
         labels, slice_values = split_labels(model.model_dir, examples_dir)
         if evaluation_model(model.model_dir) is not loaded:
             raise RuntimeError(f"{model.model_dir} was loaded again while its classifier was being replaced")
-        with classifier_weights(parts, kernel, np.zeros(kernel.shape[1])):
+        with classifier_weights(parts, kernel, bias):
             return SplitScores(log_probabilities(model.model_dir, examples_dir), labels, slice_values)
 
     validation_dir = split_dir(model, "validation")

@@ -1,4 +1,4 @@
-"""Re-balancing of models already trained, by name: ``--rescore posthoc`` / ``tau_norm`` / ``ncm``.
+"""Re-balancing of models already trained, by name: ``--rescore posthoc`` / ``tau_norm`` / ``ncm`` / ``crt``.
 
 Each method scores every compared model trained without a re-balancing
 (``posthoc_rescoring.is_rescorable``) as the variant ``<variant>+<method>``, without
@@ -6,7 +6,9 @@ retraining: the post-hoc logit adjustment from the model's probabilities
 (evaluation/posthoc_rescoring.py) and tau-normalisation by editing the loaded model's
 classifier (evaluation/tau_norm_rescoring.py), each with tau chosen on the validation
 split; the nearest-class-mean classifier of the training split's features, written into
-the loaded model's classifier (evaluation/ncm_rescoring.py; nothing to choose), and for
+the loaded model's classifier (evaluation/ncm_rescoring.py; nothing to choose), the
+classifier trained again on those features with class-balanced sampling
+(evaluation/crt_rescoring.py; nothing to choose), and for
 co-trained models the nearest class mean of the training titles' embeddings, alone or
 with the features' (evaluation/title_ncm_rescoring.py). A
 variant the comparison already trained (``baseline+tau_norm``, seed 1) is not scored
@@ -15,7 +17,8 @@ again.
 
 from __future__ import annotations
 
-from evaluation import ncm_rescoring, posthoc_rescoring, tau_norm_rescoring, title_ncm_rescoring
+from evaluation import crt_rescoring, ncm_rescoring, posthoc_rescoring, tau_norm_rescoring, title_ncm_rescoring
+from evaluation.crt_rescoring import CRT
 from evaluation.ncm_rescoring import NCM
 from evaluation.posthoc_rescoring import POSTHOC, is_rescorable
 from evaluation.run_results import ModelResult, variant_of
@@ -24,11 +27,13 @@ from evaluation.title_ncm_rescoring import NCM_TITLE, TITLE_NCM
 
 RESCORINGS = {POSTHOC: posthoc_rescoring.rescored, TAU_NORM: tau_norm_rescoring.rescored,
               NCM: ncm_rescoring.rescored,
+              CRT: crt_rescoring.rescored,
               TITLE_NCM: lambda model, say=None: title_ncm_rescoring.rescored(model, TITLE_NCM, say),
               NCM_TITLE: lambda model, say=None: title_ncm_rescoring.rescored(model, NCM_TITLE, say)}
 DESCRIPTIONS = {POSTHOC: "post-hoc logit adjustment (bias - tau * log prior)",
                 TAU_NORM: "tau-normalisation (weights / norm ** tau, no bias)",
                 NCM: "nearest class mean (cosine to each class's mean training feature)",
+                CRT: "classifier re-training (cRT: trained again on the training features, classes sampled equally often)",
                 TITLE_NCM: "nearest class mean of the training titles' embeddings (co-trained models)",
                 NCM_TITLE: "nearest class mean of the training features and titles' embeddings together "
                            "(co-trained models)"}

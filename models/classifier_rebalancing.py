@@ -17,16 +17,21 @@ serving signature stays the image-only top-k):
 tau is chosen on the validation split (``select_tau``: the best top-1 accuracy over a
 grid, the smaller tau on a tie), as both papers choose it on a validation set.
 
-A third, ``ncm`` (the nearest class mean, models/nearest_class_mean.py), replaces the
-weights by the training features' class means instead of editing them: it has no tau,
-and the Trainer writes its kernel with ``apply_kernel``.
+Two more replace the weights instead of editing them, from the training features:
+``ncm`` (the nearest class mean, models/nearest_class_mean.py) and ``crt`` (the
+classifier trained again with class-balanced sampling, models/classifier_retraining.py).
+Neither has a tau; the Trainer writes their kernel and bias with ``apply_kernel``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-ADJUSTMENTS = ("none", "posthoc", "tau_norm", "ncm")
+ADJUSTMENTS = ("none", "posthoc", "tau_norm", "ncm", "crt")
+# Adjustments that replace the weights (the Trainer computes them from the training
+# features) rather than edit them.
+REPLACING = {"ncm": "the training features' class means (models/nearest_class_mean.py)",
+             "crt": "a classifier trained again on the training features (models/classifier_retraining.py)"}
 
 
 def classifier_columns(classifier) -> list[tuple[object, object, int]]:
@@ -44,9 +49,8 @@ def rebalanced(kernel: np.ndarray, bias: np.ndarray, adjustment: str, tau: float
         raise ValueError(f"unknown long_tail.adjustment '{adjustment}' (known: {', '.join(ADJUSTMENTS)})")
     if adjustment == "posthoc":
         return kernel, bias - tau * log_prior
-    if adjustment == "ncm":
-        raise ValueError("ncm replaces the weights by the training features' class means "
-                         "(models/nearest_class_mean.py), not an edit of them")
+    if adjustment in REPLACING:
+        raise ValueError(f"{adjustment} replaces the weights by {REPLACING[adjustment]}, not an edit of them")
     if adjustment == "tau_norm":
         norms = np.maximum(np.linalg.norm(kernel, axis=0, keepdims=True), 1e-12)
         return kernel / norms**tau, np.zeros_like(bias)

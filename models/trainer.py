@@ -9,6 +9,7 @@ training, and ``train_and_export`` / ``run_fn`` tying them together.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -17,7 +18,15 @@ import numpy as np
 import tensorflow_transform as tft
 
 from models import features
-from models.classifier_rebalancing import apply_kernel, apply_rebalancing, full_weights, log_prior_of, select_tau
+from models.classifier_rebalancing import (
+    REPLACING,
+    apply_kernel,
+    apply_rebalancing,
+    full_weights,
+    log_prior_of,
+    select_tau,
+)
+from models.classifier_retraining import retrained_classifier, settings_from_config
 from models.nearest_class_mean import class_means, classes_without_mean, ncm_kernel
 from models.distribution import is_chief, serve_cluster_task, strategy_from_config
 from models.export import export_recognition_models
@@ -107,19 +116,30 @@ def rebalance_classifier(model, config: SicotConfig, validation_ds, class_counts
     return record
 
 
-def nearest_class_mean_classifier(model, train_ds, num_classes: int, log_dir: str | None) -> dict:
-    """long_tail.adjustment: ncm: the classifier's weights become the class means of the
-    training images' features, L2-normalised, and its bias zero
-    (models/nearest_class_mean.py). ``train_ds``: the training split once, not augmented."""
+def replace_classifier(model, config: SicotConfig, train_ds, num_classes: int, log_dir: str | None) -> dict:
+    """long_tail.adjustment ncm or crt: the classifier's weights are replaced, from the
+    training images' features (``train_ds``: the training split once, not augmented), by
+    their class means, L2-normalised, with a zero bias (models/nearest_class_mean.py),
+    or by a classifier trained again on them with class-balanced sampling
+    (models/classifier_retraining.py)."""
+    adjustment = config.long_tail.adjustment
     feats, labels = visual_features_of(model, train_ds)
     if not len(labels):
-        raise ValueError("long_tail.adjustment ncm needs the training images' features; the training split is empty")
-    means = class_means(feats, labels, num_classes)
-    empty = classes_without_mean(means)
-    apply_kernel(model.classifier, ncm_kernel(means), np.zeros(num_classes))
-    detail(f"ncm classifier: the class means of {len(labels)} training images"
-           + (f"; {empty} classes have none and score 0" if empty else ""))
-    record = {"adjustment": "ncm", "train_images": int(len(labels)), "classes_without_mean": empty}
+        raise ValueError(f"long_tail.adjustment {adjustment} needs the training images' features; "
+                         f"the training split is empty")
+    if adjustment == "ncm":
+        means = class_means(feats, labels, num_classes)
+        empty = classes_without_mean(means)
+        apply_kernel(model.classifier, ncm_kernel(means), np.zeros(num_classes))
+        detail(f"ncm classifier: the class means of {len(labels)} training images"
+               + (f"; {empty} classes have none and score 0" if empty else ""))
+        record = {"adjustment": "ncm", "train_images": int(len(labels)), "classes_without_mean": empty}
+    else:
+        settings = settings_from_config(config)
+        apply_kernel(model.classifier, *retrained_classifier(feats, labels, num_classes, settings, config.train.seed))
+        detail(f"crt classifier: trained again on the features of {len(labels)} training images, "
+               f"classes sampled equally often ({settings.epochs} epochs)")
+        record = {"adjustment": "crt", "train_images": int(len(labels)), "settings": dataclasses.asdict(settings)}
     if log_dir:
         with open(os.path.join(log_dir, "classifier_rebalancing.json"), "w") as f:
             json.dump(record, f, indent=2)
@@ -171,9 +191,9 @@ def train_and_export(
     )
     if not is_chief():
         return history
-    if config.long_tail.adjustment == "ncm":
-        nearest_class_mean_classifier(model, make_dataset(train_patterns, tft_output, config, training=False),
-                                      num_classes, log_dir)
+    if config.long_tail.adjustment in REPLACING:
+        replace_classifier(model, config, make_dataset(train_patterns, tft_output, config, training=False),
+                           num_classes, log_dir)
     elif config.long_tail.adjustment != "none":
         rebalance_classifier(model, config, validation_ds, class_counts, log_dir)
     export_recognition_models(

@@ -105,3 +105,35 @@ def test_resumed_phase_finishes_the_interrupted_epoch_then_whole_epochs():
     assert _fit_calls(0, 3, 10, 14) == [(14, 1, 2, 6), (20, 2, 3, 10)]
     assert _fit_calls(0, 3, 10, 20) == [(20, 2, 3, 10)]
     assert _fit_calls(1, 3, 10, 29) == [(29, 2, 3, 1)]
+
+
+def test_crt_and_ncm_replace_the_classifier_from_the_training_features(tmp_path):
+    import json
+    import types
+
+    import keras
+
+    from models import features as feature_names
+    from models.classifier_retraining import RetrainingSettings, retrained_classifier
+    from models.nearest_class_mean import class_means, ncm_kernel
+    from models.trainer import replace_classifier
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 3)).astype(np.float32)
+    y = np.array([0] * 8 + [1] * 3 + [2])
+    ds = tf.data.Dataset.from_tensor_slices(({feature_names.IMAGE_PIXELS: x}, y)).batch(5)
+    classifier = keras.layers.Dense(3)
+    classifier.build((None, 3))
+    # The visual feature of these "images" is the input itself.
+    model = types.SimpleNamespace(classifier=classifier, visual_features=lambda pixels, training: pixels)
+    config = load_config(None, ["long_tail.adjustment=crt", "long_tail.crt_epochs=4", "train.seed=9"])
+    record = replace_classifier(model, config, ds, 3, str(tmp_path))
+    kernel, bias = retrained_classifier(x, y, 3, RetrainingSettings(epochs=4), seed=9)
+    np.testing.assert_allclose(classifier.kernel.numpy(), kernel, rtol=1e-6)
+    np.testing.assert_allclose(classifier.bias.numpy(), bias, rtol=1e-6)
+    assert record["settings"]["epochs"] == 4 and record["train_images"] == 12
+    assert json.loads((tmp_path / "classifier_rebalancing.json").read_text()) == record
+    config.long_tail.adjustment = "ncm"
+    assert replace_classifier(model, config, ds, 3, None)["classes_without_mean"] == 0
+    np.testing.assert_allclose(classifier.kernel.numpy(), ncm_kernel(class_means(x, y, 3)), rtol=1e-6)
+    np.testing.assert_array_equal(classifier.bias.numpy(), np.zeros(3))

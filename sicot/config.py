@@ -213,14 +213,24 @@ class LongTailConfig:
     loss_tau: float = 1.0
     # Re-balancing of the trained classifier before export: none, posthoc (logit
     # adjustment: bias - adjustment_tau * log prior), tau_norm (Kang et al. 2020:
-    # each class's weights divided by their norm ** adjustment_tau, bias 0) or ncm
+    # each class's weights divided by their norm ** adjustment_tau, bias 0), ncm
     # (Kang et al. 2020: the weights become the training features' class means,
-    # normalised, bias 0; no tau; models/nearest_class_mean.py).
+    # normalised, bias 0; no tau; models/nearest_class_mean.py) or crt (Kang et al.
+    # 2020: the classifier trained again from a fresh start on the training features,
+    # classes sampled equally often; no tau; models/classifier_retraining.py).
     adjustment: str = "none"
     # tau of the adjustment; a negative value (the default) picks it from
     # adjustment_taus by top-1 accuracy on the validation split (never the test split).
     adjustment_tau: float = -1.0
     adjustment_taus: list[float] = dataclasses.field(default_factory=lambda: [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0])
+    # crt: Kang et al.'s ImageNet-LT recipe (classifier-balancing cls_crt.yaml): epochs
+    # of (largest class count x classes) class-balanced samples, batch, SGD learning
+    # rate (cosine to 0, momentum 0.9), weight decay, consecutive samples per class.
+    crt_epochs: int = 10
+    crt_batch_size: int = 512
+    crt_learning_rate: float = 0.2
+    crt_weight_decay: float = 5e-4
+    crt_samples_per_class: int = 4
 
 
 @dataclasses.dataclass

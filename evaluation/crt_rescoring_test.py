@@ -1,0 +1,66 @@
+"""cRT re-scoring on a fake evaluation model with real variables (the feature probe
+itself: ncm_rescoring_test.py): the classifier trained again on the probed training
+features with the model's settings and seed, scored, and the trained weights put back."""
+
+import numpy as np
+import pytest
+
+from evaluation import crt_rescoring as crt
+from evaluation import ncm_rescoring as ncm
+from evaluation import rescoring
+from evaluation.ncm_rescoring_test import BIAS, KERNEL, TEST, TRAIN, VALIDATION
+from models.classifier_retraining import retrained_classifier, settings_from_config
+from tests import fake_evaluation_model
+from tests.model_results import model_result
+
+
+def _fake_model(monkeypatch):
+    return fake_evaluation_model.install(monkeypatch, ncm, KERNEL, BIAS,
+                                         {"Split-train": TRAIN, "Split-validation": VALIDATION, "Split-eval": TEST})
+
+
+def test_the_model_is_scored_by_its_retrained_classifier_and_its_weights_come_back(monkeypatch):
+    kernel, bias, read = _fake_model(monkeypatch)
+    model = model_result(False, 1)
+    assert np.argmax(TEST[0] @ KERNEL + BIAS, axis=1).tolist() == [0, 0, 0]  # all to the head class
+    said = []
+    out = crt.rescored(model, said.append)
+    expected_kernel, expected_bias = retrained_classifier(TRAIN[0], TRAIN[1], 3, settings_from_config(model.config),
+                                                          seed=1)
+    expected = np.argmax(TEST[0] @ expected_kernel + expected_bias, axis=1)
+    assert expected.tolist() == [1, 2, 0]  # class-balanced: the tail images go to their classes
+    assert out.class_hits.tolist() == [[0, 1, 1, 1], [1, 1, 1, 1], [2, 1, 1, 1]]
+    assert out.slices["tail"]["top1_accuracy"] == 1.0
+    assert out.variant == "baseline+crt" and out.config.long_tail.adjustment == "crt"
+    assert said == ["baseline+crt, seed 1: classifier trained again on 5 training images' features, classes "
+                    "sampled equally often (10 epochs); validation top-1 100.0%; test top-1 100.0%"]
+    assert read == ["Split-train", "Split-train", "Split-validation", "Split-eval"]
+    np.testing.assert_array_equal(kernel.numpy(), KERNEL)
+    np.testing.assert_array_equal(bias.numpy(), BIAS)
+
+
+def test_the_models_seed_and_settings_decide_the_fit(monkeypatch):
+    _fake_model(monkeypatch)
+    seen = []
+    monkeypatch.setattr(crt, "retrained_classifier",
+                        lambda x, labels, classes, settings, seed: seen.append((settings.epochs, seed))
+                        or (np.eye(3), np.zeros(3)))
+    model = model_result(False, 2)
+    model.config.long_tail.crt_epochs = 3
+    crt.rescored(model)
+    assert seen == [(3, 2)]
+
+
+def test_cosine_classifiers_and_rebalanced_models_are_refused():
+    cosine = model_result(False, 1)
+    cosine.config.model.classifier = "cosine"
+    with pytest.raises(ValueError, match="cosine classifier normalises its own weights"):
+        crt.rescored(cosine)
+    with pytest.raises(ValueError, match="already re-balanced"):
+        crt.rescored(model_result(False, 1, "ncm"))
+
+
+def test_crt_is_a_rescoring_method_by_name():
+    assert rescoring.rescoring_methods(["crt", "ncm", "posthoc"]) == ("posthoc", "ncm", "crt")
+    assert rescoring.rescored_names([model_result(False, 1).config], ["crt"]) == ["baseline+crt"]
+    assert "classifier re-training" in rescoring.DESCRIPTIONS["crt"]
