@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from models.class_prior import floored_counts
+
 
 def class_balanced_weights(class_counts: np.ndarray, beta: float) -> np.ndarray:
     """[C] float32 weight of an example of each class; mean 1 over the training images.
@@ -38,7 +40,7 @@ def class_balanced_weights(class_counts: np.ndarray, beta: float) -> np.ndarray:
     """
     if not 0.0 <= beta <= 1.0:
         raise ValueError(f"model.mixed_loss_class_balance must be within [0, 1], got {beta}")
-    counts = np.maximum(np.asarray(class_counts, dtype=np.float64), 1.0)
+    counts = floored_counts(class_counts)
     if counts.ndim != 1 or counts.size == 0:
         raise ValueError(f"class counts must be a non-empty [C] vector, got shape {counts.shape}")
     raw = counts ** -beta

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from models.class_prior import log_prior
+
 ADJUSTMENTS = ("none", "posthoc", "tau_norm", "ncm", "crt")
 # Adjustments that replace the weights (the Trainer computes them from the training
 # features) rather than edit them.
@@ -58,10 +60,9 @@ def rebalanced(kernel: np.ndarray, bias: np.ndarray, adjustment: str, tau: float
 
 
 def log_prior_of(class_counts: np.ndarray) -> np.ndarray:
-    """[C] log of the training prior pi from the training images per class; a class
-    with none counts as one image (its log prior stays finite)."""
-    counts = np.maximum(np.asarray(class_counts, dtype=np.float64), 1.0)
-    return np.log(counts / counts.sum())
+    """[C] log of the training prior pi from the training images per class
+    (models/class_prior.py: a class with none counts as one image)."""
+    return log_prior(class_counts)
 
 
 def apply_rebalancing(classifier, adjustment: str, tau: float, log_prior: np.ndarray) -> None:

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from models.class_prior import log_prior
+
 LOSSES = ("softmax", "logit_adjusted", "balanced_softmax")
 
 
@@ -37,5 +39,4 @@ def loss_logit_offsets(loss: str, class_counts: np.ndarray, tau: float = 1.0) ->
     if loss == "softmax":
         return None
     tau = 1.0 if loss == "balanced_softmax" else tau
-    counts = np.maximum(np.asarray(class_counts, dtype=np.float64), 1.0)
-    return (tau * np.log(counts / counts.sum())).astype(np.float32)
+    return (tau * log_prior(class_counts)).astype(np.float32)
