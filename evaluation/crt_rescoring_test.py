@@ -64,3 +64,15 @@ def test_crt_is_a_rescoring_method_by_name():
     assert rescoring.rescoring_methods(["crt", "ncm", "posthoc"]) == ("posthoc", "ncm", "crt")
     assert rescoring.rescored_names([model_result(False, 1).config], ["crt"]) == ["baseline+crt"]
     assert "classifier re-training" in rescoring.DESCRIPTIONS["crt"]
+
+
+def test_ncm_then_crt_of_one_loaded_model_probe_its_training_split_once(monkeypatch):
+    _, _, read = _fake_model(monkeypatch)
+    model = model_result(False, 1)
+    ncm.rescored(model)
+    crt.rescored(model)
+    assert read == ["Split-train", "Split-train", "Split-validation", "Split-eval", "Split-validation", "Split-eval"]
+    # Another loaded model (a reload, or another model at the same path) is probed again.
+    _, _, read_again = _fake_model(monkeypatch)
+    crt.rescored(model)
+    assert read_again[:2] == ["Split-train", "Split-train"]

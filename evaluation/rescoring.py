@@ -65,8 +65,15 @@ def rescored_names(configs, methods) -> list[str]:
 
 def with_rescoring(models: list[ModelResult], methods, say=None) -> list[ModelResult]:
     """``models`` followed by, for each method, each not yet re-balanced model re-scored
-    with it (skipped where the comparison already trained that variant for that seed)."""
+    with it (skipped where the comparison already trained that variant for that seed).
+    The work goes model by model, so that each evaluation model is loaded once for all
+    its methods and the training features the probe reads serve ncm and crt alike
+    (ncm_rescoring.features_through_classifier keeps the last split it read)."""
     present = {(m.variant, m.seed) for m in models}
-    extra = [RESCORINGS[method](m, say) for method in rescoring_methods(methods) for m in models
-             if applies(method, m.config) and (f"{m.variant}+{method}", m.seed) not in present]
-    return models + extra
+    chosen = rescoring_methods(methods)
+    by_method: dict[str, list[ModelResult]] = {method: [] for method in chosen}
+    for m in models:
+        for method in chosen:
+            if applies(method, m.config) and (f"{m.variant}+{method}", m.seed) not in present:
+                by_method[method].append(RESCORINGS[method](m, say))
+    return models + [r for method in chosen for r in by_method[method]]

@@ -25,8 +25,26 @@ def test_each_method_adds_each_plain_model_not_yet_trained_with_it(monkeypatch):
     out = rescoring.with_rescoring(models, ["tau_norm", "posthoc"])
     assert out[:4] == models
     # baseline seed 1 was trained with tau_norm; the re-balanced models themselves are never re-scored.
+    # Model by model (each loaded once for its methods); the results method by method.
     assert calls == [("posthoc", "baseline", 1), ("posthoc", "sicot-bilinear_attention", 1),
                      ("tau_norm", "sicot-bilinear_attention", 1)]
     assert [m.variant for m in out[4:]] == ["baseline+posthoc", "sicot-bilinear_attention+posthoc",
                                             "sicot-bilinear_attention+tau_norm"]
     assert rescoring.with_rescoring(models, []) == models
+
+
+def test_the_work_goes_model_by_model_and_the_results_method_by_method(monkeypatch):
+    calls = []
+
+    def fake(method):
+        def rescored(model, say=None):
+            calls.append((model.variant, method))
+            return model_result(model.co_trained, model.seed, method)
+        return rescored
+
+    monkeypatch.setattr(rescoring, "RESCORINGS", {"ncm": fake("ncm"), "crt": fake("crt")})
+    out = rescoring.with_rescoring([model_result(False, 1), model_result(True, 1)], ["crt", "ncm"])
+    assert calls == [("baseline", "ncm"), ("baseline", "crt"),
+                     ("sicot-bilinear_attention", "ncm"), ("sicot-bilinear_attention", "crt")]
+    assert [m.variant for m in out[2:]] == ["baseline+ncm", "sicot-bilinear_attention+ncm",
+                                            "baseline+crt", "sicot-bilinear_attention+crt"]
