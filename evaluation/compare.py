@@ -107,13 +107,35 @@ def reference_variant(config: SicotConfig, name: str, produced: list[str]) -> st
     return canonical
 
 
+# A run that took less than this found its model in the cache: its time says nothing of
+# how long a training takes.
+CACHED_RUN_SECONDS = 30.0
+
+
+def time_left(durations: list[float], runs_left: int) -> str:
+    """'' or how long the runs left take at the mean of the runs done so far that
+    trained (a cached run, under CACHED_RUN_SECONDS, is left out: the runs left may be
+    cached too, so it is an upper estimate)."""
+    trained = [d for d in durations if d >= CACHED_RUN_SECONDS]
+    if not runs_left or not trained:
+        return ""
+    seconds = runs_left * sum(trained) / len(trained)
+    hours, minutes = divmod(round(seconds / 60), 60)
+    span = f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+    return (f"; {runs_left} left, at most about {span} at the mean of the {len(trained)} "
+            f"that trained so far")
+
+
 def run_comparison(config: SicotConfig, say=print) -> Path:
     """Runs every planned variant; returns the comparison folder (holds metadata.sqlite)."""
     runs = planned_runs(config)
+    durations: list[float] = []
     with fingerprints_held():  # one stat of every image for all the runs, not one per run
         for i, run in enumerate(runs, 1):
             started = time.time()
             say(f"==> compare [{i}/{len(runs)}]  {variant_of(run)}, seed {run.train.seed}")
             local_runner.run(run, push=False)
-            say(f"    [{variant_of(run)}, seed {run.train.seed}] done in {time.time() - started:.0f} s")
+            durations.append(time.time() - started)
+            say(f"    [{variant_of(run)}, seed {run.train.seed}] done in {durations[-1]:.0f} s"
+                + time_left(durations, len(runs) - i))
     return runs[0].output_path

@@ -1,6 +1,13 @@
 import pytest
 
-from evaluation.compare import comparison_config, planned_runs, produced_variants, reference_variant, variant_config
+from evaluation.compare import (
+    comparison_config,
+    planned_runs,
+    produced_variants,
+    reference_variant,
+    time_left,
+    variant_config,
+)
 from evaluation.run_results import shared_config_hash, variant_of
 from sicot.config import ConfigError, SicotConfig
 
@@ -95,3 +102,13 @@ def test_rescored_variants_can_be_the_reference_but_not_of_rebalanced_models():
                     "baseline+posthoc", "sicot-bilinear_attention+logit_adjusted+posthoc", "baseline+tau_norm",
                     "sicot-bilinear_attention+logit_adjusted+tau_norm"]
     assert reference_variant(config, "baseline+tau_norm", both) == "baseline+tau_norm"
+
+
+@pytest.mark.parametrize("durations, left, text", [
+    ([1200.0, 1260.0], 22, "; 22 left, at most about 7 h 31 min at the mean of the 2 that trained so far"),
+    ([1.0, 1.2, 600.0], 3, "; 3 left, at most about 30 min at the mean of the 1 that trained so far"),  # cached runs left out
+    ([1.0, 2.0], 4, ""),  # nothing trained yet: no estimate
+    ([900.0], 0, ""),  # the last run
+])
+def test_the_time_left_is_estimated_from_the_runs_that_trained(durations, left, text):
+    assert time_left(durations, left) == text
