@@ -166,6 +166,7 @@ def rescored_with_kernel(model: ModelResult, method: str, parts, kernel: np.ndar
     scored = validation if model.split == "validation" else scores(split_dir(model, model.split))
     result = rescored_result(model, method, scored.log_probs, scored, {}, float("nan"))
     if say:
-        say(f"{result.variant}, seed {model.seed}: {what}; validation top-1 {100 * accuracy:.1f}%; "
-            f"{model.split} top-1 {100 * result.slices['overall']['top1_accuracy']:.1f}%")
+        scored_top1 = ("" if model.split == "validation"
+                       else f"; {model.split} top-1 {100 * result.slices['overall']['top1_accuracy']:.1f}%")
+        say(f"{result.variant}, seed {model.seed}: {what}; validation top-1 {100 * accuracy:.1f}%{scored_top1}")
     return result

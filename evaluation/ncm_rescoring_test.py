@@ -115,8 +115,10 @@ def test_a_model_scored_on_validation_is_not_scored_twice(monkeypatch):
     _, _, read = _fake_model(monkeypatch)
     model = dataclasses.replace(model_result(False, 1), split="validation",
                                 eval_examples_dir="/x/Examples/1/Split-validation")
-    out = ncm.rescored(model)
+    said = []
+    out = ncm.rescored(model, said.append)
     assert read.count("Split-validation") == 1 and "Split-eval" not in read
+    assert said == ["baseline+ncm, seed 1: class means of 5 training images; validation top-1 100.0%"]
     assert out.slices["overall"]["example_count"] == 3
 
 
