@@ -3,7 +3,6 @@ itself: ncm_rescoring_test.py): the classifier trained again on the probed train
 features with the model's settings and seed, scored, and the trained weights put back."""
 
 import numpy as np
-import pytest
 
 from evaluation import crt_rescoring as crt
 from evaluation import ncm_rescoring as ncm
@@ -49,15 +48,6 @@ def test_the_models_seed_and_settings_decide_the_fit(monkeypatch):
     model.config.long_tail.crt_epochs = 3
     crt.rescored(model)
     assert seen == [(3, 2)]
-
-
-def test_cosine_classifiers_and_rebalanced_models_are_refused():
-    cosine = model_result(False, 1)
-    cosine.config.model.classifier = "cosine"
-    with pytest.raises(ValueError, match="cosine classifier normalises its own weights"):
-        crt.rescored(cosine)
-    with pytest.raises(ValueError, match="already re-balanced"):
-        crt.rescored(model_result(False, 1, "ncm"))
 
 
 def test_crt_is_a_rescoring_method_by_name():

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from evaluation import crt_rescoring as crt
 from evaluation import ncm_rescoring as ncm
 from evaluation import posthoc_rescoring, rescoring
 from evaluation.run_results import RunResultsError
@@ -129,13 +130,17 @@ def test_a_class_without_training_images_is_a_clear_error(monkeypatch):
         ncm.rescored(model_result(False, 1))
 
 
-def test_cosine_classifiers_and_rebalanced_models_are_refused():
+# Both methods that read features through the probe (crt: evaluation/crt_rescoring.py).
+@pytest.mark.parametrize("rescored", [ncm.rescored, crt.rescored], ids=["ncm", "crt"])
+def test_cosine_classifiers_and_rebalanced_models_are_refused(rescored):
     cosine = model_result(False, 1)
     cosine.config.model.classifier = "cosine"
     with pytest.raises(ValueError, match="cosine classifier normalises its own weights"):
-        ncm.rescored(cosine)
+        rescored(cosine)
     with pytest.raises(ValueError, match="already re-balanced"):
-        ncm.rescored(model_result(False, 1, "posthoc"))
+        rescored(model_result(False, 1, "posthoc"))
+    with pytest.raises(ValueError, match="already re-balanced"):
+        rescored(model_result(False, 1, "ncm"))
 
 
 def test_ncm_is_a_rescoring_method_by_name():
