@@ -34,8 +34,8 @@ import numpy as np
 
 from evaluation.run_results import ModelResult, RunResultsError
 from evaluation.topk_accuracy_metrics import topk_hits
-from models import features
-from models.classifier_rebalancing import best_tau, log_prior_of
+from models import class_prior, features
+from models.classifier_rebalancing import best_tau
 from models.export import LABEL_TRAIN_COUNT
 from sicot import head_tail
 from sicot.config import SicotConfig
@@ -153,7 +153,7 @@ def slice_metrics(ranked: np.ndarray, scores: SplitScores) -> tuple[dict[str, di
 
 def class_log_prior(model: ModelResult) -> np.ndarray:
     """[C] log of the training prior by class id (the Trainer's: counts floored at 1)."""
-    return log_prior_of(np.array([model.train_counts.get(label, 0) for label in model.labels], dtype=np.float64))
+    return class_prior.log_prior(np.array([model.train_counts.get(label, 0) for label in model.labels], dtype=np.float64))
 
 
 def split_dir(model: ModelResult, split: str) -> Path:

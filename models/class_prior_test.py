@@ -8,6 +8,7 @@ def test_a_class_without_training_images_counts_as_one():
     prior = np.exp(log_prior(np.array([6, 0, 3])))
     np.testing.assert_allclose(prior, [0.6, 0.1, 0.3])
     assert np.isfinite(log_prior(np.zeros(4))).all()
+    np.testing.assert_allclose(log_prior(np.array([3, 0, 1])), np.log([3 / 5, 1 / 5, 1 / 5]))
 
 
 def test_the_log_prior_sums_to_one_in_probability():

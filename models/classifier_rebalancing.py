@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.class_prior import log_prior
-
 ADJUSTMENTS = ("none", "posthoc", "tau_norm", "ncm", "crt")
 # Adjustments that replace the weights (the Trainer computes them from the training
 # features) rather than edit them.
@@ -57,12 +55,6 @@ def rebalanced(kernel: np.ndarray, bias: np.ndarray, adjustment: str, tau: float
         norms = np.maximum(np.linalg.norm(kernel, axis=0, keepdims=True), 1e-12)
         return kernel / norms**tau, np.zeros_like(bias)
     return kernel, bias
-
-
-def log_prior_of(class_counts: np.ndarray) -> np.ndarray:
-    """[C] log of the training prior pi from the training images per class
-    (models/class_prior.py: a class with none counts as one image)."""
-    return log_prior(class_counts)
 
 
 def apply_rebalancing(classifier, adjustment: str, tau: float, log_prior: np.ndarray) -> None:

@@ -2,8 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from models.classifier_rebalancing import (apply_rebalancing, best_tau, full_weights, log_prior_of, rebalanced,
-                                           select_tau)
+from models.classifier_rebalancing import apply_rebalancing, best_tau, full_weights, rebalanced, select_tau
 from models.sharded_classifier import ShardedClassifier
 
 RNG = np.random.default_rng(0)
@@ -64,6 +63,3 @@ def test_best_tau_takes_the_smaller_tau_on_a_tie():
     with pytest.raises(ValueError, match="adjustment_taus is empty"):
         select_tau(np.zeros((2, 4)), np.array([0, 1]), KERNEL, BIAS, "posthoc", [], LOG_PRIOR)
 
-
-def test_log_prior_counts_a_class_without_images_as_one():
-    np.testing.assert_allclose(log_prior_of(np.array([3, 0, 1])), np.log([3 / 5, 1 / 5, 1 / 5]))

@@ -17,13 +17,12 @@ import keras
 import numpy as np
 import tensorflow_transform as tft
 
-from models import features
+from models import class_prior, features
 from models.classifier_rebalancing import (
     REPLACING,
     apply_kernel,
     apply_rebalancing,
     full_weights,
-    log_prior_of,
     select_tau,
 )
 from models.classifier_retraining import retrained_classifier, settings_from_config
@@ -96,7 +95,7 @@ def rebalance_classifier(model, config: SicotConfig, validation_ds, class_counts
     """long_tail.adjustment on the trained classifier (models/classifier_rebalancing.py),
     with tau chosen on the validation split when long_tail.adjustment_tau < 0."""
     lt = config.long_tail
-    log_prior = log_prior_of(class_counts)
+    log_prior = class_prior.log_prior(class_counts)
     tau, accuracy = lt.adjustment_tau, {}
     if tau < 0:
         feats, labels = visual_features_of(model, validation_ds)
