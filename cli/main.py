@@ -92,9 +92,9 @@ def _report(run_dir, rescore=(), reference: str | None = None, config=None):
         which = "co-trained model" if method in TITLE_METHODS else "model"
         how = ", tau chosen on the validation split" if method in TUNED_ON_VALIDATION else ", nothing tuned"
         detail(f"re-scoring every {which} without a re-balancing: {DESCRIPTIONS[method]}{how}")
-    rule = config.compare.acceptance if config is not None and config.compare.acceptance.variant else None
-    report = make_report(run_dir, rescore=rescore, say=detail, reference=reference, acceptance=rule,
-                         planned_seeds=_planned_seeds(config) if rule else None)
+    report = make_report(run_dir, rescore=rescore, say=detail, reference=reference,
+                         acceptance=config.compare.acceptance if config is not None else None,
+                         planned_seeds=_planned_seeds(config) if config is not None else None)
     for table in report.tables:
         say("")
         say(table.to_text())
@@ -115,11 +115,11 @@ def _check_acceptance(config) -> None:
     if not rule.variant:
         return
     from evaluation.acceptance_rule import check_rule
-    from evaluation.compare import variant_config
+    from evaluation.compare import results_name
     from evaluation.results_document import slice_order
 
     for name in (rule.variant, rule.reference):
-        variant_config(config, name, config.train.seed)
+        results_name(config, name)
     check_rule(rule, slice_order(config.eval.frequency_buckets))
 
 

@@ -98,10 +98,16 @@ def produced_variants(configs: list[SicotConfig], rescore=()) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def reference_variant(config: SicotConfig, name: str, produced: list[str]) -> str:
+def results_name(config: SicotConfig, name: str) -> str:
     """The results' name of the variant ``name`` (``sicot+logit_adjusted`` ->
-    ``sicot-<encoder>+logit_adjusted``), refused unless it is among ``produced``."""
-    canonical = variant_of(variant_config(config, name, config.train.seed))
+    ``sicot-<encoder>+logit_adjusted``); an unknown variant is refused."""
+    return variant_of(variant_config(config, name, config.train.seed))
+
+
+def reference_variant(config: SicotConfig, name: str, produced: list[str]) -> str:
+    """The results' name of the variant ``name`` (``results_name``), refused unless it is
+    among ``produced``."""
+    canonical = results_name(config, name)
     if canonical not in produced:
         raise ConfigError(f"--reference: '{name}' ({canonical}) is not among the compared models: {', '.join(produced)}")
     return canonical

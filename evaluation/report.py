@@ -20,7 +20,7 @@ from evaluation.attention_view import attention_examples
 from evaluation.html_report import write_report
 from evaluation.rescoring import with_rescoring
 from evaluation.results_document import build_results, write_results
-from evaluation.run_results import collect_model_results, latest_comparison, metadata_path_of, variant_of
+from evaluation.run_results import collect_model_results, latest_comparison, metadata_path_of
 from evaluation.run_summary import read_ingest_report, reject_line
 from evaluation.tables import Table, comparison_tables
 from sicot.config import AcceptanceConfig, SicotConfig
@@ -77,8 +77,7 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=
 def judged_rule(document: dict, config: SicotConfig, rule: AcceptanceConfig, planned_seeds: list[int]) -> dict:
     """The rule's verdict on ``document``, its variants by their results' names
     (``sicot`` -> ``sicot-<config's title encoder>``)."""
-    from evaluation.compare import variant_config
+    from evaluation.compare import results_name
 
-    variant, reference = (variant_of(variant_config(config, name, config.train.seed))
-                          for name in (rule.variant, rule.reference))
+    variant, reference = (results_name(config, name) for name in (rule.variant, rule.reference))
     return judge(document, rule, variant, reference, planned_seeds).to_dict()

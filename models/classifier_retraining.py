@@ -89,7 +89,8 @@ def retrained_classifier(features: np.ndarray, labels: np.ndarray, num_classes: 
     """(kernel [D, C], bias [C]) of a linear softmax classifier trained from a fresh
     start on ``features`` [N, D] with class-balanced batches (module docstring).
     Examples whose label is outside [0, num_classes) are left out; a class with no
-    example keeps its initial weights, shrunk by the weight decay."""
+    example is never a target, so its logit is only pushed down (its softmax share of
+    every batch's gradient, and the weight decay)."""
     labels = np.asarray(labels, dtype=np.int64)
     known = (labels >= 0) & (labels < num_classes)
     x, y = np.asarray(features, dtype=np.float64)[known], labels[known]
