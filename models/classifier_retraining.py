@@ -77,6 +77,16 @@ def class_aware_indices(labels: np.ndarray, count: int, samples_per_class: int,
     return np.asarray(out[:count], dtype=np.int64)
 
 
+def fit_order(labels: np.ndarray, epochs: int, steps: int, batch_size: int, samples_per_class: int,
+              rng: np.random.Generator) -> np.ndarray:
+    """The example indices of the whole fit, [epochs, steps * batch_size]: one
+    class-aware sampler for all epochs, so its class cycle and each class's own cycle
+    carry over from one epoch to the next (Kang et al.'s sampler is one iterator for
+    the whole training), and the class lookups are done once."""
+    per_epoch = steps * batch_size
+    return class_aware_indices(labels, epochs * per_epoch, samples_per_class, rng).reshape(epochs, per_epoch)
+
+
 def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(shifted)
@@ -104,9 +114,9 @@ def retrained_classifier(features: np.ndarray, labels: np.ndarray, num_classes: 
     velocity_k, velocity_b = np.zeros_like(kernel), np.zeros_like(bias)
     present, counts = np.unique(y, return_counts=True)
     steps = int(np.ceil(counts.max() * len(present) / settings.batch_size))
-    for epoch in range(settings.epochs):
+    orders = fit_order(y, settings.epochs, steps, settings.batch_size, settings.samples_per_class, rng)
+    for epoch, order in enumerate(orders):
         lr = 0.5 * settings.learning_rate * (1.0 + np.cos(np.pi * epoch / settings.epochs))
-        order = class_aware_indices(y, steps * settings.batch_size, settings.samples_per_class, rng)
         for step in range(steps):
             batch = order[step * settings.batch_size: (step + 1) * settings.batch_size]
             xb = x[batch]
