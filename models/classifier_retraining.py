@@ -57,10 +57,12 @@ def class_aware_indices(labels: np.ndarray, count: int, samples_per_class: int,
     shuffled cycle (reshuffled at each pass), ``samples_per_class`` consecutive
     examples of each from that class's own shuffled cycle (reshuffled when used up)."""
     labels = np.asarray(labels)
-    classes = np.unique(labels)
+    classes, counts = np.unique(labels, return_counts=True)
     if not len(classes):
         raise ValueError("class-balanced sampling needs at least one labelled example")
-    members = {c: np.flatnonzero(labels == c) for c in classes}
+    # Each class's example indices in ascending order, from one stable sort
+    # (O(N log N); a comparison per class would be O(N x C)).
+    members = dict(zip(classes, np.split(np.argsort(labels, kind="stable"), np.cumsum(counts)[:-1])))
     queues = {c: rng.permutation(members[c]) for c in classes}
     positions = {c: 0 for c in classes}
     out, class_cycle, next_class = [], rng.permutation(classes), 0

@@ -34,6 +34,16 @@ def test_the_sampler_draws_every_class_equally_often_in_runs_of_samples_per_clas
     assert len(set(head[:50].tolist())) == 50 and sorted(head[:50]) == list(range(50))
 
 
+def test_the_sampler_finds_each_class_s_examples_in_unsorted_labels():
+    labels = np.random.default_rng(4).permutation([0] * 7 + [3] * 2 + [9] * 5)
+    drawn = class_aware_indices(labels, 3 * 2 * 7, samples_per_class=2, rng=np.random.default_rng(1))
+    runs = drawn.reshape(-1, 2)
+    assert (labels[runs] == labels[runs[:, :1]]).all()  # each run is one class's examples
+    for c, n in ((0, 7), (3, 2), (9, 5)):
+        mine = drawn[labels[drawn] == c]
+        assert sorted(mine[:n]) == sorted(np.flatnonzero(labels == c))  # all of them, once, first
+
+
 def test_the_sampler_is_reproducible_and_cuts_at_count():
     labels = np.array([0, 0, 0, 1])
     a = class_aware_indices(labels, 7, 2, np.random.default_rng(3))
