@@ -154,12 +154,13 @@ def cmd_tensorboard(args) -> int:
 def _report_flags(parser) -> None:
     parser.add_argument(
         "--rescore", action="append", metavar="METHOD",
-        choices=["posthoc", "tau_norm", "ncm", "crt", "title_ncm", "ncm_title"],
+        choices=["posthoc", "tau_norm", "ncm", "crt", "title_ncm", "ncm_title", "crt_mixed"],
         help="also score every model trained without a re-balancing with it, without retraining: posthoc "
              "(logit adjustment) or tau_norm (classifier weights / norm ** tau), tau chosen on the validation "
              "split, or ncm (nearest class mean of the training features, cosine) or crt (the classifier trained "
              "again on the training features, classes sampled equally often), or, for co-trained models, "
-             "title_ncm (of the training titles' embeddings) or ncm_title (both); the variants "
+             "title_ncm (of the training titles' embeddings), ncm_title (both) or crt_mixed (crt on the visual "
+             "and the mixed features together); the variants "
              "<name>+METHOD. Repeat for several")
     parser.add_argument("--posthoc", action="store_true", help="short for --rescore posthoc")
     parser.add_argument(

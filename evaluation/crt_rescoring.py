@@ -9,11 +9,23 @@ loaded evaluation model's classifier, the new kernel and bias are written into i
 variables for the scoring, and the trained weights are put back (the model on disk
 does not change). Nothing is chosen on the validation split.
 
+``crt_mixed`` (co-trained models): the same fit on the training images' visual
+features and, for each image with a title, its mixed feature ``x_m = max(x_v, s)``
+(models/mixed_stream.mixed_features, with the model's ``mixed_stream_scaling``; ``s``
+from evaluation/title_ncm_rescoring.title_embeddings), the two sets pooled and sampled
+class by class as one. That is SICoT's shared classifier trained again class-balanced
+on both of the streams it was co-trained on: a tail class with one photo gets its
+title's mixed feature as a second example. Titles are read only here, from the
+training split; the re-trained classifier predicts from the image alone.
+
 Cost: the probe's pass over the training split, then the fit (numpy; for the SKU
-benchmark 10 epochs of 15,000 class-balanced samples of 256-d features, seconds).
+benchmark 10 epochs of 15,000 class-balanced samples of 256-d features, seconds);
+``crt_mixed`` adds a pass of the title signatures over the training split.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from evaluation.ncm_rescoring import (
     check_probeable,
@@ -22,10 +34,13 @@ from evaluation.ncm_rescoring import (
     training_split,
 )
 from evaluation.posthoc_rescoring import check_rescorable
-from evaluation.run_results import ModelResult
+from evaluation.run_results import ModelResult, RunResultsError
+from evaluation.title_ncm_rescoring import check_title_encoder, title_embeddings
 from models.classifier_retraining import retrained_classifier, settings_from_config
+from models.mixed_stream import mixed_features
 
 CRT = "crt"
+CRT_MIXED = "crt_mixed"
 
 
 def rescored(model: ModelResult, say=None) -> ModelResult:
@@ -40,3 +55,25 @@ def rescored(model: ModelResult, say=None) -> ModelResult:
     what = (f"classifier trained again on {len(train.labels)} training images' features, classes sampled "
             f"equally often ({settings.epochs} epochs)")
     return rescored_with_kernel(model, CRT, train.parts, kernel, what, say, bias=bias)
+
+
+def rescored_mixed(model: ModelResult, say=None) -> ModelResult:
+    """A co-trained ``model`` with its classifier trained again, class-balanced, on its
+    training images' visual features and their titles' mixed features together (the
+    module docstring), scored on the model's split; variant ``<variant>+crt_mixed``."""
+    check_rescorable(model)
+    check_probeable(model)
+    check_title_encoder(model)
+    train = training_split(model)
+    visual = features_through_classifier(model.model_dir, train.parts, train.folder)
+    semantic, titled = title_embeddings(model.model_dir, train.folder)
+    if len(semantic) != len(visual):
+        raise RunResultsError(f"{model.model_dir}: {len(visual)} training features but {len(semantic)} titles")
+    mixed = mixed_features(visual[titled], semantic[titled], model.config.model.mixed_stream_scaling)
+    features = np.concatenate([visual, mixed])
+    labels = np.concatenate([train.labels, train.labels[titled]])
+    settings = settings_from_config(model.config)
+    kernel, bias = retrained_classifier(features, labels, train.classes, settings, model.config.train.seed)
+    what = (f"classifier trained again on {len(train.labels)} training images' features and the mixed features "
+            f"of the {int(np.sum(titled))} with a title, classes sampled equally often ({settings.epochs} epochs)")
+    return rescored_with_kernel(model, CRT_MIXED, train.parts, kernel, what, say, bias=bias)

@@ -3,6 +3,7 @@ itself: ncm_rescoring_test.py): the classifier trained again on the probed train
 features with the model's settings and seed, scored, and the trained weights put back."""
 
 import numpy as np
+import pytest
 
 from evaluation import crt_rescoring as crt
 from evaluation import ncm_rescoring as ncm
@@ -66,3 +67,45 @@ def test_ncm_then_crt_of_one_loaded_model_probe_its_training_split_once(monkeypa
     _, _, read_again = _fake_model(monkeypatch)
     crt.rescored(model)
     assert read_again[:2] == ["Split-train", "Split-train"]
+
+
+# Titles of the training images: the 4th has none left after the vocabulary's drops.
+SEMANTIC = np.array([[0.0, 3.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 2.0], [9.0, 9.0, 9.0], [0.5, 0.5, 0.5]])
+TITLED = np.array([True, True, True, False, True])
+
+
+def test_crt_mixed_fits_on_the_visual_and_the_titled_images_mixed_features(monkeypatch):
+    _, _, read = _fake_model(monkeypatch)
+    monkeypatch.setattr(crt, "title_embeddings", lambda model_dir, folder: (SEMANTIC, TITLED))
+    seen = []
+    monkeypatch.setattr(crt, "retrained_classifier",
+                        lambda x, labels, classes, settings, seed: seen.append((x, labels, classes, seed))
+                        or (np.eye(3), np.zeros(3)))
+    said = []
+    out = crt.rescored_mixed(model_result(True, 4), said.append)
+    (x, labels, classes, seed), = seen
+    # x_v of all five, then max(x_v, s) of the four with a title, with their labels.
+    np.testing.assert_allclose(x[:5], TRAIN[0], atol=2e-4)
+    np.testing.assert_allclose(x[5:], np.maximum(TRAIN[0][TITLED], SEMANTIC[TITLED]), atol=2e-4)
+    assert labels.tolist() == [0, 0, 0, 1, 2, 0, 0, 0, 2] and classes == 3 and seed == 4
+    assert out.variant == "sicot-bilinear_attention+crt_mixed"
+    assert "the mixed features of the 4 with a title" in said[0]
+    assert read[:1] == ["Split-train"]
+
+
+def test_crt_mixed_rescales_the_title_as_the_model_did_and_is_for_co_trained_models_only(monkeypatch):
+    _fake_model(monkeypatch)
+    monkeypatch.setattr(crt, "title_embeddings", lambda model_dir, folder: (SEMANTIC, TITLED))
+    seen = []
+    monkeypatch.setattr(crt, "retrained_classifier",
+                        lambda x, labels, classes, settings, seed: seen.append(x) or (np.eye(3), np.zeros(3)))
+    model = model_result(True, 1)
+    model.config.model.mixed_stream_scaling = "visual_norm"
+    crt.rescored_mixed(model)
+    visual, semantic = TRAIN[0][TITLED], SEMANTIC[TITLED]
+    rescaled = semantic * np.linalg.norm(visual, axis=1, keepdims=True) / np.linalg.norm(semantic, axis=1, keepdims=True)
+    np.testing.assert_allclose(seen[0][5:], np.maximum(visual, rescaled), atol=2e-4)
+    with pytest.raises(ValueError, match="visual-only model has no title stream"):
+        crt.rescored_mixed(model_result(False, 1))
+    assert rescoring.rescored_names([model_result(False, 1).config, model_result(True, 1).config], ["crt_mixed"]) == [
+        "sicot-bilinear_attention+crt_mixed"]

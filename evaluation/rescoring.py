@@ -1,4 +1,4 @@
-"""Re-balancing of models already trained, by name: ``--rescore posthoc`` / ``tau_norm`` / ``ncm`` / ``crt``.
+"""Re-balancing of models already trained, by name: ``--rescore posthoc`` / ``tau_norm`` / ``ncm`` / ``crt`` / ....
 
 Each method scores every compared model trained without a re-balancing
 (``posthoc_rescoring.is_rescorable``) as the variant ``<variant>+<method>``, without
@@ -10,7 +10,8 @@ the loaded model's classifier (evaluation/ncm_rescoring.py; nothing to choose), 
 classifier trained again on those features with class-balanced sampling
 (evaluation/crt_rescoring.py; nothing to choose), and for
 co-trained models the nearest class mean of the training titles' embeddings, alone or
-with the features' (evaluation/title_ncm_rescoring.py). A
+with the features' (evaluation/title_ncm_rescoring.py), and cRT on the visual and the
+mixed features together (``crt_mixed``, evaluation/crt_rescoring.py). A
 variant the comparison already trained (``baseline+tau_norm``, seed 1) is not scored
 again.
 """
@@ -18,7 +19,7 @@ again.
 from __future__ import annotations
 
 from evaluation import crt_rescoring, ncm_rescoring, posthoc_rescoring, tau_norm_rescoring, title_ncm_rescoring
-from evaluation.crt_rescoring import CRT
+from evaluation.crt_rescoring import CRT, CRT_MIXED
 from evaluation.ncm_rescoring import NCM
 from evaluation.posthoc_rescoring import POSTHOC, is_rescorable
 from evaluation.run_results import ModelResult, variant_of
@@ -29,16 +30,19 @@ RESCORINGS = {POSTHOC: posthoc_rescoring.rescored, TAU_NORM: tau_norm_rescoring.
               NCM: ncm_rescoring.rescored,
               CRT: crt_rescoring.rescored,
               TITLE_NCM: lambda model, say=None: title_ncm_rescoring.rescored(model, TITLE_NCM, say),
-              NCM_TITLE: lambda model, say=None: title_ncm_rescoring.rescored(model, NCM_TITLE, say)}
+              NCM_TITLE: lambda model, say=None: title_ncm_rescoring.rescored(model, NCM_TITLE, say),
+              CRT_MIXED: crt_rescoring.rescored_mixed}
 DESCRIPTIONS = {POSTHOC: "post-hoc logit adjustment (bias - tau * log prior)",
                 TAU_NORM: "tau-normalisation (weights / norm ** tau, no bias)",
                 NCM: "nearest class mean (cosine to each class's mean training feature)",
                 CRT: "classifier re-training (cRT: trained again on the training features, classes sampled equally often)",
                 TITLE_NCM: "nearest class mean of the training titles' embeddings (co-trained models)",
                 NCM_TITLE: "nearest class mean of the training features and titles' embeddings together "
-                           "(co-trained models)"}
+                           "(co-trained models)",
+                CRT_MIXED: "classifier re-training on the training images' visual and mixed features, classes "
+                           "sampled equally often (co-trained models)"}
 # Methods that read the title stream: only co-trained models get them.
-TITLE_METHODS = (TITLE_NCM, NCM_TITLE)
+TITLE_METHODS = (TITLE_NCM, NCM_TITLE, CRT_MIXED)
 # Methods with a tau, chosen per model on the validation split.
 TUNED_ON_VALIDATION = (POSTHOC, TAU_NORM)
 

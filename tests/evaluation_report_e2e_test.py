@@ -275,17 +275,18 @@ def test_ncm_rescoring_reads_the_features_that_give_each_models_own_predictions(
         assert np.std(x) > 1e-3
     try:
         assert main(["report", str(compare_dir), "--rescore", "ncm", "--rescore", "title_ncm",
-                     "--rescore", "ncm_title"]) == 0
+                     "--rescore", "ncm_title", "--rescore", "crt_mixed"]) == 0
         out = capsys.readouterr().out
         doc = json.loads((compare_dir / "results.json").read_text())
         # ncm: every model trained without a re-balancing, and not where the comparison
         # trained the variant (baseline+ncm); the title methods: the co-trained model only.
         assert doc["variants"] == ["baseline", "baseline+ncm", "baseline+tau_norm", "sicot-bilinear_attention",
                                    "sicot-bilinear_attention+ncm", "sicot-bilinear_attention+title_ncm",
-                                   "sicot-bilinear_attention+ncm_title"]
+                                   "sicot-bilinear_attention+ncm_title", "sicot-bilinear_attention+crt_mixed"]
         assert out.count("+ncm, seed 7: class means of ") == 1  # the trained baseline+ncm is not re-scored
         assert out.count("+title_ncm, seed 7: class means of ") == 1
         assert out.count("+ncm_title, seed 7: class means of ") == 1
+        assert out.count("+crt_mixed, seed 7: classifier trained again on ") == 1
         assert ("re-scoring every model without a re-balancing: nearest class mean (cosine to each class's mean "
                 "training feature), nothing tuned") in out
         assert "re-scoring every co-trained model without a re-balancing: nearest class mean of the training titles'" in out
