@@ -11,7 +11,7 @@ does not change). Nothing is chosen on the validation split.
 
 ``crt_mixed`` (co-trained models): the same fit on the training images' visual
 features and, for each image with a title, its mixed feature ``x_m = max(x_v, s)``
-(models/mixed_stream.mixed_features, with the model's ``mixed_stream_scaling``; ``s``
+(models/mixed_stream.MixedStream, with the model's ``mixed_stream_scaling``; ``s``
 from evaluation/title_ncm_rescoring.title_embeddings), the two sets pooled and sampled
 class by class as one. That is SICoT's shared classifier trained again class-balanced
 on both of the streams it was co-trained on: a tail class with one photo gets its
@@ -37,7 +37,7 @@ from evaluation.posthoc_rescoring import check_rescorable
 from evaluation.run_results import ModelResult, RunResultsError
 from evaluation.title_ncm_rescoring import check_title_encoder, title_embeddings
 from models.classifier_retraining import retrained_classifier, settings_from_config
-from models.mixed_stream import mixed_features
+from models.mixed_stream import MixedStream
 
 CRT = "crt"
 CRT_MIXED = "crt_mixed"
@@ -50,11 +50,8 @@ def rescored(model: ModelResult, say=None) -> ModelResult:
     check_probeable(model)
     train = training_split(model)
     features = features_through_classifier(model.model_dir, train.parts, train.folder)
-    settings = settings_from_config(model.config)
-    kernel, bias = retrained_classifier(features, train.labels, train.classes, settings, model.config.train.seed)
-    what = (f"classifier trained again on {len(train.labels)} training images' features, classes sampled "
-            f"equally often ({settings.epochs} epochs)")
-    return rescored_with_kernel(model, CRT, train.parts, kernel, what, say, bias=bias)
+    return _fitted_and_scored(model, CRT, train, features, train.labels,
+                              f"{len(train.labels)} training images' features", say)
 
 
 def rescored_mixed(model: ModelResult, say=None) -> ModelResult:
@@ -69,11 +66,18 @@ def rescored_mixed(model: ModelResult, say=None) -> ModelResult:
     semantic, titled = title_embeddings(model.model_dir, train.folder)
     if len(semantic) != len(visual):
         raise RunResultsError(f"{model.model_dir}: {len(visual)} training features but {len(semantic)} titles")
-    mixed = mixed_features(visual[titled], semantic[titled], model.config.model.mixed_stream_scaling)
-    features = np.concatenate([visual, mixed])
-    labels = np.concatenate([train.labels, train.labels[titled]])
+    mixed, _ = MixedStream(model.config.model.mixed_stream_scaling)(visual[titled], semantic[titled])
+    return _fitted_and_scored(model, CRT_MIXED, train, np.concatenate([visual, np.asarray(mixed)]),
+                              np.concatenate([train.labels, train.labels[titled]]),
+                              f"{len(train.labels)} training images' features and the mixed features of the "
+                              f"{int(np.sum(titled))} with a title", say)
+
+
+def _fitted_and_scored(model: ModelResult, method: str, train, features, labels, of_what: str,
+                       say=None) -> ModelResult:
+    """The classifier trained again on ``features`` / ``labels`` with the model's
+    ``long_tail.crt_*`` settings and seed, written into the model and scored."""
     settings = settings_from_config(model.config)
     kernel, bias = retrained_classifier(features, labels, train.classes, settings, model.config.train.seed)
-    what = (f"classifier trained again on {len(train.labels)} training images' features and the mixed features "
-            f"of the {int(np.sum(titled))} with a title, classes sampled equally often ({settings.epochs} epochs)")
-    return rescored_with_kernel(model, CRT_MIXED, train.parts, kernel, what, say, bias=bias)
+    what = f"classifier trained again on {of_what}, classes sampled equally often ({settings.epochs} epochs)"
+    return rescored_with_kernel(model, method, train.parts, kernel, what, say, bias=bias)

@@ -74,13 +74,20 @@ SEMANTIC = np.array([[0.0, 3.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 2.0], [9.0, 9.
 TITLED = np.array([True, True, True, False, True])
 
 
-def test_crt_mixed_fits_on_the_visual_and_the_titled_images_mixed_features(monkeypatch):
-    _, _, read = _fake_model(monkeypatch)
-    monkeypatch.setattr(crt, "title_embeddings", lambda model_dir, folder: (SEMANTIC, TITLED))
+def _fit_inputs_of_crt_mixed(monkeypatch) -> list:
+    """The fake model with SEMANTIC / TITLED as its training titles; the list collects
+    what each fit was given, (features, labels, classes, seed)."""
     seen = []
+    monkeypatch.setattr(crt, "title_embeddings", lambda model_dir, folder: (SEMANTIC, TITLED))
     monkeypatch.setattr(crt, "retrained_classifier",
                         lambda x, labels, classes, settings, seed: seen.append((x, labels, classes, seed))
                         or (np.eye(3), np.zeros(3)))
+    return seen
+
+
+def test_crt_mixed_fits_on_the_visual_and_the_titled_images_mixed_features(monkeypatch):
+    _, _, read = _fake_model(monkeypatch)
+    seen = _fit_inputs_of_crt_mixed(monkeypatch)
     said = []
     out = crt.rescored_mixed(model_result(True, 4), said.append)
     (x, labels, classes, seed), = seen
@@ -95,16 +102,13 @@ def test_crt_mixed_fits_on_the_visual_and_the_titled_images_mixed_features(monke
 
 def test_crt_mixed_rescales_the_title_as_the_model_did_and_is_for_co_trained_models_only(monkeypatch):
     _fake_model(monkeypatch)
-    monkeypatch.setattr(crt, "title_embeddings", lambda model_dir, folder: (SEMANTIC, TITLED))
-    seen = []
-    monkeypatch.setattr(crt, "retrained_classifier",
-                        lambda x, labels, classes, settings, seed: seen.append(x) or (np.eye(3), np.zeros(3)))
+    seen = _fit_inputs_of_crt_mixed(monkeypatch)
     model = model_result(True, 1)
     model.config.model.mixed_stream_scaling = "visual_norm"
     crt.rescored_mixed(model)
     visual, semantic = TRAIN[0][TITLED], SEMANTIC[TITLED]
     rescaled = semantic * np.linalg.norm(visual, axis=1, keepdims=True) / np.linalg.norm(semantic, axis=1, keepdims=True)
-    np.testing.assert_allclose(seen[0][5:], np.maximum(visual, rescaled), atol=2e-4)
+    np.testing.assert_allclose(seen[0][0][5:], np.maximum(visual, rescaled), atol=2e-4)
     with pytest.raises(ValueError, match="visual-only model has no title stream"):
         crt.rescored_mixed(model_result(False, 1))
     assert rescoring.rescored_names([model_result(False, 1).config, model_result(True, 1).config], ["crt_mixed"]) == [

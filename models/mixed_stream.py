@@ -32,23 +32,9 @@ No parameters.
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import ops
 
 SCALINGS = ("none", "visual_norm")
-
-
-def mixed_features(visual: np.ndarray, semantic: np.ndarray, scaling: str = "none",
-                   epsilon: float = 1e-6) -> np.ndarray:
-    """[N, D] x_m of MixedStream (below) in numpy, for features read out of a trained
-    model (evaluation/crt_rescoring.py's ``crt_mixed``)."""
-    if scaling not in SCALINGS:
-        raise ValueError(f"unknown model.mixed_stream_scaling '{scaling}' (known: {', '.join(SCALINGS)})")
-    if scaling == "visual_norm":
-        ratio = np.linalg.norm(visual, axis=-1, keepdims=True) / np.maximum(
-            np.linalg.norm(semantic, axis=-1, keepdims=True), epsilon)
-        semantic = semantic * ratio
-    return np.maximum(visual, semantic)
 
 
 @keras.saving.register_keras_serializable(package="sicot")

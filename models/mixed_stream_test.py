@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.mixed_stream import MixedStream, mixed_features
+from models.mixed_stream import MixedStream
 
 VISUAL = np.array([[1.0, 0.0, 2.0, 0.5]], dtype=np.float32)
 SEMANTIC = np.array([[4.0, 3.0, 0.0, 1.0]], dtype=np.float32)
@@ -55,12 +55,3 @@ def test_config_round_trip_and_bad_scaling():
     with pytest.raises(ValueError, match="unknown model.mixed_stream_scaling"):
         MixedStream("softmax")
 
-
-@pytest.mark.parametrize("scaling", ["none", "visual_norm"])
-def test_the_numpy_mirror_gives_the_layer_s_mixed_feature(scaling):
-    rng = np.random.default_rng(0)
-    visual, semantic = rng.uniform(0, 1, (5, 8)), rng.uniform(0, 7, (5, 8))
-    expected, _ = MixedStream(scaling)(tf.constant(visual, tf.float32), tf.constant(semantic, tf.float32))
-    np.testing.assert_allclose(mixed_features(visual, semantic, scaling), expected.numpy(), rtol=1e-5, atol=1e-6)
-    with pytest.raises(ValueError, match="unknown model.mixed_stream_scaling"):
-        mixed_features(visual, semantic, "sum")
