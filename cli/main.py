@@ -21,6 +21,7 @@ import json
 import sys
 import time
 
+from evaluation.rescoring_names import RESCORING_NAMES
 from sicot.console import detail, quiet_libraries, say, stage
 
 
@@ -154,7 +155,7 @@ def cmd_tensorboard(args) -> int:
 def _report_flags(parser) -> None:
     parser.add_argument(
         "--rescore", action="append", metavar="METHOD",
-        choices=["posthoc", "tau_norm", "ncm", "crt", "title_ncm", "ncm_title", "crt_mixed"],
+        choices=RESCORING_NAMES,
         help="also score every model trained without a re-balancing with it, without retraining: posthoc "
              "(logit adjustment) or tau_norm (classifier weights / norm ** tau), tau chosen on the validation "
              "split, or ncm (nearest class mean of the training features, cosine) or crt (the classifier trained "

@@ -72,3 +72,13 @@ def test_compare_refuses_an_acceptance_rule_it_could_not_judge_before_any_work(t
     assert main(["report", str(tmp_path), *common]) == 2
     assert "sets no condition" in capsys.readouterr().err
     assert not (tmp_path / "ingest").exists()
+
+
+def test_the_command_line_starts_without_tensorflow():
+    # `sicot --help` and argument errors answer at once: TensorFlow loads only for the work.
+    import subprocess
+    import sys
+
+    code = "import sys, cli.main; cli.main.build_parser(); print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tfx')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

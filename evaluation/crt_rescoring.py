@@ -34,13 +34,11 @@ from evaluation.ncm_rescoring import (
     training_split,
 )
 from evaluation.posthoc_rescoring import check_rescorable
+from evaluation.rescoring_names import CRT, CRT_MIXED
 from evaluation.run_results import ModelResult, RunResultsError
 from evaluation.title_ncm_rescoring import check_title_encoder, title_embeddings
 from models.classifier_retraining import retrained_classifier, settings_from_config
 from models.mixed_stream import MixedStream
-
-CRT = "crt"
-CRT_MIXED = "crt_mixed"
 
 
 def rescored(model: ModelResult, say=None) -> ModelResult:

@@ -47,11 +47,11 @@ from evaluation.posthoc_rescoring import (
     split_dir,
     split_labels,
 )
+from evaluation.rescoring_names import NCM
 from evaluation.run_results import ModelResult, RunResultsError
 from evaluation.tau_norm_rescoring import classifier_variables, classifier_weights
 from models.nearest_class_mean import class_means, classes_without_mean, ncm_kernel
 
-NCM = "ncm"
 TRAIN_SPLIT = "Split-train"
 # The probe's logits are PROBE_SCALE * x: small, so that no probability underflows or
 # rounds away; features larger than MAX_PROBED / PROBE_SCALE are refused.

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evaluation.rescoring_names import POSTHOC
 from evaluation.run_results import ModelResult, RunResultsError
 from evaluation.topk_accuracy_metrics import topk_hits
 from models import class_prior, features
@@ -41,7 +42,6 @@ from sicot import head_tail
 from sicot.config import SicotConfig
 from tfx_pipeline.eval_config import EVALUATION_SPLITS
 
-POSTHOC = "posthoc"
 KS = (1, 3)
 # Probabilities are floored here before the log: a class whose probability underflows
 # float32 is more than 60 nats behind, farther than any tau * log prior moves it.

@@ -19,12 +19,9 @@ again.
 from __future__ import annotations
 
 from evaluation import crt_rescoring, ncm_rescoring, posthoc_rescoring, tau_norm_rescoring, title_ncm_rescoring
-from evaluation.crt_rescoring import CRT, CRT_MIXED
-from evaluation.ncm_rescoring import NCM
-from evaluation.posthoc_rescoring import POSTHOC, is_rescorable
+from evaluation.posthoc_rescoring import is_rescorable
+from evaluation.rescoring_names import CRT, CRT_MIXED, NCM, NCM_TITLE, POSTHOC, TAU_NORM, TITLE_NCM
 from evaluation.run_results import ModelResult, variant_of
-from evaluation.tau_norm_rescoring import TAU_NORM
-from evaluation.title_ncm_rescoring import NCM_TITLE, TITLE_NCM
 
 RESCORINGS = {POSTHOC: posthoc_rescoring.rescored, TAU_NORM: tau_norm_rescoring.rescored,
               NCM: ncm_rescoring.rescored,

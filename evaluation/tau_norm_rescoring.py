@@ -48,10 +48,10 @@ from evaluation.posthoc_rescoring import (
     split_dir,
     split_labels,
 )
+from evaluation.rescoring_names import TAU_NORM
 from evaluation.run_results import ModelResult, RunResultsError
 from models.classifier_rebalancing import best_tau, rebalanced
 
-TAU_NORM = "tau_norm"
 # The classifier's variables in an exported model (models/sicot_model.py names the layer
 # "classifier"; a ShardedClassifier numbers its kernels and biases by shard).
 _CLASSIFIER_VARIABLE = re.compile(r"^classifier/(kernel|bias)(?:_(\d+))?(?::\d+)?$")

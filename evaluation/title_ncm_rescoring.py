@@ -37,12 +37,11 @@ import numpy as np
 
 from evaluation.ncm_rescoring import check_probeable, features_through_classifier, rescored_with_kernel, training_split
 from evaluation.posthoc_rescoring import check_rescorable, evaluation_model, example_batches
+from evaluation.rescoring_names import NCM_TITLE, TITLE_NCM
 from evaluation.run_results import ModelResult, RunResultsError
 from models.nearest_class_mean import class_means, classes_without_mean, ncm_kernel
 from models import features
 
-TITLE_NCM = "title_ncm"
-NCM_TITLE = "ncm_title"
 WEIGHTED_SUM_ENCODERS = ("mean", "bilinear_attention")
 # What a class none of whose training images has a title left after the word drops gets.
 UNTITLED = {TITLE_NCM: "scored 0, never ranked above a class with a title mean",
@@ -71,12 +70,27 @@ def _variables(loaded, model_dir: str) -> dict[str, np.ndarray]:
     return found
 
 
+# The last split's title embeddings: title_ncm, ncm_title and crt_mixed of one model
+# read the same training split (rescoring.with_rescoring goes model by model). One
+# entry, kept while the same loaded model is the loaded one, as ncm_rescoring's probe.
+_last_embedded: list = []  # [(loaded model, model_dir, examples_dir, batch, (embeddings, titled))]
+
+
 def title_embeddings(model_dir: str, examples_dir, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """([N, D] each example's title embedding s, [N] whether it has a title) for every
-    example of a split folder, in the files' order."""
+    example of a split folder, in the files' order; the last split read is kept and
+    given again (copies) for the same loaded model and folder."""
+    loaded = evaluation_model(model_dir)
+    key = (str(model_dir), str(examples_dir), int(batch))
+    if not (_last_embedded and _last_embedded[0][0] is loaded and _last_embedded[0][1:4] == key):
+        _last_embedded[:] = [(loaded, *key, _embedded_titles(loaded, model_dir, examples_dir, batch))]
+    embeddings, titled = _last_embedded[0][4]
+    return embeddings.copy(), titled.copy()
+
+
+def _embedded_titles(loaded, model_dir: str, examples_dir, batch: int) -> tuple[np.ndarray, np.ndarray]:
     import tensorflow as tf
 
-    loaded = evaluation_model(model_dir)
     vectors = word_vectors(_variables(loaded, model_dir))
     transform = loaded.signatures["transform_features"]
     attention = loaded.signatures["title_attention"]

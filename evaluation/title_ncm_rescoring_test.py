@@ -58,3 +58,27 @@ def test_title_methods_apply_to_co_trained_models_only():
         title_ncm.rescored(model_result(True, 1), "x")
     with pytest.raises(ValueError, match="already re-balanced"):
         title_ncm.rescored(model_result(True, 1, "posthoc"))
+
+
+def test_a_split_s_title_embeddings_are_read_once_per_loaded_model(monkeypatch):
+    # title_ncm, ncm_title and crt_mixed of one model ask for the same training split.
+    loaded = {"model": object()}
+    reads = []
+
+    def embedded(model, model_dir, examples_dir, batch):
+        reads.append((model, examples_dir))
+        return np.full((2, 3), float(len(reads))), np.array([True, False])
+
+    monkeypatch.setattr(title_ncm, "evaluation_model", lambda model_dir: loaded["model"])
+    monkeypatch.setattr(title_ncm, "_embedded_titles", embedded)
+    monkeypatch.setattr(title_ncm, "_last_embedded", [])
+    first, titled = title_ncm.title_embeddings("m", "train")
+    first[:] = -1.0  # a caller's edit does not reach the kept copy
+    titled[:] = True
+    again, titled_again = title_ncm.title_embeddings("m", "train")
+    assert len(reads) == 1 and np.all(again == 1.0) and titled_again.tolist() == [True, False]
+    title_ncm.title_embeddings("m", "eval")  # another split is read
+    title_ncm.title_embeddings("m", "eval")
+    loaded["model"] = object()  # a reload (another model) reads again
+    title_ncm.title_embeddings("m", "eval")
+    assert [folder for _, folder in reads] == ["train", "eval", "eval"]
