@@ -1,8 +1,9 @@
 import json
 
+import pytest
 import yaml
 
-from cli.main import main
+from cli.main import build_parser, main
 
 
 def test_config_prints_the_effective_settings(capsys):
@@ -82,3 +83,12 @@ def test_the_command_line_starts_without_tensorflow():
     code = "import sys, cli.main; cli.main.build_parser(); print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tfx')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_report_offers_every_rescoring_method_and_refuses_others():
+    from evaluation.rescoring_names import RESCORING_NAMES
+
+    args = build_parser().parse_args(["report", "runs/x", *[a for name in RESCORING_NAMES for a in ("--rescore", name)]])
+    assert tuple(args.rescore) == RESCORING_NAMES
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["report", "runs/x", "--rescore", "cosine"])

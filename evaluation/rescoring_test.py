@@ -1,19 +1,7 @@
 import pytest
 
 from evaluation import rescoring
-from evaluation.rescoring_names import RESCORING_NAMES
 from tests.model_results import model_result
-
-
-def test_every_named_method_has_a_method_and_a_description_and_the_command_offers_each():
-    from cli.main import build_parser
-
-    assert tuple(rescoring.RESCORINGS) == RESCORING_NAMES and tuple(rescoring.DESCRIPTIONS) == RESCORING_NAMES
-    report = build_parser().parse_args(["report", "runs/x", *[a for name in RESCORING_NAMES
-                                                             for a in ("--rescore", name)]])
-    assert tuple(report.rescore) == RESCORING_NAMES
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["report", "runs/x", "--rescore", "cosine"])
 
 
 def test_methods_are_checked_and_put_in_one_order():
