@@ -259,7 +259,16 @@ class SicotModel(keras.Model):
         pixels = x[features.IMAGE_PIXELS]
         (visual_ce,), predictions = self._head_cross_entropies([self.visual_features(pixels)], y, training=False)
         visual_loss = tf.reduce_mean(visual_ce)
-        return self._update_metrics(y, predictions, visual_loss, visual_loss, tf.constant(0.0))
+        results = self._update_metrics(y, predictions, visual_loss, visual_loss, None)
+        # Evaluation sees the image alone: the title terms have no value there, and a
+        # val_mixed_loss of 0 in the logs would read as a perfect mixed head.
+        title_terms = {t.name for t in self.title_trackers()}
+        return {name: value for name, value in results.items() if name not in title_terms}
+
+    def title_trackers(self) -> list[keras.metrics.Metric]:
+        """The metrics of the training terms that read the title (none in a visual-only model)."""
+        return [t for t in (self.mixed_loss_tracker, self.semantic_share_tracker, self.alignment_tracker,
+                            self.word_loss_tracker) if t is not None]
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         """Keras 3.15's fit reduces the first distributed batch (a nested structure) to
@@ -298,7 +307,8 @@ class SicotModel(keras.Model):
             elif metric is self.visual_loss_tracker:
                 metric.update_state(visual_loss)
             elif metric is self.mixed_loss_tracker:
-                metric.update_state(mixed_loss)
+                if mixed_loss is not None:
+                    metric.update_state(mixed_loss)
             elif metric is self.semantic_share_tracker:
                 if share is not None:
                     metric.update_state(share)

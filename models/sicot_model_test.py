@@ -313,3 +313,25 @@ def test_partial_fc_logq_correction_follows_the_classifier_unless_set():
     forced = build_sicot_model(_config("model.partial_fc_ratio=0.5", "model.classifier=cosine",
                                        "model.partial_fc_correction=true"), NUM_CLASSES, VOCAB)
     assert (dense.partial_fc_correction, cosine.partial_fc_correction, forced.partial_fc_correction) == (True, False, True)
+
+
+def test_validation_logs_hold_the_image_terms_only():
+    # The title terms are training terms: evaluation sees the image alone, and a
+    # val_mixed_loss of 0 would read as a perfect mixed head.
+    keras.utils.set_random_seed(4)
+    model = build_sicot_model(_config("model.stream_alignment_weight=1.0", "model.title_word_prediction_weight=1.0"),
+                              NUM_CLASSES, VOCAB)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), metrics=[keras.metrics.SparseCategoricalAccuracy(name="top1")])
+    x, y = _batch()
+    data = tf.data.Dataset.from_tensors((x, y))
+    history = model.fit(data.repeat(3), validation_data=data, epochs=2, verbose=0)
+    title_terms = {"mixed_loss", "semantic_share", "alignment_loss", "word_loss"}
+    assert {t.name for t in model.title_trackers()} == title_terms
+    assert title_terms <= set(history.history)  # trained on, and logged
+    assert {"val_loss", "val_visual_loss", "val_top1"} <= set(history.history)
+    assert not {f"val_{name}" for name in title_terms} & set(history.history)
+    assert history.history["val_loss"][-1] == pytest.approx(history.history["val_visual_loss"][-1])
+    logs = model.evaluate(data, return_dict=True, verbose=0)
+    assert not title_terms & set(logs) and logs["loss"] > 0
+    baseline = build_sicot_model(_config("model.co_training=false"), NUM_CLASSES, VOCAB)
+    assert baseline.title_trackers() == []
