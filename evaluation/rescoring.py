@@ -68,8 +68,10 @@ def with_rescoring(models: list[ModelResult], methods, say=None) -> list[ModelRe
     """``models`` followed by, for each method, each not yet re-balanced model re-scored
     with it (skipped where the comparison already trained that variant for that seed).
     The work goes model by model, so that each evaluation model is loaded once for all
-    its methods and the training features the probe reads serve ncm and crt alike
-    (ncm_rescoring.features_through_classifier keeps the last split it read)."""
+    its methods, the training features the probe reads serve ncm, crt and ncm_title
+    alike (ncm_rescoring.features_through_classifier keeps the last split it read), and
+    the training titles' embeddings serve title_ncm, ncm_title and crt_mixed alike
+    (title_ncm_rescoring.title_embeddings, the same way)."""
     present = {(m.variant, m.seed) for m in models}
     chosen = rescoring_methods(methods)
     by_method: dict[str, list[ModelResult]] = {method: [] for method in chosen}

@@ -3,7 +3,8 @@ they run.
 
 One place for them, apart from evaluation/rescoring.py (which maps each name to its
 method) so that the command line can offer them as choices without importing
-TensorFlow; evaluation/rescoring_test.py checks that the two agree.
+TensorFlow; evaluation/rescoring_names_test.py checks that the two agree, and
+cli/main_test.py that the command line offers exactly these.
 """
 
 POSTHOC = "posthoc"

@@ -28,7 +28,9 @@ class's title mean; a class with no titled training image has no title mean (UNT
 says what it gets; the report names how many).
 
 Cost: the ``ncm`` probe's passes over the training split for ``ncm_title``, one more
-pass of the title signatures over it, then the validation and scored splits as ``ncm``.
+pass of the title signatures over it (one per model for title_ncm, ncm_title and
+crt_mixed together: ``title_embeddings`` keeps the last split it read), then the
+validation and scored splits as ``ncm``.
 """
 
 from __future__ import annotations
