@@ -41,6 +41,7 @@ from evaluation.posthoc_rescoring import (
     SplitScores,
     check_rescorable,
     evaluation_model,
+    kept_for_loaded_model,
     known_classes,
     log_probabilities,
     rescored_result,
@@ -60,21 +61,17 @@ MAX_PROBED = 30.0
 
 
 # The last probed split: ncm, crt and ncm_title of one model read the same training
-# split (rescoring.with_rescoring goes model by model). One entry, so memory stays one
-# split's [N, D]; it holds the loaded model it was read from, and serves only while
-# that same object is the loaded model (a reload reads again).
-_last_probed: list = []  # [(loaded model, model_dir, examples_dir, scale, features)]
+# split (posthoc_rescoring.kept_for_loaded_model).
+_last_probed: list = []  # [(loaded model, (model_dir, examples_dir, scale), features)]
 
 
 def features_through_classifier(model_dir: str, parts, examples_dir, scale: float = PROBE_SCALE) -> np.ndarray:
     """[N, D] the feature each example's image gives the classifier, read through the
     loaded evaluation model's softmax with probe kernels (the module docstring); the
     last split read is kept and given again (a copy) for the same loaded model and folder."""
-    loaded = evaluation_model(model_dir)
     key = (str(model_dir), str(examples_dir), float(scale))
-    if not (_last_probed and _last_probed[0][0] is loaded and _last_probed[0][1:4] == key):
-        _last_probed[:] = [(loaded, *key, _probed_features(model_dir, parts, examples_dir, scale))]
-    return _last_probed[0][4].copy()
+    return kept_for_loaded_model(_last_probed, evaluation_model(model_dir), key,
+                                 lambda: _probed_features(model_dir, parts, examples_dir, scale)).copy()
 
 
 def _probed_features(model_dir: str, parts, examples_dir, scale: float) -> np.ndarray:

@@ -64,6 +64,16 @@ def evaluation_model(model_dir: str):
     return tf.saved_model.load(model_dir)
 
 
+def kept_for_loaded_model(kept: list, loaded, key: tuple, read):
+    """``read()``'s value for ``key``, kept in ``kept`` (one entry, so memory stays one
+    split's arrays) and given again while ``loaded`` is still the loaded evaluation
+    model (a reload reads again): the re-scorings of one model read its training split
+    once (rescoring.with_rescoring goes model by model)."""
+    if not (kept and kept[0][0] is loaded and kept[0][1] == key):
+        kept[:] = [(loaded, key, read())]
+    return kept[0][2]
+
+
 def example_batches(examples_dir: str | Path, batch: int):
     import tensorflow as tf
 

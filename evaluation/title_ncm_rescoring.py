@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from evaluation.ncm_rescoring import check_probeable, features_through_classifier, rescored_with_kernel, training_split
-from evaluation.posthoc_rescoring import check_rescorable, evaluation_model, example_batches
+from evaluation.posthoc_rescoring import check_rescorable, evaluation_model, example_batches, kept_for_loaded_model
 from evaluation.rescoring_names import NCM_TITLE, TITLE_NCM
 from evaluation.run_results import ModelResult, RunResultsError
 from models.nearest_class_mean import class_means, classes_without_mean, ncm_kernel
@@ -73,9 +73,8 @@ def _variables(loaded, model_dir: str) -> dict[str, np.ndarray]:
 
 
 # The last split's title embeddings: title_ncm, ncm_title and crt_mixed of one model
-# read the same training split (rescoring.with_rescoring goes model by model). One
-# entry, kept while the same loaded model is the loaded one, as ncm_rescoring's probe.
-_last_embedded: list = []  # [(loaded model, model_dir, examples_dir, batch, (embeddings, titled))]
+# read the same training split (posthoc_rescoring.kept_for_loaded_model).
+_last_embedded: list = []  # [(loaded model, (model_dir, examples_dir, batch), (embeddings, titled))]
 
 
 def title_embeddings(model_dir: str, examples_dir, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
@@ -84,9 +83,8 @@ def title_embeddings(model_dir: str, examples_dir, batch: int = 256) -> tuple[np
     given again (copies) for the same loaded model and folder."""
     loaded = evaluation_model(model_dir)
     key = (str(model_dir), str(examples_dir), int(batch))
-    if not (_last_embedded and _last_embedded[0][0] is loaded and _last_embedded[0][1:4] == key):
-        _last_embedded[:] = [(loaded, *key, _embedded_titles(loaded, model_dir, examples_dir, batch))]
-    embeddings, titled = _last_embedded[0][4]
+    embeddings, titled = kept_for_loaded_model(_last_embedded, loaded, key,
+                                               lambda: _embedded_titles(loaded, model_dir, examples_dir, batch))
     return embeddings.copy(), titled.copy()
 
 

@@ -54,4 +54,3 @@ def test_config_round_trip_and_bad_scaling():
     assert keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer)).scaling == "visual_norm"
     with pytest.raises(ValueError, match="unknown model.mixed_stream_scaling"):
         MixedStream("softmax")
-
