@@ -6,6 +6,7 @@
                                                                    baseline vs co-training tables
     sicot report  RUN_DIR [--rescore METHOD] [--reference VARIANT] [--config FILE] [--set compare.acceptance...]
                                                                    results.json + report.html again
+    sicot archive RUN_DIR --out FILE                               its compared models' results -> a small JSON file
     sicot ingest  [--config FILE] [--set ...] [--force]            manifest -> TFRecords
     sicot config  [--config FILE] [--set ...]                      print the settings
     sicot index build [--catalogue FILE] [--url URL] [--set ...]   catalogue -> product index
@@ -93,9 +94,13 @@ def _report(run_dir, rescore=(), reference: str | None = None, config=None):
         which = "co-trained model" if method in TITLE_METHODS else "model"
         how = ", tau chosen on the validation split" if method in TUNED_ON_VALIDATION else ", nothing tuned"
         detail(f"re-scoring every {which} without a re-balancing: {DESCRIPTIONS[method]}{how}")
+    archives = config.compare.archives if config is not None else []
+    for path in archives:
+        detail(f"results archive: {path}")
     report = make_report(run_dir, rescore=rescore, say=detail, reference=reference,
                          acceptance=config.compare.acceptance if config is not None else None,
-                         planned_seeds=_planned_seeds(config) if config is not None else None)
+                         planned_seeds=_planned_seeds(config) if config is not None else None,
+                         archives=archives, planned=_planned_comparison(config) if archives else None)
     for table in report.tables:
         say("")
         say(table.to_text())
@@ -103,6 +108,12 @@ def _report(run_dir, rescore=(), reference: str | None = None, config=None):
     detail(f"results (JSON): {report.results_path}")
     detail(f"report (HTML):  {report.html_path}")
     return report
+
+
+def _planned_comparison(config) -> tuple[str, str]:
+    from evaluation.compare import planned_comparison
+
+    return planned_comparison(config)
 
 
 def _planned_seeds(config) -> list[int]:
@@ -128,6 +139,18 @@ def cmd_report(args) -> int:
     config = _load(args)
     _check_acceptance(config)
     _report(args.run_dir, rescore=_rescore(args), reference=args.reference, config=config)
+    return 0
+
+
+def cmd_archive(args) -> int:
+    from evaluation.results_archive import archive_comparison
+
+    stage("archive", f"{args.run_dir} -> {args.out}")
+    models, path, added, replaced = archive_comparison(args.run_dir, args.out)
+    for m in models:
+        detail(f"{m.variant}, seed {m.seed} ({m.split} split): {m.model_dir}")
+    detail(f"{added} model(s) added, {replaced} replaced: {path} ({path.stat().st_size / 1024:.0f} KB); "
+           "compare.archives lists it to count them as trained")
     return 0
 
 
@@ -180,7 +203,7 @@ def cmd_compare(args) -> int:
     rescore = _rescore(args)
     reference = reference_variant(config, args.reference, produced_variants(runs, rescore)) if args.reference else None
     detail(f"input: {_input_of(config)}")
-    compare_dir = run_comparison(config, say=say)
+    compare_dir = run_comparison(config, say=say, archive_to=args.archive)
     _report(compare_dir, rescore=rescore, reference=reference, config=config)
     stage("summary", f"{time.time() - started:.0f} s in all; comparison folder {compare_dir}")
     return 0
@@ -326,14 +349,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(p)
     _report_flags(p)
+    p.add_argument("--archive", metavar="FILE",
+                   help="after each model trains, add the comparison's models to this results archive (`sicot "
+                        "archive`), so that a machine lost mid-way loses at most the model in training")
     p.set_defaults(func=cmd_compare)
     p = sub.add_parser("report", help="write results.json and report.html of a finished run (no retraining)")
     p.add_argument("run_dir", help="a `sicot run` output folder or a `sicot compare` folder")
     _report_flags(p)
     _common(p)
-    p.description = ("--config / --set: only compare.acceptance (a rule to judge the comparison by) and "
-                     "compare.seeds (its planned seeds, unless compare.acceptance.seeds) are read")
+    p.description = ("--config / --set: only compare.acceptance (a rule to judge the comparison by), "
+                     "compare.seeds (its planned seeds, unless compare.acceptance.seeds) and compare.archives "
+                     "(results archives whose models join the run folder's; the comparison shown is then the "
+                     "one the configuration plans) are read")
     p.set_defaults(func=cmd_report)
+    p = sub.add_parser(
+        "archive", help="write the compared models' results (metrics, intervals, per-class hits, settings; no "
+                        "model) into a small JSON file that compare.archives reads back")
+    p.add_argument("run_dir", help="a `sicot run` output folder or a `sicot compare` folder")
+    p.add_argument("--out", required=True, help="the archive (added to when it exists)")
+    p.set_defaults(func=cmd_archive)
     p = sub.add_parser(
         "tensorboard", help="open a run's TFMA evaluations in TensorBoard's Fairness Indicators plugin"
     )

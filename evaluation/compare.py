@@ -25,6 +25,7 @@ from pathlib import Path
 
 from components.ingest import fingerprints_held
 from evaluation.rescoring import rescored_names
+from evaluation.results_archive import archive_comparison, archived_runs, planned_key, read_archives
 from evaluation.run_results import BASELINE, variant_of
 from models.classifier_rebalancing import ADJUSTMENTS
 from models.logit_adjusted_loss import LOSSES
@@ -132,16 +133,33 @@ def time_left(durations: list[float], runs_left: int) -> str:
             f"that trained so far")
 
 
-def run_comparison(config: SicotConfig, say=print) -> Path:
-    """Runs every planned variant; returns the comparison folder (holds metadata.sqlite)."""
+def run_comparison(config: SicotConfig, say=print, archive_to: str | Path | None = None) -> Path:
+    """Runs every planned variant but those a results archive of compare.archives holds
+    (evaluation/results_archive.py); returns the comparison folder (holds metadata.sqlite).
+    ``archive_to``: a results archive the comparison's models are added to after each run."""
     runs = planned_runs(config)
+    archived = archived_runs(read_archives(config.compare.archives))
+    to_train = [run for run in runs if planned_key(run) not in archived]
     durations: list[float] = []
     with fingerprints_held():  # one stat of every image for all the runs, not one per run
         for i, run in enumerate(runs, 1):
+            name = f"{variant_of(run)}, seed {run.train.seed}"
+            if planned_key(run) in archived:
+                say(f"==> compare [{i}/{len(runs)}]  {name}: in {archived[planned_key(run)].archived_from}, not trained")
+                continue
             started = time.time()
-            say(f"==> compare [{i}/{len(runs)}]  {variant_of(run)}, seed {run.train.seed}")
+            say(f"==> compare [{i}/{len(runs)}]  {name}")
             local_runner.run(run, push=False)
             durations.append(time.time() - started)
-            say(f"    [{variant_of(run)}, seed {run.train.seed}] done in {durations[-1]:.0f} s"
-                + time_left(durations, len(runs) - i))
+            say(f"    [{name}] done in {durations[-1]:.0f} s" + time_left(durations, len(to_train) - len(durations)))
+            if archive_to is not None:
+                _, path, added, _ = archive_comparison(run.output_path, archive_to, wanted=planned_comparison(config))
+                say(f"    [{name}] archived in {path}" + ("" if added else " (already there)"))
     return runs[0].output_path
+
+
+def planned_comparison(config: SicotConfig) -> tuple[str, str]:
+    """(shared settings hash, split) of the comparison ``config`` plans: the models a
+    report of it shows when results archives are read."""
+    _, _, config_hash, split = planned_key(planned_runs(config)[0])
+    return config_hash, split

@@ -112,3 +112,54 @@ def test_rescored_variants_can_be_the_reference_but_not_of_rebalanced_models():
 ])
 def test_the_time_left_is_estimated_from_the_runs_that_trained(durations, left, text):
     assert time_left(durations, left) == text
+
+
+def test_planned_runs_a_results_archive_holds_are_not_trained(monkeypatch, tmp_path):
+    import dataclasses
+
+    from evaluation import compare
+    from evaluation.results_archive import write_archive
+    from models import custom_config
+    from tests.model_results import model_result
+
+    config = SicotConfig()
+    config.pipeline.output_dir = str(tmp_path / "out")
+    config.compare.seeds = [1, 2]
+    config.compare.split = "test"
+    trained = []
+    monkeypatch.setattr(compare.local_runner, "run", lambda run, push: trained.append((variant_of(run), run.train.seed)))
+    # The baseline of seed 2 trained elsewhere (its settings as the Trainer recorded them).
+    [baseline_2] = [r for r in planned_runs(config) if r.train.seed == 2 and not r.model.co_training]
+    recorded = custom_config.decode(custom_config.encode(baseline_2))
+    archived = dataclasses.replace(model_result(False, 2), config=recorded, config_hash=shared_config_hash(recorded),
+                                   split="test")
+    config.compare.archives = [str(write_archive([archived], tmp_path / "archive.json")[0])]
+    said = []
+    assert compare.run_comparison(config, say=said.append) == tmp_path / "out" / "compare"
+    assert trained == [("baseline", 1), ("sicot-bilinear_attention", 1), ("sicot-bilinear_attention", 2)]
+    assert f"==> compare [3/4]  baseline, seed 2: in {tmp_path / 'archive.json'} (model 1, baseline, seed 2), not trained" in said
+    # An archive of the validation split's models is another comparison: everything trains.
+    config.compare.split = "validation"
+    trained.clear()
+    compare.run_comparison(config, say=said.append)
+    assert len(trained) == 4
+
+
+def test_with_archive_to_the_comparison_is_archived_after_each_trained_run(monkeypatch, tmp_path):
+    from evaluation import compare
+
+    config = SicotConfig()
+    config.pipeline.output_dir = str(tmp_path / "out")
+    config.compare.seeds = [1]
+    events = []
+    monkeypatch.setattr(compare.local_runner, "run", lambda run, push: events.append(("train", variant_of(run))))
+
+    def archive(run_dir, path, wanted=None):
+        events.append(("archive", str(run_dir), str(path), wanted))
+        return [], path, 1, 0
+
+    monkeypatch.setattr(compare, "archive_comparison", archive)
+    compare.run_comparison(config, say=lambda line: None, archive_to=tmp_path / "a.json")
+    archived = ("archive", str(tmp_path / "out" / "compare"), str(tmp_path / "a.json"),
+                compare.planned_comparison(config))
+    assert events == [("train", "baseline"), archived, ("train", "sicot-bilinear_attention"), archived]

@@ -20,7 +20,8 @@ from evaluation.attention_view import attention_examples
 from evaluation.html_report import write_report
 from evaluation.rescoring import with_rescoring
 from evaluation.results_document import build_results, write_results
-from evaluation.run_results import collect_model_results, latest_comparison, metadata_path_of
+from evaluation.results_archive import is_archived, read_archives
+from evaluation.run_results import RunResultsError, collect_model_results, latest_comparison, metadata_path_of
 from evaluation.run_summary import read_ingest_report, reject_line
 from evaluation.tables import Table, comparison_tables
 from sicot.config import AcceptanceConfig, SicotConfig
@@ -39,11 +40,18 @@ class Report:
 
 def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=(),
                 say=None, reference: str | None = None, acceptance: AcceptanceConfig | None = None,
-                planned_seeds: list[int] | None = None) -> Report:
+                planned_seeds: list[int] | None = None, archives=(),
+                planned: tuple[str, str] | None = None) -> Report:
     """``acceptance``: a comparison's acceptance rule, judged at ``planned_seeds``
-    (evaluation/acceptance_rule.py; none when its variant is "")."""
-    metadata = metadata_path_of(run_dir)
-    models = latest_comparison(collect_model_results(metadata))
+    (evaluation/acceptance_rule.py; none when its variant is ""). ``archives``: results
+    archives whose models join the run folder's (evaluation/results_archive.py; the run
+    folder's model wins over an archived copy), the comparison shown then being
+    ``planned`` ((shared settings hash, split); the newest evaluation's if None). With
+    archives the run folder may hold no ML Metadata yet."""
+    archived = read_archives(archives)
+    metadata = metadata_path_of(run_dir) if not archived or _has_metadata(run_dir) else None
+    found = collect_model_results(metadata) if metadata is not None else []
+    models = latest_comparison(archived + found, wanted=planned if archived else None)
     if reference is not None:  # its results' name ("sicot+posthoc" -> "sicot-<encoder>+posthoc"), checked first
         from evaluation.compare import produced_variants, reference_variant
 
@@ -51,27 +59,36 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=
     if rescore:
         models = with_rescoring(models, rescore, say)
     attention = []
-    co_trained = [m for m in models if m.co_trained]
+    co_trained = [m for m in models if m.co_trained and not is_archived(m)]
     if co_trained:
         model = co_trained[0]
         for item in attention_examples(model.model_dir, model.eval_examples_dir, model.config.eval.attention_examples):
             attention.append({"variant": model.variant, "seed": model.seed, **item})
-    document = build_results(models, str(metadata.parent), attention, reference=reference)
+    out = Path(out_dir) if out_dir else metadata.parent if metadata is not None else Path(run_dir)
+    document = build_results(models, str(metadata.parent if metadata is not None else run_dir), attention,
+                             reference=reference)
     if acceptance is not None and acceptance.variant:
         document["acceptance"] = judged_rule(document, models[0].config, acceptance, planned_seeds or [])
-    ingest = read_ingest_report(metadata)
+    ingest = read_ingest_report(metadata) if metadata is not None else None
     if ingest is not None:
         path, report = ingest
         document["input"] = {"report": path, "counts": report["counts"],
                              "rejected_by_split": report.get("rejected_by_split", {}),
                              "first_rejects": [reject_line(r) for r in report["rejects"][:SHOWN_INPUT_REJECTS]]}
-    out = Path(out_dir) if out_dir else metadata.parent
     return Report(
         results_path=write_results(document, out / "results.json"),
         html_path=write_report(document, out / "report.html"),
         tables=comparison_tables(document),
         document=document,
     )
+
+
+def _has_metadata(run_dir) -> bool:
+    try:
+        metadata_path_of(run_dir)
+    except RunResultsError:
+        return False
+    return True
 
 
 def judged_rule(document: dict, config: SicotConfig, rule: AcceptanceConfig, planned_seeds: list[int]) -> dict:

@@ -131,3 +131,45 @@ def test_an_acceptance_rule_is_judged_with_the_variants_results_names(run_dir, f
     # Without a rule, no verdict; with a rule for seeds not trained yet, pending.
     assert "acceptance" not in report.make_report(run_dir).document
     assert report.make_report(run_dir, acceptance=rule, planned_seeds=[1, 2, 4]).document["acceptance"]["status"] == "pending"
+
+
+def _archived(m, tmp_path, name="archive.json"):
+    from evaluation.results_archive import write_archive
+
+    return write_archive([m] if not isinstance(m, list) else m, tmp_path / name)[0]
+
+
+def test_archived_models_join_the_run_folders_which_win_over_their_archived_copy(run_dir, tmp_path, fakes):
+    planned = (model(False, 1, 0.4, 4).config_hash, "test")
+    calls = fakes([model(True, 1, 0.6, 2), model(False, 1, 0.4, 4)])
+    other = model(True, 3, 0.9, 6)  # another comparison: another training length
+    other.config.train.epochs += 1
+    other.config_hash = shared_config_hash(other.config)
+    archive = _archived([model(False, 1, 0.1, 9), model(False, 2, 0.3, 8), model(True, 2, 0.5, 7), other], tmp_path)
+    made = report.make_report(run_dir, archives=[archive], planned=planned)
+    rows = {(m["variant"], m["seed"]): m for m in made.document["models"]}
+    assert sorted(rows) == [("baseline", 1), ("baseline", 2), ("sicot-bilinear_attention", 1),
+                            ("sicot-bilinear_attention", 2)]  # seed 3 was another comparison
+    assert rows[("baseline", 1)]["slices"]["overall"]["top1_accuracy"] == 0.4  # the folder's, not the archive's 0.1
+    assert rows[("baseline", 2)]["model_dir"] == ""  # archived: no model here
+    assert made.document["summary"]["baseline"]["overall"]["top1_accuracy"]["mean"] == pytest.approx(0.35)
+    # The attention is of a co-trained model that is here.
+    assert calls["attention"] == [("/models/2/Format-TFMA", "/examples/2/Split-eval", 2)]
+
+
+def test_archives_alone_make_a_report_in_an_empty_folder(tmp_path, fakes):
+    from sicot.config import AcceptanceConfig
+
+    calls = fakes([])
+    archive = _archived([model(False, 1, 0.4, 1), model(True, 1, 0.6, 2)], tmp_path)
+    out = tmp_path / "not yet run"
+    rule = AcceptanceConfig(variant="sicot", min_mean_gain={"overall": 0.1})
+    made = report.make_report(out, archives=[archive], planned=(model(False, 1, 0.4, 1).config_hash, "test"),
+                              acceptance=rule, planned_seeds=[1, 2])
+    assert calls == {"collect": [], "attention": []}
+    assert made.results_path == out / "results.json" and made.document["attention"] == []
+    assert made.document["acceptance"]["status"] == "pending"  # seed 2 has no model anywhere yet
+    with pytest.raises(RunResultsError, match="no evaluated model of the planned comparison .settings x, test"):
+        report.make_report(out, archives=[archive], planned=("x", "test"))
+    with pytest.raises(RunResultsError, match="no ML Metadata"):  # without archives the folder must hold a run
+        report.make_report(tmp_path / "empty")

@@ -76,6 +76,11 @@ def with_rescoring(models: list[ModelResult], methods, say=None) -> list[ModelRe
     chosen = rescoring_methods(methods)
     by_method: dict[str, list[ModelResult]] = {method: [] for method in chosen}
     for m in models:
+        if m.archived_from:  # evaluation/results_archive.py: its metrics only, no model to re-score
+            if say is not None and any(applies(method, m.config) for method in chosen):
+                say(f"{m.variant}, seed {m.seed}: from the results archive {m.archived_from}, not re-scored "
+                    "(its model is not here)")
+            continue
         for method in chosen:
             if applies(method, m.config) and (f"{m.variant}+{method}", m.seed) not in present:
                 by_method[method].append(RESCORINGS[method](m, say))

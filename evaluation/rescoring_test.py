@@ -48,3 +48,16 @@ def test_the_work_goes_model_by_model_and_the_results_method_by_method(monkeypat
                      ("sicot-bilinear_attention", "ncm"), ("sicot-bilinear_attention", "crt")]
     assert [m.variant for m in out[2:]] == ["baseline+ncm", "sicot-bilinear_attention+ncm",
                                             "baseline+crt", "sicot-bilinear_attention+crt"]
+
+
+def test_an_archived_model_is_not_re_scored_and_says_why(monkeypatch):
+    import dataclasses
+
+    calls, said = [], []
+    monkeypatch.setattr(rescoring, "RESCORINGS",
+                        {"posthoc": lambda model, say=None: calls.append(model.seed) or model_result(False, model.seed, "posthoc")})
+    archived = dataclasses.replace(model_result(False, 2), model_dir="", archived_from="archive.json (model 1)")
+    out = rescoring.with_rescoring([model_result(False, 1), archived], ["posthoc"], said.append)
+    assert calls == [1] and [(m.variant, m.seed) for m in out[2:]] == [("baseline+posthoc", 1)]
+    assert said == ["baseline, seed 2: from the results archive archive.json (model 1), not re-scored "
+                    "(its model is not here)"]

@@ -58,6 +58,9 @@ class ModelResult:
     class_hits: np.ndarray  # overall slice: [class_id, examples, hits@1, hits@3]
     labels: list[str]  # the label vocabulary: class id -> label
     train_counts: dict[str, int]  # label -> training images
+    # The results archive it was read back from (evaluation/results_archive.py); then
+    # model_dir and the other folders are empty: the model is not on this machine.
+    archived_from: str = ""
 
     @property
     def co_trained(self) -> bool:
@@ -236,17 +239,21 @@ def co_training_settings(config: SicotConfig) -> str:
     return json.dumps(picked, sort_keys=True)
 
 
-def latest_comparison(results: list[ModelResult]) -> list[ModelResult]:
+def latest_comparison(results: list[ModelResult], wanted: tuple[str, str] | None = None) -> list[ModelResult]:
     """The models trained with the newest evaluation's shared settings and scored on its
     split, co-trained ones also with the newest co-trained model's semantic stream
     settings (a one-seed screening of another setting, kept in the same ML Metadata,
     is not one of the compared models: its variant name does not say how it differs);
     the newest evaluation of each (variant, seed); baseline first, then by variant and
-    seed."""
+    seed. ``wanted``: (shared settings hash, split) of the comparison to take instead of
+    the newest evaluation's."""
     if not results:
         raise RunResultsError("no completed Evaluator execution in this run's ML Metadata")
-    wanted = (results[-1].config_hash, results[-1].split)
+    wanted = wanted or (results[-1].config_hash, results[-1].split)
     candidates = [r for r in results if (r.config_hash, r.split) == wanted]
+    if not candidates:
+        raise RunResultsError(f"no evaluated model of the planned comparison (settings {wanted[0]}, "
+                              f"{wanted[1]} split) in this run's ML Metadata or its results archives")
     co_trained = [r for r in candidates if r.co_trained]
     wanted_co_training = co_training_settings(co_trained[-1].config) if co_trained else None
     latest: dict[tuple[str, int], ModelResult] = {}

@@ -356,6 +356,11 @@ class CompareConfig:
     split: str = "validation"
     # The rule the comparison is judged by (`sicot compare`, `sicot report --config`).
     acceptance: AcceptanceConfig = dataclasses.field(default_factory=AcceptanceConfig)
+    # Results archives (`sicot archive`; paths from the working folder) whose models
+    # count as trained: a planned (variant, seed) an archive holds, with the same shared
+    # settings and split, is not trained again, and the reports put it beside the run
+    # folder's models (evaluation/results_archive.py).
+    archives: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass

@@ -28,14 +28,18 @@ from tests.tiny_catalogue import write_catalogue
 pytestmark = pytest.mark.slow
 
 
+def _compare_args(root, output_dir, extra=()) -> list[str]:
+    # Scored on the test split: the tiny validation split holds head classes only.
+    return tiny_run_args(root / "catalogue" / "manifest.jsonl", output_dir,
+                         ["train.epochs=2", "compare.seeds=[7]", "compare.split=test",
+                          "compare.variants=[baseline,sicot,baseline+tau_norm,baseline+ncm]", *extra])[1:]
+
+
 @pytest.fixture(scope="module")
 def compare_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("compare")
-    manifest = write_catalogue(root / "catalogue")
-    # Scored on the test split: the tiny validation split holds head classes only.
-    args = tiny_run_args(manifest, root / "run", ["train.epochs=2", "compare.seeds=[7]", "compare.split=test",
-                                                  "compare.variants=[baseline,sicot,baseline+tau_norm,baseline+ncm]"])
-    assert main(["compare", *args[1:]]) == 0
+    write_catalogue(root / "catalogue")
+    assert main(["compare", *_compare_args(root, root / "run")]) == 0
     return root / "run" / "compare"
 
 
@@ -117,6 +121,29 @@ def test_report_regenerates_from_metadata_without_running_anything(compare_dir, 
     assert "baseline vs sicot-bilinear_attention" in out and "gain top-1" in out
     assert main(["report", str(tmp_path)]) == 2  # no metadata: a clear error, not a traceback
     assert "no ML Metadata" in capsys.readouterr().err
+
+
+def test_an_archived_comparison_is_not_trained_again_and_gives_the_same_tables(compare_dir, tmp_path, capsys):
+    assert main(["report", str(compare_dir)]) == 0  # the plain report (a re-scoring test may have added variants)
+    before = json.loads((compare_dir / "results.json").read_text())
+    archive = tmp_path / "archive.json"
+    assert main(["archive", str(compare_dir), "--out", str(archive)]) == 0
+    assert main(["archive", str(compare_dir), "--out", str(archive)]) == 0  # again: replaced, not doubled
+    assert "0 model(s) added, 4 replaced" in capsys.readouterr().out
+    assert len(json.loads(archive.read_text())["models"]) == 4
+    # The same plan on another machine (another output folder), the archive listed: the
+    # planned runs are found in it by their shared-settings hash, so nothing trains (no
+    # ML Metadata is written) and the tables are the archived models'.
+    elsewhere = tmp_path / "elsewhere"
+    assert main(["compare", *_compare_args(compare_dir.parent.parent, elsewhere, [f"compare.archives=[{archive}]"])]) == 0
+    out = capsys.readouterr().out
+    assert out.count("not trained") == 4 and "done in" not in out
+    assert not (elsewhere / "compare" / "metadata.sqlite").exists()
+    after = json.loads((elsewhere / "compare" / "results.json").read_text())
+    for key in ("variants", "seeds", "slices", "summary", "gains", "cotraining_gains", "config_hash", "split"):
+        assert json.dumps(after[key], sort_keys=True) == json.dumps(before[key], sort_keys=True), key
+    assert [m["classes"] for m in after["models"]] == [m["classes"] for m in before["models"]]
+    assert after["attention"] == []  # the title attention needs the model, which is not here
 
 
 def test_html_report_renders_in_chromium(compare_dir, tmp_path):

@@ -1,0 +1,152 @@
+"""A results archive: a comparison's evaluated models as one small JSON file.
+
+A compared model lives in its run folder (ML Metadata, the SavedModel, TFMA's output:
+hundreds of megabytes for one SKU model). A long comparison can outlive the machine it
+started on: issue 11's confirmatory run is 24 SKU models, about 9 hours on a 2-core
+machine, and a wiped machine loses every finished one with its folder. The archive
+keeps what the tables and the acceptance rule read of each model (its variant, seed,
+configuration and shared-settings hash, the scored split, TFMA's metrics and 95%
+intervals per slice, the per-class hit table, the label vocabulary with its training
+counts, the blessing), about 33 KB a model, small enough to commit beside the plan.
+
+``sicot archive RUN_DIR --out FILE`` writes the newest comparison of a run folder into
+FILE (merged with what FILE already holds: a (variant, seed, shared settings, split)
+archived again replaces the older entry). ``compare.archives`` lists archives whose
+models count as trained: ``sicot compare`` does not train a planned (variant, seed)
+an archive holds with the same shared settings and split, and ``sicot report`` puts
+the archived models beside the run folder's (a model of the folder wins over its
+archived copy). What needs the model itself (the re-scorings, the title attention)
+skips an archived one and says so: ``ModelResult.model_dir`` is empty.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from evaluation.run_results import (
+    ModelResult,
+    RunResultsError,
+    collect_model_results,
+    latest_comparison,
+    metadata_path_of,
+    shared_config_hash,
+    variant_of,
+)
+from models import custom_config
+from sicot.config import ConfigError, SicotConfig
+
+SCHEMA = "sicot.results_archive/1"
+
+
+def archive_key(model: ModelResult) -> tuple[str, int, str, str]:
+    """What makes two archived models the same one: (variant, seed, shared settings, split)."""
+    return model.variant, model.seed, model.config_hash, model.split
+
+
+def is_archived(model: ModelResult) -> bool:
+    """True for a model read back from an archive: no SavedModel, no TFMA output here."""
+    return not model.model_dir
+
+
+def _entry(model: ModelResult) -> dict:
+    return {
+        "variant": model.variant, "seed": model.seed, "config_hash": model.config_hash,
+        "split": model.split, "blessed": model.blessed, "config": model.config.to_dict(),
+        "slices": model.slices,
+        "intervals": {s: {k: list(v) for k, v in by_metric.items()} for s, by_metric in model.intervals.items()},
+        "class_hits": np.asarray(model.class_hits, dtype=np.int64).reshape(-1, 4).tolist(),
+        "labels": list(model.labels), "train_counts": dict(model.train_counts),
+        "trained_in": model.model_dir,  # where the model was when it was archived
+    }
+
+
+def _model(entry: dict, where: str) -> ModelResult:
+    try:
+        config = SicotConfig.from_dict(entry["config"])
+        model = ModelResult(
+            variant=entry["variant"], seed=int(entry["seed"]), config_hash=entry["config_hash"], config=config,
+            execution_id=-1, split=entry["split"], model_dir="", evaluation_dir="", transform_dir="",
+            eval_examples_dir="", blessed=entry["blessed"],
+            slices={s: {k: float(v) for k, v in row.items()} for s, row in entry["slices"].items()},
+            intervals={s: {k: (float(v[0]), float(v[1])) for k, v in row.items()}
+                       for s, row in entry["intervals"].items()},
+            class_hits=np.asarray(entry["class_hits"], dtype=np.int64).reshape(-1, 4),
+            labels=list(entry["labels"]), train_counts={k: int(v) for k, v in entry["train_counts"].items()},
+            archived_from=where,
+        )
+    except (KeyError, TypeError, ValueError, ConfigError) as e:
+        raise RunResultsError(f"{where}: not a results archive entry ({type(e).__name__}: {e})") from None
+    # The names and the hash are the configuration's: an entry edited by hand, or written
+    # by a version that named or hashed them otherwise, would be compared as something else.
+    if (model.variant, model.seed) != (variant_of(config), config.train.seed):
+        raise RunResultsError(f"{where}: variant {model.variant!r}, seed {model.seed} do not match its configuration "
+                              f"({variant_of(config)!r}, seed {config.train.seed})")
+    if model.config_hash != shared_config_hash(config):
+        raise RunResultsError(f"{where}: shared-settings hash {model.config_hash} is not its configuration's "
+                              f"({shared_config_hash(config)}): written by another version of sicot?")
+    return model
+
+
+def read_archive(path: str | Path) -> list[ModelResult]:
+    """The models of the archive at ``path``, in the order they were archived."""
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RunResultsError(f"results archive not found: {path}") from None
+    except json.JSONDecodeError as e:
+        raise RunResultsError(f"results archive {path} is not valid JSON: {e}") from None
+    if not isinstance(document, dict) or document.get("schema") != SCHEMA:
+        found = document.get("schema") if isinstance(document, dict) else type(document).__name__
+        raise RunResultsError(f"{path}: not a results archive (schema {found!r}, expected {SCHEMA!r})")
+    return [_model(entry, f"{path} (model {i + 1}, {entry.get('variant')}, seed {entry.get('seed')})")
+            for i, entry in enumerate(document.get("models", []))]
+
+
+def read_archives(paths) -> list[ModelResult]:
+    """The models of every archive of ``paths``, in order."""
+    return [model for path in paths for model in read_archive(path)]
+
+
+def write_archive(models: list[ModelResult], path: str | Path) -> tuple[Path, int, int]:
+    """Adds ``models`` to the archive at ``path`` (made if missing; models read back from
+    an archive are left out: they are archived already); returns (path, models added,
+    models replaced). The file is replaced whole, so an interrupted write leaves the
+    old archive as it was."""
+    path = Path(path)
+    kept = list(zip(read_archive(path), json.loads(path.read_text())["models"])) if path.exists() else []
+    new = [m for m in models if not is_archived(m)]
+    replaced = {archive_key(m) for m in new} & {archive_key(m) for m, _ in kept}
+    entries = [entry for m, entry in kept if archive_key(m) not in replaced] + [_entry(m) for m in new]
+    entries.sort(key=lambda e: (e["split"], e["seed"], e["variant"] != "baseline", e["variant"]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".partial")
+    temporary.write_text(json.dumps({"schema": SCHEMA, "models": entries}, indent=1) + "\n")
+    temporary.replace(path)
+    return path, len(new) - len(replaced), len(replaced)
+
+
+def archive_comparison(run_dir: str | Path, path: str | Path,
+                       wanted: tuple[str, str] | None = None) -> tuple[list[ModelResult], Path, int, int]:
+    """Adds the models of ``run_dir``'s comparison (``wanted``: (shared settings hash,
+    split); the newest evaluation's if None) to the archive at ``path``; returns the
+    models, then what ``write_archive`` returns."""
+    models = latest_comparison(collect_model_results(metadata_path_of(run_dir)), wanted=wanted)
+    return (models, *write_archive(models, path))
+
+
+def archived_runs(models: list[ModelResult]) -> dict[tuple[str, int, str, str], ModelResult]:
+    """The archived models by ``archive_key``, to find a planned run among them."""
+    return {archive_key(m): m for m in models}
+
+
+def planned_key(run: SicotConfig) -> tuple[str, int, str, str]:
+    """``archive_key`` of the model a planned comparison run would produce: its settings
+    as the Trainer records them (models/custom_config.py: what no training reads, such
+    as the scored split, is left out and read back as the default), hashed the way
+    run_results reads them back."""
+    trained = custom_config.decode(custom_config.encode(run))
+    return variant_of(trained), trained.train.seed, shared_config_hash(trained), run.eval.split

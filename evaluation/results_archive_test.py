@@ -1,0 +1,133 @@
+"""The results archive on hand-made model results (tests/model_results.py); the archive
+of a real comparison, read back by `sicot compare` without training, is checked end to
+end in tests/evaluation_report_e2e_test.py."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from evaluation import compare
+from evaluation.results_archive import (
+    SCHEMA,
+    archive_key,
+    is_archived,
+    planned_key,
+    read_archive,
+    read_archives,
+    write_archive,
+)
+from evaluation.run_results import RunResultsError, shared_config_hash
+from models import custom_config
+from sicot.config import SicotConfig
+from tests.model_results import model_result
+
+
+def _with_numbers(model, top1: float):
+    return dataclasses.replace(
+        model, slices={"overall": {"top1_accuracy": top1, "example_count": 3.0},
+                       "tail": {"top1_accuracy": top1 / 2, "example_count": 2.0}},
+        intervals={"overall": {"top1_accuracy": (top1 - 0.1, top1 + 0.1)}},
+        class_hits=np.array([[0, 1, 1, 1], [1, 1, 0, 1], [2, 1, 0, 0]]))
+
+
+def test_an_archived_model_reads_back_with_every_number_and_no_folders(tmp_path):
+    original = _with_numbers(model_result(True, 3), 0.5)
+    path, added, replaced = write_archive([original], tmp_path / "a" / "archive.json")
+    assert (added, replaced) == (1, 0) and path.exists()
+    [back] = read_archive(path)
+    assert is_archived(back) and not is_archived(original)
+    assert back.archived_from.startswith(str(path)) and back.model_dir == back.evaluation_dir == ""
+    assert archive_key(back) == archive_key(original)
+    assert back.config.to_dict() == original.config.to_dict()
+    assert back.slices == original.slices and back.intervals == original.intervals
+    np.testing.assert_array_equal(back.class_hits, original.class_hits)
+    assert (back.labels, back.train_counts, back.blessed) == (original.labels, original.train_counts, True)
+    assert json.loads(path.read_text())["models"][0]["trained_in"] == original.model_dir
+
+
+def test_archiving_again_replaces_the_same_model_and_keeps_the_others(tmp_path):
+    path = tmp_path / "archive.json"
+    write_archive([_with_numbers(model_result(False, 2), 0.4), _with_numbers(model_result(True, 2), 0.5)], path)
+    _, added, replaced = write_archive(
+        [_with_numbers(model_result(True, 2), 0.7), _with_numbers(model_result(False, 1), 0.3)], path)
+    assert (added, replaced) == (1, 1)
+    models = read_archive(path)
+    # Sorted by split, seed, baseline first; the re-archived co-trained model has its new numbers.
+    assert [(m.variant, m.seed) for m in models] == [("baseline", 1), ("baseline", 2), ("sicot-bilinear_attention", 2)]
+    assert models[2].slices["overall"]["top1_accuracy"] == 0.7
+    # The older entry's provenance is kept as it was written.
+    assert json.loads(path.read_text())["models"][1]["trained_in"] == model_result(False, 2).model_dir
+
+
+def test_archived_models_are_not_archived_again(tmp_path):
+    first = tmp_path / "first.json"
+    write_archive([model_result(False, 1)], first)
+    _, added, replaced = write_archive(read_archive(first), tmp_path / "second.json")
+    assert (added, replaced) == (0, 0)
+    assert read_archive(tmp_path / "second.json") == []
+
+
+def test_several_archives_read_in_order(tmp_path):
+    write_archive([model_result(False, 1)], tmp_path / "x.json")
+    write_archive([model_result(True, 1)], tmp_path / "y.json")
+    assert [m.co_trained for m in read_archives([tmp_path / "y.json", tmp_path / "x.json"])] == [True, False]
+
+
+def test_a_planned_run_has_the_key_of_the_model_it_would_produce():
+    config = SicotConfig()
+    config.compare.seeds = [5]
+    config.compare.split = "test"
+    runs = compare.planned_runs(config)
+    archived = []
+    for run in runs:  # as run_results reads them back: the Trainer's settings, the Evaluator's split
+        model = model_result(run.model.co_training, 5)
+        model.config = custom_config.decode(custom_config.encode(run))
+        archived.append(dataclasses.replace(model, config_hash=shared_config_hash(model.config), split="test"))
+    assert [planned_key(run) for run in runs] == [archive_key(m) for m in archived]
+    # Another training length is another comparison: not found in the archive.
+    config.train.epochs += 1
+    assert {planned_key(run) for run in compare.planned_runs(config)}.isdisjoint(map(archive_key, archived))
+    assert compare.planned_comparison(config)[1] == "test"
+
+
+def _write(path, document):
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_bad_archives_are_refused_with_where(tmp_path):
+    with pytest.raises(RunResultsError, match="not found"):
+        read_archive(tmp_path / "missing.json")
+    (tmp_path / "broken.json").write_text("{")
+    with pytest.raises(RunResultsError, match="broken.json is not valid JSON"):
+        read_archive(tmp_path / "broken.json")
+    with pytest.raises(RunResultsError, match="not a results archive .schema 'sicot.results/"):
+        read_archive(_write(tmp_path / "results.json", {"schema": "sicot.results/3", "models": []}))
+    good = tmp_path / "good.json"
+    write_archive([model_result(False, 1), model_result(True, 1)], good)
+    document = json.loads(good.read_text())
+
+    edited = json.loads(json.dumps(document))
+    edited["models"][1]["variant"] = "baseline"  # renamed by hand: would be compared as the baseline
+    with pytest.raises(RunResultsError, match=r"model 2, baseline, seed 1.*do not match its configuration"):
+        read_archive(_write(tmp_path / "renamed.json", edited))
+
+    edited = json.loads(json.dumps(document))
+    edited["models"][0]["config"]["train"]["epochs"] += 1  # settings changed, hash left
+    with pytest.raises(RunResultsError, match="model 1.*hash .* is not its configuration's"):
+        read_archive(_write(tmp_path / "rehashed.json", edited))
+
+    edited = json.loads(json.dumps(document))
+    del edited["models"][0]["slices"]
+    with pytest.raises(RunResultsError, match="model 1.*not a results archive entry .KeyError"):
+        read_archive(_write(tmp_path / "truncated.json", edited))
+    assert json.loads(good.read_text())["schema"] == SCHEMA
+
+
+def test_an_archive_that_cannot_be_read_is_not_overwritten(tmp_path):
+    path = _write(tmp_path / "archive.json", {"schema": "something else"})
+    with pytest.raises(RunResultsError):
+        write_archive([model_result(False, 1)], path)
+    assert json.loads(path.read_text()) == {"schema": "something else"}
