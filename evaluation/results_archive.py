@@ -7,7 +7,7 @@ machine, and a wiped machine loses every finished one with its folder. The archi
 keeps what the tables and the acceptance rule read of each model (its variant, seed,
 configuration and shared-settings hash, the scored split, TFMA's metrics and 95%
 intervals per slice, the per-class hit table, the label vocabulary with its training
-counts, the blessing), about 33 KB a model, small enough to commit beside the plan.
+counts, the blessing), about 17 KB a model, small enough to commit beside the plan.
 
 ``sicot archive RUN_DIR --out FILE`` writes the newest comparison of a run folder into
 FILE (merged with what FILE already holds: a (variant, seed, shared settings, split)
@@ -124,7 +124,9 @@ def write_archive(models: list[ModelResult], path: str | Path) -> tuple[Path, in
     entries.sort(key=lambda e: (e["split"], e["seed"], e["variant"] != "baseline", e["variant"]))
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".partial")
-    temporary.write_text(json.dumps({"schema": SCHEMA, "models": entries}, indent=1) + "\n")
+    # One line a model: a diff of the committed file shows which models came or changed.
+    lines = ",\n".join(json.dumps(entry, sort_keys=True, separators=(",", ":")) for entry in entries)
+    temporary.write_text(f'{{"schema": "{SCHEMA}", "models": [\n{lines}\n]}}\n')
     temporary.replace(path)
     return path, len(new) - len(replaced), len(replaced)
 

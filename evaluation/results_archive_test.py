@@ -131,3 +131,10 @@ def test_an_archive_that_cannot_be_read_is_not_overwritten(tmp_path):
     with pytest.raises(RunResultsError):
         write_archive([model_result(False, 1)], path)
     assert json.loads(path.read_text()) == {"schema": "something else"}
+
+
+def test_the_file_has_one_line_a_model(tmp_path):
+    path, _, _ = write_archive([model_result(False, 1), model_result(True, 1)], tmp_path / "archive.json")
+    lines = path.read_text().splitlines()
+    assert len(lines) == 4 and lines[0] == f'{{"schema": "{SCHEMA}", "models": [' and lines[-1] == "]}"
+    assert [json.loads(line.rstrip(","))["variant"] for line in lines[1:3]] == ["baseline", "sicot-bilinear_attention"]
