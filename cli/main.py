@@ -87,6 +87,7 @@ def _rescore(args) -> tuple[str, ...]:
 def _report(run_dir, rescore=(), reference: str | None = None, config=None):
     """``config``: its compare.acceptance rule, if any, is judged at its planned seeds."""
     from evaluation.report import make_report
+    from evaluation.compare import planned_comparison
     from evaluation.rescoring import DESCRIPTIONS, TITLE_METHODS, TUNED_ON_VALIDATION
 
     stage("report", str(run_dir))
@@ -100,7 +101,7 @@ def _report(run_dir, rescore=(), reference: str | None = None, config=None):
     report = make_report(run_dir, rescore=rescore, say=detail, reference=reference,
                          acceptance=config.compare.acceptance if config is not None else None,
                          planned_seeds=_planned_seeds(config) if config is not None else None,
-                         archives=archives, planned=_planned_comparison(config) if archives else None)
+                         archives=archives, planned=planned_comparison(config) if archives else None)
     for table in report.tables:
         say("")
         say(table.to_text())
@@ -108,12 +109,6 @@ def _report(run_dir, rescore=(), reference: str | None = None, config=None):
     detail(f"results (JSON): {report.results_path}")
     detail(f"report (HTML):  {report.html_path}")
     return report
-
-
-def _planned_comparison(config) -> tuple[str, str]:
-    from evaluation.compare import planned_comparison
-
-    return planned_comparison(config)
 
 
 def _planned_seeds(config) -> list[int]:

@@ -138,22 +138,24 @@ def run_comparison(config: SicotConfig, say=print, archive_to: str | Path | None
     (evaluation/results_archive.py); returns the comparison folder (holds metadata.sqlite).
     ``archive_to``: a results archive the comparison's models are added to after each run."""
     runs = planned_runs(config)
+    keys = [planned_key(run) for run in runs]
     archived = archived_runs(read_archives(config.compare.archives))
-    to_train = [run for run in runs if planned_key(run) not in archived]
+    to_train = sum(key not in archived for key in keys)
+    wanted = planned_comparison(config)
     durations: list[float] = []
     with fingerprints_held():  # one stat of every image for all the runs, not one per run
-        for i, run in enumerate(runs, 1):
+        for i, (run, key) in enumerate(zip(runs, keys), 1):
             name = f"{variant_of(run)}, seed {run.train.seed}"
-            if planned_key(run) in archived:
-                say(f"==> compare [{i}/{len(runs)}]  {name}: in {archived[planned_key(run)].archived_from}, not trained")
+            if key in archived:
+                say(f"==> compare [{i}/{len(runs)}]  {name}: in {archived[key].archived_from}, not trained")
                 continue
             started = time.time()
             say(f"==> compare [{i}/{len(runs)}]  {name}")
             local_runner.run(run, push=False)
             durations.append(time.time() - started)
-            say(f"    [{name}] done in {durations[-1]:.0f} s" + time_left(durations, len(to_train) - len(durations)))
+            say(f"    [{name}] done in {durations[-1]:.0f} s" + time_left(durations, to_train - len(durations)))
             if archive_to is not None:
-                _, path, added, _ = archive_comparison(run.output_path, archive_to, wanted=planned_comparison(config))
+                _, path, added, _ = archive_comparison(run.output_path, archive_to, wanted=wanted)
                 say(f"    [{name}] archived in {path}" + ("" if added else " (already there)"))
     return runs[0].output_path
 

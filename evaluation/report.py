@@ -20,7 +20,7 @@ from evaluation.attention_view import attention_examples
 from evaluation.html_report import write_report
 from evaluation.rescoring import with_rescoring
 from evaluation.results_document import build_results, write_results
-from evaluation.results_archive import is_archived, read_archives
+from evaluation.results_archive import read_archives
 from evaluation.run_results import RunResultsError, collect_model_results, latest_comparison, metadata_path_of
 from evaluation.run_summary import read_ingest_report, reject_line
 from evaluation.tables import Table, comparison_tables
@@ -49,7 +49,13 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=
     ``planned`` ((shared settings hash, split); the newest evaluation's if None). With
     archives the run folder may hold no ML Metadata yet."""
     archived = read_archives(archives)
-    metadata = metadata_path_of(run_dir) if not archived or _has_metadata(run_dir) else None
+    try:
+        metadata = metadata_path_of(run_dir)
+    except RunResultsError:
+        if not archived:
+            raise
+        metadata = None
+    folder = metadata.parent if metadata is not None else Path(run_dir)
     found = collect_model_results(metadata) if metadata is not None else []
     models = latest_comparison(archived + found, wanted=planned if archived else None)
     if reference is not None:  # its results' name ("sicot+posthoc" -> "sicot-<encoder>+posthoc"), checked first
@@ -59,14 +65,13 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=
     if rescore:
         models = with_rescoring(models, rescore, say)
     attention = []
-    co_trained = [m for m in models if m.co_trained and not is_archived(m)]
+    co_trained = [m for m in models if m.co_trained and not m.archived]
     if co_trained:
         model = co_trained[0]
         for item in attention_examples(model.model_dir, model.eval_examples_dir, model.config.eval.attention_examples):
             attention.append({"variant": model.variant, "seed": model.seed, **item})
-    out = Path(out_dir) if out_dir else metadata.parent if metadata is not None else Path(run_dir)
-    document = build_results(models, str(metadata.parent if metadata is not None else run_dir), attention,
-                             reference=reference)
+    out = Path(out_dir) if out_dir else folder
+    document = build_results(models, str(folder), attention, reference=reference)
     if acceptance is not None and acceptance.variant:
         document["acceptance"] = judged_rule(document, models[0].config, acceptance, planned_seeds or [])
     ingest = read_ingest_report(metadata) if metadata is not None else None
@@ -81,14 +86,6 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=
         tables=comparison_tables(document),
         document=document,
     )
-
-
-def _has_metadata(run_dir) -> bool:
-    try:
-        metadata_path_of(run_dir)
-    except RunResultsError:
-        return False
-    return True
 
 
 def judged_rule(document: dict, config: SicotConfig, rule: AcceptanceConfig, planned_seeds: list[int]) -> dict:

@@ -76,7 +76,7 @@ def with_rescoring(models: list[ModelResult], methods, say=None) -> list[ModelRe
     chosen = rescoring_methods(methods)
     by_method: dict[str, list[ModelResult]] = {method: [] for method in chosen}
     for m in models:
-        if m.archived_from:  # evaluation/results_archive.py: its metrics only, no model to re-score
+        if m.archived:  # evaluation/results_archive.py: its metrics only, no model to re-score
             if say is not None and any(applies(method, m.config) for method in chosen):
                 say(f"{m.variant}, seed {m.seed}: from the results archive {m.archived_from}, not re-scored "
                     "(its model is not here)")

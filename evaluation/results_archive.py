@@ -16,7 +16,7 @@ models count as trained: ``sicot compare`` does not train a planned (variant, se
 an archive holds with the same shared settings and split, and ``sicot report`` puts
 the archived models beside the run folder's (a model of the folder wins over its
 archived copy). What needs the model itself (the re-scorings, the title attention)
-skips an archived one and says so: ``ModelResult.model_dir`` is empty.
+skips an archived one and says so (``ModelResult.archived``; its ``model_dir`` is empty).
 """
 
 from __future__ import annotations
@@ -44,11 +44,6 @@ SCHEMA = "sicot.results_archive/1"
 def archive_key(model: ModelResult) -> tuple[str, int, str, str]:
     """What makes two archived models the same one: (variant, seed, shared settings, split)."""
     return model.variant, model.seed, model.config_hash, model.split
-
-
-def is_archived(model: ModelResult) -> bool:
-    """True for a model read back from an archive: no SavedModel, no TFMA output here."""
-    return not model.model_dir
 
 
 def _entry(model: ModelResult) -> dict:
@@ -92,7 +87,11 @@ def _model(entry: dict, where: str) -> ModelResult:
 
 def read_archive(path: str | Path) -> list[ModelResult]:
     """The models of the archive at ``path``, in the order they were archived."""
-    path = Path(path)
+    return [model for model, _ in _read_entries(Path(path))]
+
+
+def _read_entries(path: Path) -> list[tuple[ModelResult, dict]]:
+    """Each model of the archive at ``path`` with its entry as written."""
     try:
         document = json.loads(path.read_text())
     except FileNotFoundError:
@@ -102,7 +101,7 @@ def read_archive(path: str | Path) -> list[ModelResult]:
     if not isinstance(document, dict) or document.get("schema") != SCHEMA:
         found = document.get("schema") if isinstance(document, dict) else type(document).__name__
         raise RunResultsError(f"{path}: not a results archive (schema {found!r}, expected {SCHEMA!r})")
-    return [_model(entry, f"{path} (model {i + 1}, {entry.get('variant')}, seed {entry.get('seed')})")
+    return [(_model(entry, f"{path} (model {i + 1}, {entry.get('variant')}, seed {entry.get('seed')})"), entry)
             for i, entry in enumerate(document.get("models", []))]
 
 
@@ -117,8 +116,8 @@ def write_archive(models: list[ModelResult], path: str | Path) -> tuple[Path, in
     models replaced). The file is replaced whole, so an interrupted write leaves the
     old archive as it was."""
     path = Path(path)
-    kept = list(zip(read_archive(path), json.loads(path.read_text())["models"])) if path.exists() else []
-    new = [m for m in models if not is_archived(m)]
+    kept = _read_entries(path) if path.exists() else []
+    new = [m for m in models if not m.archived]
     replaced = {archive_key(m) for m in new} & {archive_key(m) for m, _ in kept}
     entries = [entry for m, entry in kept if archive_key(m) not in replaced] + [_entry(m) for m in new]
     entries.sort(key=lambda e: (e["split"], e["seed"], e["variant"] != "baseline", e["variant"]))

@@ -12,7 +12,6 @@ from evaluation import compare
 from evaluation.results_archive import (
     SCHEMA,
     archive_key,
-    is_archived,
     planned_key,
     read_archive,
     read_archives,
@@ -37,7 +36,7 @@ def test_an_archived_model_reads_back_with_every_number_and_no_folders(tmp_path)
     path, added, replaced = write_archive([original], tmp_path / "a" / "archive.json")
     assert (added, replaced) == (1, 0) and path.exists()
     [back] = read_archive(path)
-    assert is_archived(back) and not is_archived(original)
+    assert back.archived and not original.archived
     assert back.archived_from.startswith(str(path)) and back.model_dir == back.evaluation_dir == ""
     assert archive_key(back) == archive_key(original)
     assert back.config.to_dict() == original.config.to_dict()

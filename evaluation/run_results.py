@@ -63,6 +63,11 @@ class ModelResult:
     archived_from: str = ""
 
     @property
+    def archived(self) -> bool:
+        """Read back from a results archive: no SavedModel, no TFMA output here."""
+        return bool(self.archived_from)
+
+    @property
     def co_trained(self) -> bool:
         return self.config.model.co_training
 
