@@ -6,7 +6,7 @@
                                                                    baseline vs co-training tables
     sicot report  RUN_DIR [--rescore METHOD] [--reference VARIANT] [--config FILE] [--set compare.acceptance...]
                                                                    results.json + report.html again
-    sicot archive RUN_DIR --out FILE                               its compared models' results -> a small JSON file
+    sicot archive RUN_DIR --out FILE [--rescore METHOD]            its compared models' results -> a small JSON file
     sicot ingest  [--config FILE] [--set ...] [--force]            manifest -> TFRecords
     sicot config  [--config FILE] [--set ...]                      print the settings
     sicot index build [--catalogue FILE] [--url URL] [--set ...]   catalogue -> product index
@@ -78,10 +78,17 @@ def cmd_config(args) -> int:
     return 0
 
 
-def _rescore(args) -> tuple[str, ...]:
+def _rescore(args, config=None) -> tuple[str, ...]:
+    """The re-scorings of ``--rescore`` / ``--posthoc`` and of ``config``'s compare.rescore."""
     from evaluation.rescoring import rescoring_methods
+    from sicot.config import ConfigError
 
-    return rescoring_methods([*(args.rescore or []), *(["posthoc"] if args.posthoc else [])])
+    planned = list(config.compare.rescore) if config is not None else []
+    try:
+        rescoring_methods(planned)
+    except ValueError as e:
+        raise ConfigError(f"compare.rescore: {e}") from None
+    return rescoring_methods([*planned, *(args.rescore or []), *(["posthoc"] if getattr(args, "posthoc", False) else [])])
 
 
 def _report(run_dir, rescore=(), reference: str | None = None, config=None):
@@ -133,7 +140,7 @@ def _check_acceptance(config) -> None:
 def cmd_report(args) -> int:
     config = _load(args)
     _check_acceptance(config)
-    _report(args.run_dir, rescore=_rescore(args), reference=args.reference, config=config)
+    _report(args.run_dir, rescore=_rescore(args, config), reference=args.reference, config=config)
     return 0
 
 
@@ -141,7 +148,7 @@ def cmd_archive(args) -> int:
     from evaluation.results_archive import archive_comparison
 
     stage("archive", f"{args.run_dir} -> {args.out}")
-    models, path, added, replaced = archive_comparison(args.run_dir, args.out)
+    models, path, added, replaced = archive_comparison(args.run_dir, args.out, rescore=_rescore(args), say=detail)
     for m in models:
         detail(f"{m.variant}, seed {m.seed} ({m.split} split): {m.model_dir}")
     detail(f"{added} model(s) added, {replaced} replaced: {path} ({path.stat().st_size / 1024:.0f} KB); "
@@ -195,10 +202,10 @@ def cmd_compare(args) -> int:
 
     runs = planned_runs(config)  # unknown variants and an unknown --reference are refused before any work
     _check_acceptance(config)
-    rescore = _rescore(args)
+    rescore = _rescore(args, config)
     reference = reference_variant(config, args.reference, produced_variants(runs, rescore)) if args.reference else None
     detail(f"input: {_input_of(config)}")
-    compare_dir = run_comparison(config, say=say, archive_to=args.archive)
+    compare_dir = run_comparison(config, say=say, archive_to=args.archive, rescore=rescore)
     _report(compare_dir, rescore=rescore, reference=reference, config=config)
     stage("summary", f"{time.time() - started:.0f} s in all; comparison folder {compare_dir}")
     return 0
@@ -346,14 +353,16 @@ def build_parser() -> argparse.ArgumentParser:
     _report_flags(p)
     p.add_argument("--archive", metavar="FILE",
                    help="after each model trains, add the comparison's models to this results archive (`sicot "
-                        "archive`), so that a machine lost mid-way loses at most the model in training")
+                        "archive`), with their re-scorings (compare.rescore, --rescore), so that a machine lost "
+                        "mid-way loses at most the model in training")
     p.set_defaults(func=cmd_compare)
     p = sub.add_parser("report", help="write results.json and report.html of a finished run (no retraining)")
     p.add_argument("run_dir", help="a `sicot run` output folder or a `sicot compare` folder")
     _report_flags(p)
     _common(p)
     p.description = ("--config / --set: only compare.acceptance (a rule to judge the comparison by), "
-                     "compare.seeds (its planned seeds, unless compare.acceptance.seeds) and compare.archives "
+                     "compare.seeds (its planned seeds, unless compare.acceptance.seeds), compare.rescore (re-scorings "
+                     "of the plan, as --rescore) and compare.archives "
                      "(results archives whose models join the run folder's; the comparison shown is then the "
                      "one the configuration plans) are read")
     p.set_defaults(func=cmd_report)
@@ -362,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "model) into a small JSON file that compare.archives reads back")
     p.add_argument("run_dir", help="a `sicot run` output folder or a `sicot compare` folder")
     p.add_argument("--out", required=True, help="the archive (added to when it exists)")
+    p.add_argument("--rescore", action="append", metavar="METHOD", choices=RESCORING_NAMES,
+                   help="also archive each model re-scored with METHOD (as `sicot report --rescore`), unless the "
+                        "archive holds that re-scoring already. Repeat for several")
     p.set_defaults(func=cmd_archive)
     p = sub.add_parser(
         "tensorboard", help="open a run's TFMA evaluations in TensorBoard's Fairness Indicators plugin"

@@ -46,6 +46,13 @@ def test_compare_refuses_an_unknown_variant_before_any_work(tmp_path, capsys):
     assert not (tmp_path / "ingest").exists()
 
 
+def test_compare_refuses_an_unknown_planned_rescoring_before_any_work(tmp_path, capsys):
+    code = main(["compare", "--set", "compare.rescore=[ncm,cosine]", "--set", f"pipeline.output_dir={tmp_path}"])
+    assert code == 2
+    assert "compare.rescore: unknown re-scoring cosine" in capsys.readouterr().err
+    assert not (tmp_path / "ingest").exists()
+
+
 def test_run_with_a_missing_manifest_fails_before_the_pipeline(tmp_path, capsys):
     code = main(["run", "--set", f"data.manifest={tmp_path}/none.jsonl", "--set", f"pipeline.output_dir={tmp_path}"])
     assert code == 2

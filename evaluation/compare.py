@@ -25,6 +25,7 @@ from pathlib import Path
 
 from components.ingest import fingerprints_held
 from evaluation.rescoring import rescored_names
+from evaluation.rescoring_names import RESCORING_NAMES
 from evaluation.results_archive import archive_comparison, archived_runs, planned_key, read_archives
 from evaluation.run_results import BASELINE, variant_of
 from models.classifier_rebalancing import ADJUSTMENTS
@@ -101,7 +102,11 @@ def produced_variants(configs: list[SicotConfig], rescore=()) -> list[str]:
 
 def results_name(config: SicotConfig, name: str) -> str:
     """The results' name of the variant ``name`` (``sicot+logit_adjusted`` ->
-    ``sicot-<encoder>+logit_adjusted``); an unknown variant is refused."""
+    ``sicot-<encoder>+logit_adjusted``), also of a re-scoring that only a report makes
+    (``sicot+crt_mixed``: evaluation/rescoring.py); an unknown variant is refused."""
+    trained, _, last = name.rpartition("+")
+    if trained and last in RESCORING_NAMES and last not in ADJUSTMENTS:
+        return f"{results_name(config, trained)}+{last}"
     return variant_of(variant_config(config, name, config.train.seed))
 
 
@@ -133,10 +138,11 @@ def time_left(durations: list[float], runs_left: int) -> str:
             f"that trained so far")
 
 
-def run_comparison(config: SicotConfig, say=print, archive_to: str | Path | None = None) -> Path:
+def run_comparison(config: SicotConfig, say=print, archive_to: str | Path | None = None, rescore=()) -> Path:
     """Runs every planned variant but those a results archive of compare.archives holds
     (evaluation/results_archive.py); returns the comparison folder (holds metadata.sqlite).
-    ``archive_to``: a results archive the comparison's models are added to after each run."""
+    ``archive_to``: a results archive the comparison's models are added to after each run,
+    each with its re-scorings by the methods of ``rescore`` (evaluation/rescoring.py)."""
     runs = planned_runs(config)
     keys = [planned_key(run) for run in runs]
     archived = archived_runs(read_archives(config.compare.archives))
@@ -155,7 +161,8 @@ def run_comparison(config: SicotConfig, say=print, archive_to: str | Path | None
             durations.append(time.time() - started)
             say(f"    [{name}] done in {durations[-1]:.0f} s" + time_left(durations, to_train - len(durations)))
             if archive_to is not None:
-                _, path, added, _ = archive_comparison(run.output_path, archive_to, wanted=wanted)
+                _, path, added, _ = archive_comparison(run.output_path, archive_to, wanted=wanted, rescore=rescore,
+                                                       say=say)
                 say(f"    [{name}] archived in {path}" + ("" if added else " (already there)"))
     return runs[0].output_path
 

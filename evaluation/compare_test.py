@@ -5,6 +5,7 @@ from evaluation.compare import (
     planned_runs,
     produced_variants,
     reference_variant,
+    results_name,
     time_left,
     variant_config,
 )
@@ -87,6 +88,15 @@ def test_a_reference_is_named_as_the_results_name_it_and_must_be_compared():
         reference_variant(config, "resnet", produced)
 
 
+def test_a_rescoring_only_a_report_makes_has_a_results_name_too():
+    config = SicotConfig()
+    assert results_name(config, "sicot+crt_mixed") == "sicot-bilinear_attention+crt_mixed"
+    assert results_name(config, "sicot-mean+logit_adjusted+title_ncm") == "sicot-mean+logit_adjusted+title_ncm"
+    assert results_name(config, "baseline+ncm") == "baseline+ncm"
+    with pytest.raises(ConfigError, match="unknown variant"):
+        results_name(config, "resnet+crt_mixed")
+
+
 def test_rescored_variants_can_be_the_reference_but_not_of_rebalanced_models():
     config = SicotConfig()
     config.compare.variants = ["baseline", "sicot+tau_norm", "sicot+logit_adjusted"]
@@ -154,12 +164,13 @@ def test_with_archive_to_the_comparison_is_archived_after_each_trained_run(monke
     events = []
     monkeypatch.setattr(compare.local_runner, "run", lambda run, push: events.append(("train", variant_of(run))))
 
-    def archive(run_dir, path, wanted=None):
-        events.append(("archive", str(run_dir), str(path), wanted))
+    def archive(run_dir, path, wanted=None, rescore=(), say=None):
+        events.append(("archive", str(run_dir), str(path), wanted, tuple(rescore)))
         return [], path, 1, 0
 
     monkeypatch.setattr(compare, "archive_comparison", archive)
-    compare.run_comparison(config, say=lambda line: None, archive_to=tmp_path / "a.json")
+    compare.run_comparison(config, say=lambda line: None, archive_to=tmp_path / "a.json", rescore=("ncm",))
+    # Each model is archived with the plan's re-scorings.
     archived = ("archive", str(tmp_path / "out" / "compare"), str(tmp_path / "a.json"),
-                compare.planned_comparison(config))
+                compare.planned_comparison(config), ("ncm",))
     assert events == [("train", "baseline"), archived, ("train", "sicot-bilinear_attention"), archived]

@@ -203,7 +203,7 @@ def rescored_result(model: ModelResult, method: str, ranked: np.ndarray, scored:
             f"{model.split} top-1 {100 * slices['overall']['top1_accuracy']:.1f}%")
     config = dataclasses.replace(model.config, long_tail=dataclasses.replace(model.config.long_tail, adjustment=method))
     return dataclasses.replace(model, variant=name, config=config, slices=slices, intervals={},
-                               class_hits=class_hits, blessed=None)
+                               class_hits=class_hits, blessed=None, rescored_by=method)
 
 
 def rescored(model: ModelResult, say=None) -> ModelResult:

@@ -18,7 +18,7 @@ from pathlib import Path
 from evaluation.acceptance_rule import judge
 from evaluation.attention_view import attention_examples
 from evaluation.html_report import write_report
-from evaluation.rescoring import with_rescoring
+from evaluation.rescoring import in_report_order, with_rescoring
 from evaluation.results_document import build_results, write_results
 from evaluation.results_archive import read_archives
 from evaluation.run_results import RunResultsError, collect_model_results, latest_comparison, metadata_path_of
@@ -64,6 +64,7 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=
         reference = reference_variant(models[0].config, reference, produced_variants([m.config for m in models], rescore))
     if rescore:
         models = with_rescoring(models, rescore, say)
+    models = in_report_order(models)  # archived re-scorings where made ones would be
     attention = []
     co_trained = [m for m in models if m.co_trained and not m.archived]
     if co_trained:

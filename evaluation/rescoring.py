@@ -64,24 +64,44 @@ def rescored_names(configs, methods) -> list[str]:
             for config in configs if applies(method, config)]
 
 
-def with_rescoring(models: list[ModelResult], methods, say=None) -> list[ModelResult]:
+def with_rescoring(models: list[ModelResult], methods, say=None, scored=()) -> list[ModelResult]:
     """``models`` followed by, for each method, each not yet re-balanced model re-scored
-    with it (skipped where the comparison already trained that variant for that seed).
+    with it (skipped where the comparison already trained that variant for that seed, or
+    where ``models`` or ``scored`` (variant, seed) pairs, those of a results archive,
+    already hold that re-scoring).
     The work goes model by model, so that each evaluation model is loaded once for all
     its methods, the training features the probe reads serve ncm, crt and ncm_title
     alike (ncm_rescoring.features_through_classifier keeps the last split it read), and
     the training titles' embeddings serve title_ncm, ncm_title and crt_mixed alike
     (title_ncm_rescoring.title_embeddings, the same way)."""
-    present = {(m.variant, m.seed) for m in models}
+    present = {(m.variant, m.seed) for m in models} | set(scored)
     chosen = rescoring_methods(methods)
     by_method: dict[str, list[ModelResult]] = {method: [] for method in chosen}
     for m in models:
+        missing = [method for method in chosen
+                   if applies(method, m.config) and (f"{m.variant}+{method}", m.seed) not in present]
         if m.archived:  # evaluation/results_archive.py: its metrics only, no model to re-score
-            if say is not None and any(applies(method, m.config) for method in chosen):
+            if say is not None and missing:
                 say(f"{m.variant}, seed {m.seed}: from the results archive {m.archived_from}, not re-scored "
-                    "(its model is not here)")
+                    f"with {', '.join(missing)} (its model is not here)")
             continue
-        for method in chosen:
-            if applies(method, m.config) and (f"{m.variant}+{method}", m.seed) not in present:
-                by_method[method].append(RESCORINGS[method](m, say))
+        for method in missing:
+            by_method[method].append(RESCORINGS[method](m, say))
     return models + [r for method in chosen for r in by_method[method]]
+
+
+def in_report_order(models: list[ModelResult]) -> list[ModelResult]:
+    """The trained models in their order, then the re-scored ones method by method
+    (RESCORINGS' order), each method's in the order of the models they were made from:
+    the order ``with_rescoring`` gives, whether the re-scorings were made now or read
+    back from a results archive."""
+    trained = [m for m in models if not m.rescored_by]
+    position = {(m.variant, m.seed): i for i, m in enumerate(trained)}
+    methods = list(RESCORINGS)
+
+    def key(m: ModelResult):
+        made_from = (m.variant[:-len(m.rescored_by) - 1], m.seed)
+        return (methods.index(m.rescored_by) if m.rescored_by in methods else len(methods),
+                position.get(made_from, len(position)), m.variant, m.seed)
+
+    return trained + sorted((m for m in models if m.rescored_by), key=key)

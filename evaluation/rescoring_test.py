@@ -60,4 +60,39 @@ def test_an_archived_model_is_not_re_scored_and_says_why(monkeypatch):
     out = rescoring.with_rescoring([model_result(False, 1), archived], ["posthoc"], said.append)
     assert calls == [1] and [(m.variant, m.seed) for m in out[2:]] == [("baseline+posthoc", 1)]
     assert said == ["baseline, seed 2: from the results archive archive.json (model 1), not re-scored "
-                    "(its model is not here)"]
+                    "with posthoc (its model is not here)"]
+
+
+def test_a_re_scoring_held_already_is_not_computed_again(monkeypatch):
+    import dataclasses
+
+    calls, said = [], []
+    monkeypatch.setattr(rescoring, "RESCORINGS", {
+        method: (lambda method: lambda model, say=None: calls.append((model.variant, model.seed, method))
+                 or model_result(model.co_trained, model.seed, method))(method) for method in ("posthoc", "ncm")})
+    # An archived model whose posthoc re-scoring is archived beside it: nothing to say about posthoc.
+    archived = dataclasses.replace(model_result(False, 2), model_dir="", archived_from="archive.json (model 1)")
+    archived_posthoc = dataclasses.replace(model_result(False, 2, "posthoc"), model_dir="", archived_from="archive.json (model 2)")
+    out = rescoring.with_rescoring([model_result(False, 1), archived, archived_posthoc], ["posthoc"], said.append)
+    assert calls == [("baseline", 1, "posthoc")] and said == [] and len(out) == 4
+    # `scored`: pairs a results archive holds (archive_comparison re-scores only what it lacks).
+    out = rescoring.with_rescoring([model_result(False, 1), model_result(True, 1)], ["posthoc", "ncm"],
+                                   scored={("baseline+posthoc", 1), ("sicot-bilinear_attention+ncm", 1)})
+    assert calls[1:] == [("baseline", 1, "ncm"), ("sicot-bilinear_attention", 1, "posthoc")]
+    assert [m.variant for m in out[2:]] == ["sicot-bilinear_attention+posthoc", "baseline+ncm"]
+
+
+def test_re_scorings_come_after_the_trained_models_method_by_method():
+    import dataclasses
+
+    def rescored(co_trained, seed, method):
+        return dataclasses.replace(model_result(co_trained, seed, method), rescored_by=method)
+
+    trained = [model_result(False, 1), model_result(False, 2), model_result(True, 1), model_result(False, 1, "tau_norm")]
+    # As latest_comparison sorts models read back from an archive: by name.
+    mixed = sorted([*trained, rescored(True, 1, "ncm"), rescored(False, 2, "posthoc"), rescored(False, 1, "posthoc"),
+                    rescored(False, 1, "ncm")], key=lambda m: (m.variant, m.seed))
+    ordered = rescoring.in_report_order(mixed)
+    assert [(m.variant, m.seed) for m in ordered] == [
+        ("baseline", 1), ("baseline", 2), ("baseline+tau_norm", 1), ("sicot-bilinear_attention", 1),
+        ("baseline+posthoc", 1), ("baseline+posthoc", 2), ("baseline+ncm", 1), ("sicot-bilinear_attention+ncm", 1)]

@@ -16,7 +16,10 @@ models count as trained: ``sicot compare`` does not train a planned (variant, se
 an archive holds with the same shared settings and split, and ``sicot report`` puts
 the archived models beside the run folder's (a model of the folder wins over its
 archived copy). What needs the model itself (the re-scorings, the title attention)
-skips an archived one and says so (``ModelResult.archived``; its ``model_dir`` is empty).
+skips an archived one and says so (``ModelResult.archived``; its ``model_dir`` is empty),
+so a plan that names re-scorings (``compare.rescore``, or ``--rescore``) archives them
+too: ``sicot archive RUN_DIR --out FILE --rescore ncm`` and ``sicot compare --archive``
+write each model's ``<variant>+<method>`` beside it, and a report finds them there.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evaluation.rescoring import with_rescoring
 from evaluation.run_results import (
     ModelResult,
     RunResultsError,
@@ -55,6 +59,7 @@ def _entry(model: ModelResult) -> dict:
         "class_hits": np.asarray(model.class_hits, dtype=np.int64).reshape(-1, 4).tolist(),
         "labels": list(model.labels), "train_counts": dict(model.train_counts),
         "trained_in": model.model_dir,  # where the model was when it was archived
+        **({"rescored_by": model.rescored_by} if model.rescored_by else {}),
     }
 
 
@@ -70,7 +75,7 @@ def _model(entry: dict, where: str) -> ModelResult:
                        for s, row in entry["intervals"].items()},
             class_hits=np.asarray(entry["class_hits"], dtype=np.int64).reshape(-1, 4),
             labels=list(entry["labels"]), train_counts={k: int(v) for k, v in entry["train_counts"].items()},
-            archived_from=where,
+            archived_from=where, rescored_by=entry.get("rescored_by", ""),
         )
     except (KeyError, TypeError, ValueError, ConfigError) as e:
         raise RunResultsError(f"{where}: not a results archive entry ({type(e).__name__}: {e})") from None
@@ -130,12 +135,21 @@ def write_archive(models: list[ModelResult], path: str | Path) -> tuple[Path, in
     return path, len(new) - len(replaced), len(replaced)
 
 
-def archive_comparison(run_dir: str | Path, path: str | Path,
-                       wanted: tuple[str, str] | None = None) -> tuple[list[ModelResult], Path, int, int]:
+def archive_comparison(run_dir: str | Path, path: str | Path, wanted: tuple[str, str] | None = None,
+                       rescore=(), say=None) -> tuple[list[ModelResult], Path, int, int]:
     """Adds the models of ``run_dir``'s comparison (``wanted``: (shared settings hash,
     split); the newest evaluation's if None) to the archive at ``path``; returns the
-    models, then what ``write_archive`` returns."""
+    models, then what ``write_archive`` returns. ``rescore``: re-scorings
+    (evaluation/rescoring.py) archived beside the models, each computed only where the
+    archive does not hold it yet for that model (``sicot compare --archive`` archives
+    after every model: only the new one is re-scored)."""
     models = latest_comparison(collect_model_results(metadata_path_of(run_dir)), wanted=wanted)
+    if rescore:
+        path = Path(path)
+        held = read_archive(path) if path.exists() else []
+        comparison = (models[0].config_hash, models[0].split)
+        scored = {(m.variant, m.seed) for m in held if (m.config_hash, m.split) == comparison}
+        models = with_rescoring(models, rescore, say, scored=scored)
     return (models, *write_archive(models, path))
 
 

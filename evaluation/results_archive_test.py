@@ -137,3 +137,39 @@ def test_the_file_has_one_line_a_model(tmp_path):
     lines = path.read_text().splitlines()
     assert len(lines) == 4 and lines[0] == f'{{"schema": "{SCHEMA}", "models": [' and lines[-1] == "]}"
     assert [json.loads(line.rstrip(","))["variant"] for line in lines[1:3]] == ["baseline", "sicot-bilinear_attention"]
+
+
+def test_re_scorings_are_archived_beside_their_models_and_computed_once(tmp_path, monkeypatch):
+    from evaluation import rescoring, results_archive
+
+    trained = [_with_numbers(model_result(False, 1), 0.4), _with_numbers(model_result(True, 1), 0.5)]
+    monkeypatch.setattr(results_archive, "metadata_path_of", lambda run_dir: run_dir)
+    monkeypatch.setattr(results_archive, "collect_model_results", lambda metadata: list(trained))
+    calls = []
+
+    def posthoc(model, say=None):
+        calls.append((model.variant, model.seed))
+        return dataclasses.replace(_with_numbers(model_result(model.co_trained, model.seed, "posthoc"), 0.9),
+                                   split=model.split, rescored_by="posthoc")
+
+    monkeypatch.setattr(rescoring, "RESCORINGS", {"posthoc": posthoc})
+    path = tmp_path / "archive.json"
+    models, _, added, replaced = results_archive.archive_comparison("run", path, rescore=["posthoc"])
+    assert calls == [("baseline", 1), ("sicot-bilinear_attention", 1)] and (added, replaced) == (4, 0)
+    back = {(m.variant, m.seed): m for m in read_archive(path)}
+    assert set(back) == {("baseline", 1), ("sicot-bilinear_attention", 1), ("baseline+posthoc", 1),
+                         ("sicot-bilinear_attention+posthoc", 1)}
+    assert back[("baseline+posthoc", 1)].slices["overall"]["top1_accuracy"] == 0.9
+    assert back[("baseline+posthoc", 1)].config.long_tail.adjustment == "posthoc"
+    assert back[("baseline+posthoc", 1)].rescored_by == "posthoc" and back[("baseline", 1)].rescored_by == ""
+    # Another model trained (compare --archive archives after each): only it is re-scored.
+    trained.append(_with_numbers(model_result(False, 2), 0.3))
+    calls.clear()
+    _, _, added, replaced = results_archive.archive_comparison("run", path, rescore=["posthoc"])
+    assert calls == [("baseline", 2)] and (added, replaced) == (2, 2)
+    assert len(read_archive(path)) == 6
+    # A re-scoring held for another split is not this comparison's: computed.
+    trained[:] = [dataclasses.replace(m, split="validation") for m in trained]
+    calls.clear()
+    results_archive.archive_comparison("run", path, rescore=["posthoc"])
+    assert len(calls) == 3 and len(read_archive(path)) == 12

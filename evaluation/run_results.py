@@ -61,6 +61,9 @@ class ModelResult:
     # The results archive it was read back from (evaluation/results_archive.py); then
     # model_dir and the other folders are empty: the model is not on this machine.
     archived_from: str = ""
+    # The re-scoring that made this result from a trained model without retraining it
+    # (evaluation/rescoring.py: "posthoc", "ncm", ...); "" for a trained model.
+    rescored_by: str = ""
 
     @property
     def archived(self) -> bool:

@@ -361,6 +361,12 @@ class CompareConfig:
     # settings and split, is not trained again, and the reports put it beside the run
     # folder's models (evaluation/results_archive.py).
     archives: list[str] = dataclasses.field(default_factory=list)
+    # Re-scorings of the trained models that belong to the plan (evaluation/rescoring.py:
+    # posthoc, tau_norm, ncm, crt, title_ncm, ncm_title, crt_mixed): `sicot compare` and
+    # `sicot report --config` score every model trained without a re-balancing with each
+    # (the variants <variant>+<method>; `--rescore` adds more), `sicot compare --archive`
+    # archives them beside their models, and compare.acceptance may name them.
+    rescore: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass

@@ -146,6 +146,32 @@ def test_an_archived_comparison_is_not_trained_again_and_gives_the_same_tables(c
     assert after["attention"] == []  # the title attention needs the model, which is not here
 
 
+def test_archived_re_scorings_are_read_back_not_computed_again(compare_dir, tmp_path, capsys):
+    # The plan's re-scorings archived beside the models (`sicot archive --rescore`), then a
+    # report of the same plan elsewhere that names them (compare.rescore): the re-scored
+    # variants come from the archive, the same numbers, and nothing is re-scored.
+    assert main(["report", str(compare_dir), "--posthoc"]) == 0
+    scored = json.loads((compare_dir / "results.json").read_text())
+    archive = tmp_path / "archive.json"
+    assert main(["archive", str(compare_dir), "--out", str(archive), "--rescore", "posthoc"]) == 0
+    assert "tau = " in capsys.readouterr().out  # re-scored once here
+    variants = sorted(m["variant"] for m in json.loads(archive.read_text())["models"])
+    assert variants == ["baseline", "baseline+ncm", "baseline+posthoc", "baseline+tau_norm",
+                        "sicot-bilinear_attention", "sicot-bilinear_attention+posthoc"]
+    assert main(["archive", str(compare_dir), "--out", str(archive), "--rescore", "posthoc"]) == 0
+    assert "tau = " not in capsys.readouterr().out  # held already: not computed again
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert main(["report", str(elsewhere), *_compare_args(compare_dir.parent.parent, elsewhere,
+                 [f"compare.archives=[{archive}]", "compare.rescore=[posthoc]"])]) == 0
+    out = capsys.readouterr().out
+    assert "tau = " not in out and "not re-scored" not in out
+    after = json.loads((elsewhere / "results.json").read_text())
+    assert after["variants"] == scored["variants"]
+    for key in ("slices", "summary", "gains"):
+        assert json.dumps(after[key], sort_keys=True) == json.dumps(scored[key], sort_keys=True), key
+
+
 def test_html_report_renders_in_chromium(compare_dir, tmp_path):
     require_chromium()
     from selenium.webdriver.common.by import By
