@@ -67,7 +67,7 @@ def _model(entry: dict, where: str) -> ModelResult:
     try:
         config = SicotConfig.from_dict(entry["config"])
         model = ModelResult(
-            variant=entry["variant"], seed=int(entry["seed"]), config_hash=entry["config_hash"], config=config,
+            variant=entry["variant"], seed=int(entry["seed"]), config_hash=shared_config_hash(config), config=config,
             execution_id=-1, split=entry["split"], model_dir="", evaluation_dir="", transform_dir="",
             eval_examples_dir="", blessed=entry["blessed"],
             slices={s: {k: float(v) for k, v in row.items()} for s, row in entry["slices"].items()},
@@ -79,14 +79,14 @@ def _model(entry: dict, where: str) -> ModelResult:
         )
     except (KeyError, TypeError, ValueError, ConfigError) as e:
         raise RunResultsError(f"{where}: not a results archive entry ({type(e).__name__}: {e})") from None
-    # The names and the hash are the configuration's: an entry edited by hand, or written
-    # by a version that named or hashed them otherwise, would be compared as something else.
+    # The names are the configuration's: an entry renamed by hand would be compared as
+    # something else. The shared-settings hash is computed again from the settings, not
+    # taken from the entry: a setting added to sicot after the entry was written is
+    # missing from it and takes its default (what the writing version did), which changes
+    # every hash; the entry's own "config_hash" is what the writing version computed.
     if (model.variant, model.seed) != (variant_of(config), config.train.seed):
         raise RunResultsError(f"{where}: variant {model.variant!r}, seed {model.seed} do not match its configuration "
                               f"({variant_of(config)!r}, seed {config.train.seed})")
-    if model.config_hash != shared_config_hash(config):
-        raise RunResultsError(f"{where}: shared-settings hash {model.config_hash} is not its configuration's "
-                              f"({shared_config_hash(config)}): written by another version of sicot?")
     return model
 
 
