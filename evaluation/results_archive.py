@@ -121,7 +121,11 @@ def write_archive(models: list[ModelResult], path: str | Path) -> tuple[Path, in
     models replaced). The file is replaced whole, so an interrupted write leaves the
     old archive as it was."""
     path = Path(path)
-    kept = _read_entries(path) if path.exists() else []
+    return _write_archive(models, path, _read_entries(path) if path.exists() else [])
+
+
+def _write_archive(models: list[ModelResult], path: Path, kept: list[tuple[ModelResult, dict]]) -> tuple[Path, int, int]:
+    """``write_archive`` over the archive's entries ``kept``, already read."""
     new = [m for m in models if not m.archived]
     replaced = {archive_key(m) for m in new} & {archive_key(m) for m, _ in kept}
     entries = [entry for m, entry in kept if archive_key(m) not in replaced] + [_entry(m) for m in new]
@@ -144,13 +148,13 @@ def archive_comparison(run_dir: str | Path, path: str | Path, wanted: tuple[str,
     archive does not hold it yet for that model (``sicot compare --archive`` archives
     after every model: only the new one is re-scored)."""
     models = latest_comparison(collect_model_results(metadata_path_of(run_dir)), wanted=wanted)
+    path = Path(path)
+    kept = _read_entries(path) if path.exists() else []  # read once: for the re-scorings held and the write
     if rescore:
-        path = Path(path)
-        held = read_archive(path) if path.exists() else []
         comparison = (models[0].config_hash, models[0].split)
-        scored = {(m.variant, m.seed) for m in held if (m.config_hash, m.split) == comparison}
+        scored = {(m.variant, m.seed) for m, _ in kept if (m.config_hash, m.split) == comparison}
         models = with_rescoring(models, rescore, say, scored=scored)
-    return (models, *write_archive(models, path))
+    return (models, *_write_archive(models, path, kept))
 
 
 def archived_runs(models: list[ModelResult]) -> dict[tuple[str, int, str, str], ModelResult]:
