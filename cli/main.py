@@ -198,8 +198,10 @@ def _report_flags(parser) -> None:
 def cmd_compare(args) -> int:
     started = time.time()
     config = _load(args)
-    from evaluation.compare import planned_runs, produced_variants, reference_variant, run_comparison
+    from evaluation.compare import (planned_runs, produced_variants, reading_archive_to, reference_variant,
+                                    run_comparison)
 
+    config = reading_archive_to(config, args.archive)  # started again: the models it archived are not trained again
     runs = planned_runs(config)  # unknown variants and an unknown --reference are refused before any work
     _check_acceptance(config)
     rescore = _rescore(args, config)
@@ -354,7 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--archive", metavar="FILE",
                    help="after each model trains, add the comparison's models to this results archive (`sicot "
                         "archive`), with their re-scorings (compare.rescore, --rescore), so that a machine lost "
-                        "mid-way loses at most the model in training")
+                        "mid-way loses at most the model in training. Started again with the same FILE, the "
+                        "comparison trains only the models FILE lacks (FILE is read as one of compare.archives)")
     p.set_defaults(func=cmd_compare)
     p = sub.add_parser("report", help="write results.json and report.html of a finished run (no retraining)")
     p.add_argument("run_dir", help="a `sicot run` output folder or a `sicot compare` folder")

@@ -99,3 +99,22 @@ def test_report_offers_every_rescoring_method_and_refuses_others():
     assert tuple(args.rescore) == RESCORING_NAMES
     with pytest.raises(SystemExit):
         build_parser().parse_args(["report", "runs/x", "--rescore", "cosine"])
+
+
+def test_compare_started_again_with_its_archive_reads_it_and_reports_its_models(tmp_path, monkeypatch):
+    import cli.main as cli
+    from evaluation import compare
+
+    archive = tmp_path / "a.json"
+    archive.write_text("{}")
+    seen = {}
+
+    def run_comparison(config, say=None, archive_to=None, rescore=()):
+        seen["run"] = (list(config.compare.archives), archive_to)
+        return tmp_path / "compare"
+
+    monkeypatch.setattr(compare, "run_comparison", run_comparison)
+    monkeypatch.setattr(cli, "_report", lambda d, rescore, reference, config: seen.update(report=config.compare.archives))
+    assert main(["compare", "--set", f"pipeline.output_dir={tmp_path}", "--archive", str(archive)]) == 0
+    # The models it archived before count as trained, and the report shows them.
+    assert seen == {"run": ([str(archive)], str(archive)), "report": [str(archive)]}

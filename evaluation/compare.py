@@ -167,6 +167,22 @@ def run_comparison(config: SicotConfig, say=print, archive_to: str | Path | None
     return runs[0].output_path
 
 
+def reading_archive_to(config: SicotConfig, archive_to: str | Path | None) -> SicotConfig:
+    """``config`` with ``archive_to`` (``sicot compare --archive``) among the results
+    archives it reads, when that file exists and compare.archives does not list it
+    already: a comparison started again after its machine was lost trains only what
+    the archive it writes lacks, and reports every model of it. ``config`` is left as
+    it was."""
+    if archive_to is None or not Path(archive_to).is_file():
+        return config
+    listed = {Path(path).resolve() for path in config.compare.archives}
+    if Path(archive_to).resolve() in listed:
+        return config
+    reading = copy.deepcopy(config)
+    reading.compare.archives = [*config.compare.archives, str(archive_to)]
+    return reading
+
+
 def planned_comparison(config: SicotConfig) -> tuple[str, str]:
     """(shared settings hash, split) of the comparison ``config`` plans: the models a
     report of it shows when results archives are read."""

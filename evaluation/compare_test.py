@@ -174,3 +174,23 @@ def test_with_archive_to_the_comparison_is_archived_after_each_trained_run(monke
     archived = ("archive", str(tmp_path / "out" / "compare"), str(tmp_path / "a.json"),
                 compare.planned_comparison(config), ("ncm",))
     assert events == [("train", "baseline"), archived, ("train", "sicot-bilinear_attention"), archived]
+
+
+def test_the_archive_written_to_is_read_too_so_a_comparison_started_again_trains_only_what_it_lacks(tmp_path,
+                                                                                                     monkeypatch):
+    from evaluation import compare
+
+    archive = tmp_path / "a.json"
+    config = SicotConfig()
+    config.compare.archives = [str(tmp_path / "other.json")]
+    # Not written yet (the first start): nothing to read.
+    assert compare.reading_archive_to(config, archive) is config
+    assert compare.reading_archive_to(config, None) is config
+    archive.write_text("{}")
+    reading = compare.reading_archive_to(config, archive)
+    assert reading.compare.archives == [str(tmp_path / "other.json"), str(archive)]
+    assert config.compare.archives == [str(tmp_path / "other.json")]  # the caller's config is left as it was
+    # Listed already, under another spelling of the same path: not read twice.
+    monkeypatch.chdir(tmp_path)
+    config.compare.archives = ["a.json"]
+    assert compare.reading_archive_to(config, archive).compare.archives == ["a.json"]
