@@ -1,8 +1,8 @@
 """The Trainer component's run_fn (TFX generic Trainer, Keras 3): the orchestration.
 
 The parts live in modules named after them: the input pipeline
-(models/input_pipeline.py), the optimizer and schedule (models/learning_rate_schedule.py),
-the phased, resumable fit loop (models/phased_fit.py), the export
+(models/input_pipeline.py), the optimizer and schedule (training/learning_rate_schedule.py),
+the phased, resumable fit loop (training/phased_fit.py), the export
 (models/export.py). Here: the word-vector start, the classifier re-balancing after
 training, and ``train_and_export`` / ``run_fn`` tying them together.
 """
@@ -27,17 +27,17 @@ from models.classifier_rebalancing import (
 )
 from models.classifier_retraining import retrained_classifier, settings_from_config
 from models.nearest_class_mean import class_means, classes_without_mean, ncm_kernel
-from models.distribution import is_chief, serve_cluster_task, strategy_from_config
 from models.export import export_recognition_models
 from models.input_pipeline import make_dataset
-from models.learning_rate_schedule import steps_per_epoch
-from models.phased_fit import fit_with_warmup
 from models import custom_config as custom_config_contract
 from models.preprocessing import read_label_frequencies
 from models.sicot_model import build_sicot_model
 from models.word_vectors import aligned_embedding_matrix, load_word_vectors
 from sicot.config import SicotConfig
 from sicot.console import detail
+from training.distribution import is_chief, serve_cluster_task, strategy_from_config
+from training.learning_rate_schedule import steps_per_epoch
+from training.phased_fit import fit_with_warmup
 
 
 def initial_word_vectors(

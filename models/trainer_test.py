@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 from models.input_pipeline import _augment
-from models.learning_rate_schedule import learning_rate_schedule, make_optimizer, steps_per_epoch
+from training.learning_rate_schedule import learning_rate_schedule, make_optimizer, steps_per_epoch
 from sicot.config import load_config
 
 
@@ -49,7 +49,7 @@ def test_frozen_warmup_then_full_fine_tuning():
 
     from models import features
     from models.sicot_model import build_sicot_model
-    from models.phased_fit import backbone_trunk, fit_with_warmup
+    from training.phased_fit import backbone_trunk, fit_with_warmup
 
     config = load_config(None, [
         "model.backbone=tiny_cnn", "model.feature_dim=8", "preprocessing.image_size=12",
@@ -98,7 +98,7 @@ def test_trainer_starts_from_the_word2vec_step_unless_a_file_is_given(tmp_path):
 
 
 def test_resumed_phase_finishes_the_interrupted_epoch_then_whole_epochs():
-    from models.phased_fit import FitCall, _fit_calls
+    from training.phased_fit import FitCall, _fit_calls
 
     # (first global step, initial epoch, end epoch, steps per epoch)
     assert _fit_calls(0, 3, 10, 0) == [FitCall(first_step=0, initial_epoch=0, end_epoch=3, steps=10)]

@@ -290,7 +290,7 @@ class DistributeConfig:
     devices: list[str] = dataclasses.field(default_factory=list)
     # parameter_server: the classifier is split over the parameter servers by class
     # with model.classifier_shards (one shard per parameter server); see
-    # models/distribution.py.
+    # training/distribution.py.
 
 
 @dataclasses.dataclass

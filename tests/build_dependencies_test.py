@@ -1,6 +1,6 @@
 """The package layering that BUILD declares is the one the code imports.
 
-sicot (config, console) -> models -> components -> tfx_pipeline -> evaluation,
+sicot (config, console) -> training -> models -> components -> tfx_pipeline -> evaluation,
 serving -> cli. Every import of a project package counts, also one inside a function;
 only the CLI (the top layer, nothing imports it) may import inside functions, so that
 `sicot config` starts without TensorFlow.

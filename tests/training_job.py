@@ -4,7 +4,7 @@
 
 Trains the tiny co-training model (tiny_cnn, no BatchNorm, no dropout, no shuffling or
 augmentation: the same batches in the same order in every run) through
-models/phased_fit.fit_with_warmup under the configured strategy (TF_CONFIG gives the
+training/phased_fit.fit_with_warmup under the configured strategy (TF_CONFIG gives the
 cluster), with the backups of train.checkpoint_every_steps in OUT_DIR/backup. The
 chief (or the only process) writes OUT_DIR/weights.npz (every variable of the model by
 layer/name) and OUT_DIR/result.json (steps trained, where the classifier shards live).
@@ -75,9 +75,9 @@ def main(argv=None) -> int:
     import numpy as np
     keras.config.disable_traceback_filtering()
 
-    from models.distribution import is_chief, serve_cluster_task, strategy_from_config
+    from training.distribution import is_chief, serve_cluster_task, strategy_from_config
     from models.sicot_model import build_sicot_model
-    from models.phased_fit import fit_with_warmup
+    from training.phased_fit import fit_with_warmup
     from sicot.config import load_config
 
     config = load_config(None, [*SETTINGS, *args.overrides])

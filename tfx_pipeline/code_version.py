@@ -3,7 +3,7 @@
 ML Metadata reuses a step's earlier output when its inputs and exec properties are the
 same; TFX does not look at the Python code behind the step. So each of our steps carries
 ``code_version(<its entry modules>)``: a hash of those modules and of every module of
-``models/``, ``components/`` and ``sicot/`` they import, directly or through others
+``models/``, ``training/``, ``components/`` and ``sicot/`` they import, directly or through others
 (found by reading the import statements, also those inside functions; a package's
 ``__init__.py`` counts with each of its modules). A change of the ingest code then
 reruns ingest but not a cached Trainer, and a change of a loss reruns the Trainer but
@@ -21,7 +21,7 @@ import ast
 import hashlib
 from pathlib import Path
 
-PACKAGES = ("models", "components", "sicot")
+PACKAGES = ("models", "training", "components", "sicot")
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -71,6 +71,8 @@ def test_with_no_entry_every_module_counts_and_an_unknown_entry_fails(tree):
 def test_the_real_steps_are_found_and_stable():
     files = names(step_files(("models.trainer", "components.sicot_trainer")), ROOT)
     assert {"models/trainer.py", "models/sicot_model.py", "components/sicot_trainer.py", "sicot/config.py"} <= set(files)
+    # The fit loop's plumbing lives in training/: a change there reruns the Trainer too.
+    assert {"training/phased_fit.py", "training/fault_tolerant_training.py", "training/distribution.py"} <= set(files)
     assert not any(f.startswith("components/ingest") for f in files)  # ingest code does not rerun training
     version = code_version("models.trainer")
     assert len(version) == 16 and code_version("models.trainer") == version

@@ -3,7 +3,7 @@
 ``fit_with_warmup`` trains for train.epochs in up to two phases (the first
 train.freeze_backbone_epochs with the backbone trunk frozen), each a fresh optimizer
 whose schedule carries the decays before it; with backups
-(models/fault_tolerant_training.py) a restarted call resumes at the backed-up step:
+(training/fault_tolerant_training.py) a restarted call resumes at the backed-up step:
 the rest of the interrupted epoch, then whole epochs (``FitCall``). Under
 ParameterServerStrategy the chief schedules the steps on the workers.
 """
@@ -15,11 +15,11 @@ from typing import NamedTuple
 
 import keras
 
-from models.distribution import fit_on_parameter_servers, is_parameter_server
-from models.fault_tolerant_training import StepBackup, backed_up_step, remove_backups, restore_state
-from models.learning_rate_schedule import make_optimizer
 from sicot.config import SicotConfig
 from sicot.console import detail
+from training.distribution import fit_on_parameter_servers, is_parameter_server
+from training.fault_tolerant_training import StepBackup, backed_up_step, remove_backups, restore_state
+from training.learning_rate_schedule import make_optimizer
 
 
 def _verbosity(config: SicotConfig) -> int:
@@ -44,7 +44,7 @@ def fit_with_warmup(model, config: SicotConfig, train_ds, eval_ds, steps: int, c
     function: each worker builds its own input pipeline from it).
     With backup_dir and train.checkpoint_every_steps > 0 the training state is backed up
     every N steps, and a call that finds a backup resumes at its step (see
-    models/fault_tolerant_training.py); the backups are removed at the end. Under
+    training/fault_tolerant_training.py); the backups are removed at the end. Under
     ParameterServerStrategy the chief schedules the steps on the workers.
     """
     epochs = config.train.epochs

@@ -3,7 +3,7 @@
 import keras
 import pytest
 
-from models.learning_rate_schedule import learning_rate_schedule, make_optimizer, steps_per_epoch
+from training.learning_rate_schedule import learning_rate_schedule, make_optimizer, steps_per_epoch
 from sicot.config import load_config
 
 

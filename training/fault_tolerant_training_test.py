@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from models.fault_tolerant_training import (
+from training.fault_tolerant_training import (
     LATEST,
     StepBackup,
     backed_up_step,

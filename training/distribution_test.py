@@ -1,4 +1,4 @@
-"""What models/distribution.py decides in-process: the cluster task, the chief, and the
+"""What training/distribution.py decides in-process: the cluster task, the chief, and the
 strategies that need no cluster. The clusters themselves run in subprocesses in
 tests/distributed_training_test.py."""
 
@@ -7,7 +7,7 @@ import json
 import pytest
 import tensorflow as tf
 
-from models.distribution import (
+from training.distribution import (
     STRATEGIES,
     cluster_task,
     is_chief,

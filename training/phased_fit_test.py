@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models import phased_fit
-from models.fault_tolerant_training import backed_up_step
-from models.phased_fit import FitCall, _fit_calls, _verbosity, backbone_trunk, fit_with_warmup
+from training import phased_fit
+from training.fault_tolerant_training import backed_up_step
+from training.phased_fit import FitCall, _fit_calls, _verbosity, backbone_trunk, fit_with_warmup
 from sicot.config import load_config
 
 
