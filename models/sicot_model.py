@@ -37,7 +37,7 @@ from models.title_word_prediction import TitleWordPredictor, word_prediction_los
 from models.partial_fc import sample_classes, uses_logq_correction
 from models.sharded_classifier import ShardedClassifier, merge_top_k
 from models.title_encoders import encode_title
-from models.visual_backbone import build_backbone
+from models.visual_backbone import backbone_trunk, build_backbone
 from sicot.config import SicotConfig
 
 # The accuracy metrics read at most this many best classes per example (top1, top3).
@@ -283,6 +283,10 @@ class SicotModel(keras.Model):
                 break
             iterator = None
         super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
+    def backbone_trunk(self) -> keras.Model:
+        """The visual layers that pretrained weights fill, frozen in the fit loop's warm-up."""
+        return backbone_trunk(self.visual)
 
     def accuracy_metrics(self) -> list[keras.metrics.Metric]:
         """top1 and top3, read from the logits (Dense) or the merged top-k ids (sharded)."""

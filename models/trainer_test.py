@@ -49,7 +49,7 @@ def test_frozen_warmup_then_full_fine_tuning():
 
     from models import features
     from models.sicot_model import build_sicot_model
-    from training.phased_fit import backbone_trunk, fit_with_warmup
+    from training.phased_fit import fit_with_warmup
 
     config = load_config(None, [
         "model.backbone=tiny_cnn", "model.feature_dim=8", "preprocessing.image_size=12",
@@ -63,7 +63,7 @@ def test_frozen_warmup_then_full_fine_tuning():
          features.TITLE_TOKEN_IDS: rng.integers(0, 6, (8, 4)).astype("int64")}
     y = rng.integers(0, 3, 8)
     ds = tf.data.Dataset.from_tensors((x, y)).repeat()
-    trunk = backbone_trunk(model)
+    trunk = model.backbone_trunk()
     snapshots = []
 
     class Snapshot(keras.callbacks.Callback):

@@ -73,3 +73,8 @@ def build_backbone(
     inputs = keras.Input((image_size, image_size, 3), name="image_pixels")
     feature = layers.Dense(feature_dim, activation="relu", name="visual_projection")(trunk(inputs))
     return keras.Model(inputs, feature, name=f"{name}_backbone")
+
+
+def backbone_trunk(backbone: keras.Model) -> keras.Model:
+    """The part of a build_backbone model that pretrained weights fill: all but the projection."""
+    return backbone.get_layer(f"{backbone.name.removesuffix('_backbone')}_trunk")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from models.visual_backbone import build_backbone
+from models.visual_backbone import backbone_trunk, build_backbone
 
 
 @pytest.mark.parametrize("name, size", [("tiny_cnn", 16), ("small_resnet", 16), ("resnet50", 32)])
@@ -37,3 +37,14 @@ def test_pretrained_trunk_weights_load_from_a_local_file(tmp_path):
     fresh = _conv_kernels(build_backbone("tiny_cnn", 16, 8))
     assert len(loaded) == 2 and all(np.allclose(k, 0.5) for k in loaded)
     assert not any(np.allclose(k, 0.5) for k in fresh)
+
+
+@pytest.mark.parametrize("name", ["tiny_cnn", "small_resnet"])
+def test_backbone_trunk_is_every_layer_but_the_projection(name):
+    backbone = build_backbone(name, 16, 8)
+    trunk = backbone_trunk(backbone)
+    assert trunk.name == f"{name}_trunk"
+    projection = backbone.get_layer("visual_projection")
+    trunk_ids = {id(w) for w in trunk.weights}
+    assert trunk_ids and not trunk_ids & {id(w) for w in projection.weights}
+    assert len(trunk.weights) + len(projection.weights) == len(backbone.weights)

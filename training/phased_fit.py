@@ -28,11 +28,6 @@ def _verbosity(config: SicotConfig) -> int:
     return 1 if sys.stdout.isatty() else 2
 
 
-def backbone_trunk(model) -> keras.Model:
-    """The part of the visual backbone that pretrained weights fill (all but the projection)."""
-    return model.visual.get_layer(f"{model.visual.name.removesuffix('_backbone')}_trunk")
-
-
 def _compile(model, config: SicotConfig, steps: int, start_epoch: int) -> None:
     model.compile(optimizer=make_optimizer(config, steps, start_epoch), metrics=model.accuracy_metrics())
 
@@ -49,7 +44,7 @@ def fit_with_warmup(model, config: SicotConfig, train_ds, eval_ds, steps: int, c
     """
     epochs = config.train.epochs
     warm = max(0, min(config.train.freeze_backbone_epochs, epochs))
-    trunk = backbone_trunk(model) if warm else None
+    trunk = model.backbone_trunk() if warm else None
     resume_step = backed_up_step(backup_dir)
     history = keras.callbacks.History()
     history.history = {}

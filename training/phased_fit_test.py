@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from training import phased_fit
 from training.fault_tolerant_training import backed_up_step
-from training.phased_fit import FitCall, _fit_calls, _verbosity, backbone_trunk, fit_with_warmup
+from training.phased_fit import FitCall, _fit_calls, _verbosity, fit_with_warmup
 from sicot.config import load_config
 
 
@@ -35,6 +35,9 @@ class Toy(keras.Model):
 
     def call(self, x, training=False):
         return self.head(self.visual(x))
+
+    def backbone_trunk(self):
+        return self.visual.get_layer("toy_trunk")
 
     def accuracy_metrics(self):
         return [keras.metrics.MeanAbsoluteError(name="mae")]
@@ -67,7 +70,7 @@ class Record(keras.callbacks.Callback):
         self.backup_dir = backup_dir
 
     def on_train_begin(self, logs=None):
-        trunk = backbone_trunk(self.model)
+        trunk = self.model.backbone_trunk()
         self.starts.append((trunk.trainable, float(self.model.optimizer.learning_rate),
                             int(self.model.optimizer.iterations.numpy())))
 
@@ -95,12 +98,6 @@ class CopyBackup(keras.callbacks.Callback):
     def on_train_batch_begin(self, batch, logs=None):
         if backed_up_step(self.backup_dir) == self.step and not os.path.exists(self.copy_dir):
             shutil.copytree(self.backup_dir, self.copy_dir)
-
-
-def test_backbone_trunk_is_found_by_the_backbone_name():
-    model = Toy()
-    assert backbone_trunk(model).name == "toy_trunk"
-    assert backbone_trunk(model) is model.visual.get_layer("toy_trunk")
 
 
 def test_resume_mid_epoch_reads_the_next_batch_and_ends_like_an_uninterrupted_run(tmp_path):
@@ -152,7 +149,7 @@ def test_resume_at_the_first_step_of_the_second_phase_ends_like_an_uninterrupted
 def test_a_warm_up_longer_than_the_training_freezes_all_of_it():
     config = _config("train.epochs=1", "train.freeze_backbone_epochs=5")
     model, record = Toy(), Record()
-    trunk = backbone_trunk(model)
+    trunk = model.backbone_trunk()
     before = [w.numpy().copy() for w in trunk.weights]
     head_before = model.head.kernel.numpy().copy()
     history = fit_with_warmup(model, config, _batches, None, steps=3, callbacks=[record])  # a dataset function
