@@ -94,7 +94,7 @@ def _rescore(args, config=None) -> tuple[str, ...]:
 def _report(run_dir, rescore=(), reference: str | None = None, config=None):
     """``config``: its compare.acceptance rule, if any, is judged at its planned seeds."""
     from evaluation.report import make_report
-    from evaluation.compare import planned_comparison
+    from evaluation.compare import planned_comparison, planned_runs, produced_variants
     from evaluation.rescoring import DESCRIPTIONS, TITLE_METHODS, TUNED_ON_VALIDATION
 
     stage("report", str(run_dir))
@@ -108,7 +108,8 @@ def _report(run_dir, rescore=(), reference: str | None = None, config=None):
     report = make_report(run_dir, rescore=rescore, say=detail, reference=reference,
                          acceptance=config.compare.acceptance if config is not None else None,
                          planned_seeds=_planned_seeds(config) if config is not None else None,
-                         archives=archives, planned=planned_comparison(config) if archives else None)
+                         archives=archives, planned=planned_comparison(config) if archives else None,
+                         shown=produced_variants(planned_runs(config), rescore) if archives else None)
     for table in report.tables:
         say("")
         say(table.to_text())

@@ -21,7 +21,13 @@ from evaluation.html_report import write_report
 from evaluation.rescoring import in_report_order, with_rescoring
 from evaluation.results_document import build_results, write_results
 from evaluation.results_archive import read_archives
-from evaluation.run_results import RunResultsError, collect_model_results, latest_comparison, metadata_path_of
+from evaluation.run_results import (
+    ModelResult,
+    RunResultsError,
+    collect_model_results,
+    latest_comparison,
+    metadata_path_of,
+)
 from evaluation.run_summary import read_ingest_report, reject_line
 from evaluation.tables import Table, comparison_tables
 from sicot.config import AcceptanceConfig, SicotConfig
@@ -41,13 +47,19 @@ class Report:
 def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=(),
                 say=None, reference: str | None = None, acceptance: AcceptanceConfig | None = None,
                 planned_seeds: list[int] | None = None, archives=(),
-                planned: tuple[str, str] | None = None) -> Report:
+                planned: tuple[str, str] | None = None, shown: list[str] | None = None) -> Report:
     """``acceptance``: a comparison's acceptance rule, judged at ``planned_seeds``
     (evaluation/acceptance_rule.py; none when its variant is ""). ``archives``: results
     archives whose models join the run folder's (evaluation/results_archive.py; the run
     folder's model wins over an archived copy), the comparison shown then being
     ``planned`` ((shared settings hash, split); the newest evaluation's if None). With
-    archives the run folder may hold no ML Metadata yet."""
+    archives the run folder may hold no ML Metadata yet. ``shown``: the results' names
+    of what the plan produces (evaluation/compare.produced_variants: its variants and the
+    re-scorings asked for); with archives, a model of any other variant is left out and
+    counted: an archive may hold re-scorings another plan asked for (issue 11's
+    confirmatory run archives its test re-scorings for target 2, to stay unread until
+    validation has chosen target 2's methods), and a report of this plan must not print
+    them."""
     archived = read_archives(archives)
     try:
         metadata = metadata_path_of(run_dir)
@@ -58,6 +70,8 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=
     folder = metadata.parent if metadata is not None else Path(run_dir)
     found = collect_model_results(metadata) if metadata is not None else []
     models = latest_comparison(archived + found, wanted=planned if archived else None)
+    if archived and shown is not None:
+        models = _shown_only(models, shown, say)
     if reference is not None:  # its results' name ("sicot+posthoc" -> "sicot-<encoder>+posthoc"), checked first
         from evaluation.compare import produced_variants, reference_variant
 
@@ -87,6 +101,18 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=
         tables=comparison_tables(document),
         document=document,
     )
+
+
+def _shown_only(models: list[ModelResult], shown: list[str], say=None) -> list[ModelResult]:
+    kept = [m for m in models if m.variant in shown]
+    left_out = sorted({m.variant for m in models} - set(shown))
+    if not kept:
+        raise RunResultsError(f"none of the planned variants ({', '.join(shown)}) has a model here or in the "
+                              f"results archives")
+    if left_out and say is not None:
+        say(f"left out {len(models) - len(kept)} model(s) of variants this plan does not name "
+            f"({', '.join(left_out)}; --rescore METHOD or compare.rescore shows a re-scoring)")
+    return kept
 
 
 def judged_rule(document: dict, config: SicotConfig, rule: AcceptanceConfig, planned_seeds: list[int]) -> dict:

@@ -173,3 +173,30 @@ def test_archives_alone_make_a_report_in_an_empty_folder(tmp_path, fakes):
         report.make_report(out, archives=[archive], planned=("x", "test"))
     with pytest.raises(RunResultsError, match="no ML Metadata"):  # without archives the folder must hold a run
         report.make_report(tmp_path / "empty")
+
+
+def test_a_plans_report_leaves_out_archived_re_scorings_it_does_not_name(tmp_path, fakes):
+    # An archive that holds a test re-scoring another plan asked for (issue 11's target 1
+    # archive holds target 2's): the plan's report shows its own variants only, and says so.
+    import dataclasses
+
+    fakes([])
+    plain = model(False, 1, 0.4, 1)
+    rescored = model(False, 1, 0.5, 3)  # as evaluation/posthoc_rescoring.py makes one
+    config = dataclasses.replace(plain.config, long_tail=dataclasses.replace(plain.config.long_tail, adjustment="posthoc"))
+    rescored = dataclasses.replace(rescored, variant="baseline+posthoc", config=config, rescored_by="posthoc")
+    archive = _archived([plain, model(True, 1, 0.6, 2), rescored], tmp_path)
+    planned = (plain.config_hash, "test")
+    said = []
+    made = report.make_report(tmp_path / "out", archives=[archive], planned=planned,
+                              shown=["baseline", "sicot-bilinear_attention"], say=said.append)
+    assert [m["variant"] for m in made.document["models"]] == ["baseline", "sicot-bilinear_attention"]
+    assert not any("posthoc" in t.to_text() for t in made.tables)
+    assert said == ["left out 1 model(s) of variants this plan does not name (baseline+posthoc; "
+                    "--rescore METHOD or compare.rescore shows a re-scoring)"]
+    # Named by the plan (compare.rescore or --rescore), or no plan given: it is shown.
+    for shown in (["baseline", "sicot-bilinear_attention", "baseline+posthoc"], None):
+        made = report.make_report(tmp_path / "out", archives=[archive], planned=planned, shown=shown)
+        assert "baseline+posthoc" in [m["variant"] for m in made.document["models"]]
+    with pytest.raises(RunResultsError, match="none of the planned variants .sicot-mean. has a model"):
+        report.make_report(tmp_path / "out", archives=[archive], planned=planned, shown=["sicot-mean"])

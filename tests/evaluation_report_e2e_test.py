@@ -170,6 +170,13 @@ def test_archived_re_scorings_are_read_back_not_computed_again(compare_dir, tmp_
     assert after["variants"] == scored["variants"]
     for key in ("slices", "summary", "gains"):
         assert json.dumps(after[key], sort_keys=True) == json.dumps(scored[key], sort_keys=True), key
+    # The same plan without compare.rescore: the archived re-scorings are left out, and said.
+    assert main(["report", str(elsewhere), *_compare_args(compare_dir.parent.parent, elsewhere,
+                 [f"compare.archives=[{archive}]"])]) == 0
+    assert ("left out 2 model(s) of variants this plan does not name (baseline+posthoc, "
+            "sicot-bilinear_attention+posthoc;") in capsys.readouterr().out
+    plain = json.loads((elsewhere / "results.json").read_text())
+    assert not [v for v in plain["variants"] if v.endswith("+posthoc")] and "baseline+ncm" in plain["variants"]
 
 
 def test_html_report_renders_in_chromium(compare_dir, tmp_path):
