@@ -13,7 +13,7 @@ def test_defaults_are_the_documented_ones():
     assert config.data.eval_manifest == "data/emoji_sku/test.jsonl"
 
 
-@pytest.mark.parametrize("name", ["emoji_sku", "emoji_category", "issue11_target1"])
+@pytest.mark.parametrize("name", ["emoji_sku", "emoji_category", "issue11_target1", "issue11_target2"])
 def test_bundled_configurations_load_and_name_existing_data(name):
     from pathlib import Path
 
@@ -21,6 +21,8 @@ def test_bundled_configurations_load_and_name_existing_data(name):
     config = load_config(root / "configs" / f"{name}.yaml")
     for manifest in (config.data.manifest, config.data.eval_manifest, config.data.validation_manifest):
         assert manifest is None or (root / manifest).is_file()
+    for archive in config.compare.archives:  # a plan's committed results archives
+        assert (root / archive).is_file(), archive
     assert (config.data.eval_manifest is None) == (name == "emoji_category")
     if name == "emoji_sku":  # the file names the defaults
         assert config.to_dict() == SicotConfig().to_dict()
