@@ -105,10 +105,12 @@ def _report(run_dir, rescore=(), reference: str | None = None, config=None):
     archives = config.compare.archives if config is not None else []
     for path in archives:
         detail(f"results archive: {path}")
+    # With sealed splits the run folder holds other splits' evaluations: the plan's is shown.
+    planned = archives or (config is not None and config.compare.sealed_splits)
     report = make_report(run_dir, rescore=rescore, say=detail, reference=reference,
                          acceptance=config.compare.acceptance if config is not None else None,
                          planned_seeds=_planned_seeds(config) if config is not None else None,
-                         archives=archives, planned=planned_comparison(config) if archives else None,
+                         archives=archives, planned=planned_comparison(config) if planned else None,
                          shown=produced_variants(planned_runs(config), rescore) if archives else None)
     for table in report.tables:
         say("")
@@ -358,7 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="after each model trains, add the comparison's models to this results archive (`sicot "
                         "archive`), with their re-scorings (compare.rescore, --rescore), so that a machine lost "
                         "mid-way loses at most the model in training. Started again with the same FILE, the "
-                        "comparison trains only the models FILE lacks (FILE is read as one of compare.archives)")
+                        "comparison trains only the models FILE lacks (FILE is read as one of compare.archives). With "
+                        "compare.sealed_splits (e.g. [test]) each model is also archived scored on those splits, "
+                        "unshown, for a later plan on them")
     p.set_defaults(func=cmd_compare)
     p = sub.add_parser("report", help="write results.json and report.html of a finished run (no retraining)")
     p.add_argument("run_dir", help="a `sicot run` output folder or a `sicot compare` folder")
@@ -368,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "compare.seeds (its planned seeds, unless compare.acceptance.seeds), compare.rescore (re-scorings "
                      "of the plan, as --rescore) and compare.archives "
                      "(results archives whose models join the run folder's; the comparison shown is then the "
-                     "one the configuration plans) are read")
+                     "one the configuration plans, as with compare.sealed_splits) are read")
     p.set_defaults(func=cmd_report)
     p = sub.add_parser(
         "archive", help="write the compared models' results (metrics, intervals, per-class hits, settings; no "

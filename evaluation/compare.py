@@ -15,6 +15,11 @@ long-tail methods joined with ``+``: a training loss (``logit_adjusted``,
 ``balanced_softmax``) and/or a classifier re-balancing (``posthoc``, ``tau_norm``), e.g.
 ``baseline+logit_adjusted``, ``sicot+balanced_softmax+posthoc``. A variant that names
 no method keeps the ``long_tail`` settings of the configuration.
+
+``compare.sealed_splits`` (e.g. ``[test]`` for a comparison on validation) scores every
+model it trains on those splits too and archives the results unshown: tuning reads the
+validation numbers, and the test run planned afterwards finds its models' test numbers
+in the archive instead of training them again.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from models.logit_adjusted_loss import LOSSES
 from models.title_encoders import ENCODERS
 from sicot.config import ConfigError, SicotConfig
 from tfx_pipeline import local_runner
+from tfx_pipeline.eval_config import EVALUATION_SPLITS
 
 SICOT = "sicot"
 VARIANTS = (BASELINE, SICOT, *(f"{SICOT}-{encoder}" for encoder in ENCODERS))
@@ -79,6 +85,7 @@ def planned_runs(config: SicotConfig) -> list[SicotConfig]:
     """One configuration per (seed, variant); variants that end up equal run once."""
     if not config.compare.variants or not config.compare.seeds:
         raise ConfigError("compare.variants and compare.seeds must not be empty")
+    _check_sealed_splits(config)
     base = comparison_config(config)
     runs, seen = [], set()
     for seed in config.compare.seeds:
@@ -89,6 +96,29 @@ def planned_runs(config: SicotConfig) -> list[SicotConfig]:
                 seen.add(key)
                 runs.append(run)
     return runs
+
+
+def _check_sealed_splits(config: SicotConfig) -> None:
+    sealed = config.compare.sealed_splits
+    for split in sealed:
+        if split not in EVALUATION_SPLITS:
+            raise ConfigError(f"compare.sealed_splits: unknown split '{split}' (known: {', '.join(EVALUATION_SPLITS)})")
+        if split == config.compare.split:
+            raise ConfigError(f"compare.sealed_splits: '{split}' is the split the comparison is scored on "
+                              "(compare.split); a sealed split is another one")
+    if len(set(sealed)) < len(sealed):
+        raise ConfigError(f"compare.sealed_splits: a split named twice in {sealed}")
+
+
+def sealed_runs(run: SicotConfig, sealed_splits) -> list[SicotConfig]:
+    """``run`` scored on each split of ``sealed_splits`` instead of its own (the same
+    training: the scored split is no part of the Trainer's settings, so its cache serves)."""
+    sealed = []
+    for split in sealed_splits:
+        other = copy.deepcopy(run)
+        other.eval.split = split
+        sealed.append(other)
+    return sealed
 
 
 def produced_variants(configs: list[SicotConfig], rescore=()) -> list[str]:
@@ -142,12 +172,16 @@ def run_comparison(config: SicotConfig, say=print, archive_to: str | Path | None
     """Runs every planned variant but those a results archive of compare.archives holds
     (evaluation/results_archive.py); returns the comparison folder (holds metadata.sqlite).
     ``archive_to``: a results archive the comparison's models are added to after each run,
-    each with its re-scorings by the methods of ``rescore`` (evaluation/rescoring.py)."""
+    each with its re-scorings by the methods of ``rescore`` (evaluation/rescoring.py).
+    compare.sealed_splits: each trained model is first scored on those splits (archived
+    too, never reported here), then on compare.split. A planned run the archives hold is
+    not trained, whatever its sealed splits: a model whose machine was lost between the
+    two scorings is trained again for the other split by the next plan that needs it,
+    with the same settings and seed (not bit for bit the same weights)."""
     runs = planned_runs(config)
     keys = [planned_key(run) for run in runs]
     archived = archived_runs(read_archives(config.compare.archives))
     to_train = sum(key not in archived for key in keys)
-    wanted = planned_comparison(config)
     durations: list[float] = []
     with fingerprints_held():  # one stat of every image for all the runs, not one per run
         for i, (run, key) in enumerate(zip(runs, keys), 1):
@@ -157,14 +191,29 @@ def run_comparison(config: SicotConfig, say=print, archive_to: str | Path | None
                 continue
             started = time.time()
             say(f"==> compare [{i}/{len(runs)}]  {name}")
+            # The sealed splits first, so that the newest evaluation of the run folder (what
+            # `sicot report RUN_DIR` shows when no plan says otherwise) is this comparison's.
+            for sealed in sealed_runs(run, config.compare.sealed_splits):
+                if planned_key(sealed) in archived:
+                    continue
+                local_runner.run(sealed, push=False)
+                say(f"    [{name}] scored on the {sealed.eval.split} split too, sealed: not shown here")
+                _archive(sealed, archive_to, rescore, say, name)
             local_runner.run(run, push=False)
             durations.append(time.time() - started)
             say(f"    [{name}] done in {durations[-1]:.0f} s" + time_left(durations, to_train - len(durations)))
-            if archive_to is not None:
-                _, path, added, _ = archive_comparison(run.output_path, archive_to, wanted=wanted, rescore=rescore,
-                                                       say=say)
-                say(f"    [{name}] archived in {path}" + ("" if added else " (already there)"))
+            _archive(run, archive_to, rescore, say, name)
     return runs[0].output_path
+
+
+def _archive(run: SicotConfig, archive_to: str | Path | None, rescore, say, name: str) -> None:
+    """Adds the comparison of ``run`` (its shared settings, its scored split) to the
+    results archive ``archive_to``, if one is given."""
+    if archive_to is None:
+        return
+    wanted = planned_key(run)[2:]
+    _, path, added, _ = archive_comparison(run.output_path, archive_to, wanted=wanted, rescore=rescore, say=say)
+    say(f"    [{name}] archived in {path} ({run.eval.split} split)" + ("" if added else " (already there)"))
 
 
 def reading_archive_to(config: SicotConfig, archive_to: str | Path | None) -> SicotConfig:

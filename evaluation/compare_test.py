@@ -194,3 +194,67 @@ def test_the_archive_written_to_is_read_too_so_a_comparison_started_again_trains
     monkeypatch.chdir(tmp_path)
     config.compare.archives = ["a.json"]
     assert compare.reading_archive_to(config, archive).compare.archives == ["a.json"]
+
+
+@pytest.mark.parametrize("split, sealed, message", [
+    ("validation", ["validation"], "is the split the comparison is scored on"),
+    ("validation", ["train"], "unknown split 'train'"),
+    ("validation", ["test", "test"], "named twice"),
+])
+def test_bad_sealed_splits_are_refused_before_any_training(split, sealed, message):
+    config = SicotConfig()
+    config.compare.split, config.compare.sealed_splits = split, sealed
+    with pytest.raises(ConfigError, match=message):
+        planned_runs(config)
+
+
+def test_a_sealed_split_is_scored_first_and_archived_and_found_there_by_the_plan_on_that_split(monkeypatch, tmp_path):
+    from evaluation import compare
+    from evaluation.results_archive import planned_key
+
+    config = SicotConfig()
+    config.pipeline.output_dir = str(tmp_path / "out")
+    config.compare.seeds = [1]
+    config.compare.variants = ["baseline"]
+    config.compare.sealed_splits = ["test"]
+    events, archive = [], {}
+    monkeypatch.setattr(compare.local_runner, "run",
+                        lambda run, push: events.append(("score", run.eval.split, run.train.seed)))
+
+    def archive_comparison(run_dir, path, wanted=None, rescore=(), say=None):
+        events.append(("archive", wanted[1], tuple(rescore)))
+        archive[wanted[1]] = wanted
+        return [], path, 1, 0
+
+    monkeypatch.setattr(compare, "archive_comparison", archive_comparison)
+    said = []
+    compare.run_comparison(config, say=said.append, archive_to=tmp_path / "a.json", rescore=("posthoc",))
+    # Test first (sealed), then the comparison's own split, which is then the folder's newest.
+    assert events == [("score", "test", 1), ("archive", "test", ("posthoc",)),
+                      ("score", "validation", 1), ("archive", "validation", ("posthoc",))]
+    assert "    [baseline, seed 1] scored on the test split too, sealed: not shown here" in said
+    # Both scorings are of one training: the same shared settings.
+    assert archive["test"][0] == archive["validation"][0] == compare.planned_comparison(config)[0]
+    # The sealed scoring is the model the later test plan would train: its archive key.
+    [run] = planned_runs(config)
+    [sealed] = compare.sealed_runs(run, ["test"])
+    test_plan = SicotConfig.from_dict(config.to_dict())
+    test_plan.compare.split, test_plan.compare.sealed_splits = "test", []
+    assert planned_key(sealed) == planned_key(planned_runs(test_plan)[0])
+
+
+def test_a_sealed_scoring_the_archives_hold_is_not_made_again(monkeypatch, tmp_path):
+    from evaluation import compare
+    from evaluation.results_archive import planned_key
+
+    config = SicotConfig()
+    config.pipeline.output_dir = str(tmp_path / "out")
+    config.compare.seeds, config.compare.variants, config.compare.sealed_splits = [1], ["baseline"], ["test"]
+    [run] = planned_runs(config)
+    [sealed] = compare.sealed_runs(run, ["test"])
+    scored = []
+    monkeypatch.setattr(compare.local_runner, "run", lambda run, push: scored.append(run.eval.split))
+    monkeypatch.setattr(compare, "archived_runs", lambda models: {planned_key(sealed): object()})
+    compare.run_comparison(config, say=lambda line: None)
+    # Stopped after the sealed scoring last time: only the comparison's own split is scored.
+    assert scored == ["validation"]

@@ -51,8 +51,8 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=
     """``acceptance``: a comparison's acceptance rule, judged at ``planned_seeds``
     (evaluation/acceptance_rule.py; none when its variant is ""). ``archives``: results
     archives whose models join the run folder's (evaluation/results_archive.py; the run
-    folder's model wins over an archived copy), the comparison shown then being
-    ``planned`` ((shared settings hash, split); the newest evaluation's if None). With
+    folder's model wins over an archived copy). The comparison shown is ``planned``
+    ((shared settings hash, split); the newest evaluation's if None). With
     archives the run folder may hold no ML Metadata yet. ``shown``: the results' names
     of what the plan produces (evaluation/compare.produced_variants: its variants and the
     re-scorings asked for); with archives, a model of any other variant is left out and
@@ -69,7 +69,7 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=
         metadata = None
     folder = metadata.parent if metadata is not None else Path(run_dir)
     found = collect_model_results(metadata) if metadata is not None else []
-    models = latest_comparison(archived + found, wanted=planned if archived else None)
+    models = latest_comparison(archived + found, wanted=planned)
     if archived and shown is not None:
         models = _shown_only(models, shown, say)
     if reference is not None:  # its results' name ("sicot+posthoc" -> "sicot-<encoder>+posthoc"), checked first

@@ -200,3 +200,19 @@ def test_a_plans_report_leaves_out_archived_re_scorings_it_does_not_name(tmp_pat
         assert "baseline+posthoc" in [m["variant"] for m in made.document["models"]]
     with pytest.raises(RunResultsError, match="none of the planned variants .sicot-mean. has a model"):
         report.make_report(tmp_path / "out", archives=[archive], planned=planned, shown=["sicot-mean"])
+
+
+def test_a_planned_comparison_is_shown_even_when_the_folders_newest_evaluation_is_a_sealed_split(run_dir, fakes):
+    # compare.sealed_splits: the folder also holds each model scored on the test split,
+    # which this validation plan must not show, whatever was evaluated last.
+    import dataclasses
+
+    validation = [dataclasses.replace(model(c, 1, 0.4 + c / 10, 1 + c), split="validation") for c in (False, True)]
+    sealed = [model(False, 1, 0.9, 3), model(True, 1, 0.95, 4)]  # split "test", evaluated after
+    fakes(validation + sealed)
+    made = report.make_report(run_dir, planned=(validation[0].config_hash, "validation"))
+    assert made.document["split"] == "validation" and len(made.document["models"]) == 2
+    assert made.document["summary"]["baseline"]["overall"]["top1_accuracy"]["mean"] == pytest.approx(0.4)
+    # With no plan the newest evaluation's comparison is shown: `sicot compare` scores
+    # the sealed splits first so that it is the plan's.
+    assert report.make_report(run_dir).document["split"] == "test"

@@ -367,6 +367,13 @@ class CompareConfig:
     # (the variants <variant>+<method>; `--rescore` adds more), `sicot compare --archive`
     # archives them beside their models, and compare.acceptance may name them.
     rescore: list[str] = dataclasses.field(default_factory=list)
+    # Splits each trained model is also scored on, sealed: right after it trains and
+    # before it is scored on compare.split, with its re-scorings, into the results
+    # archive of `sicot compare --archive`; never shown by this comparison's tables. A
+    # later plan on that split (compare.split: test, the same archives) finds them there
+    # and trains nothing: a model is trained once for its validation numbers and for its
+    # test numbers, which stay unread until a plan reads them (evaluation/compare.py).
+    sealed_splits: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass

@@ -353,3 +353,38 @@ def test_ncm_rescoring_reads_the_features_that_give_each_models_own_predictions(
         assert doc["cotraining_gains"]["sicot-bilinear_attention+ncm"]["reference"] == "baseline+ncm"
     finally:
         assert main(["report", str(compare_dir)]) == 0
+
+
+def test_a_sealed_split_is_archived_from_the_same_training_and_a_later_plan_on_it_trains_nothing(compare_dir, tmp_path,
+                                                                                                  capsys):
+    # Last in this module: it adds the validation split's evaluations to the shared run.
+    # The comparison again, scored on validation with the test split sealed: the models
+    # are the ones trained above (the Trainer's cache: the scored split is no part of
+    # its settings); the archive gets both splits, the tables show validation only.
+    assert main(["report", str(compare_dir)]) == 0  # the plain report (a re-scoring test may have added variants)
+    test_results = json.loads((compare_dir / "results.json").read_text())
+    trainings = _states(_store(compare_dir), "SicotTrainer").count(3)  # COMPLETE; 5 is CACHED
+    archive = tmp_path / "archive.json"
+    root = compare_dir.parent.parent
+    args = _compare_args(root, compare_dir.parent, ["compare.split=validation", "compare.sealed_splits=[test]"])
+    assert main(["compare", *args, "--archive", str(archive)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("scored on the test split too, sealed: not shown here") == 4
+    states = _states(_store(compare_dir), "SicotTrainer")
+    assert states.count(3) == trainings and states.count(5) == 8  # nothing trained again: cached for each split
+    shown = json.loads((compare_dir / "results.json").read_text())
+    assert shown["split"] == "validation"
+    archived = json.loads(archive.read_text())["models"]
+    assert sorted((m["split"], m["variant"]) for m in archived) == sorted(
+        (split, m["variant"]) for split in ("test", "validation") for m in test_results["models"])
+    sealed = {m["variant"]: m["slices"]["overall"]["top1_accuracy"] for m in archived if m["split"] == "test"}
+    assert sealed == {m["variant"]: m["slices"]["overall"]["top1_accuracy"] for m in test_results["models"]}
+    # The test plan made later elsewhere finds every model in the archive: nothing trains,
+    # and its tables are the sealed numbers.
+    elsewhere = tmp_path / "elsewhere"
+    assert main(["compare", *_compare_args(root, elsewhere, [f"compare.archives=[{archive}]"])]) == 0
+    out = capsys.readouterr().out
+    assert out.count("not trained") == 4 and "done in" not in out
+    after = json.loads((elsewhere / "compare" / "results.json").read_text())
+    assert after["split"] == "test"
+    assert json.dumps(after["summary"], sort_keys=True) == json.dumps(test_results["summary"], sort_keys=True)
