@@ -198,7 +198,7 @@ def run_comparison(config: SicotConfig, say=print, archive_to: str | Path | None
                     continue
                 local_runner.run(sealed, push=False)
                 say(f"    [{name}] scored on the {sealed.eval.split} split too, sealed: not shown here")
-                _archive(sealed, archive_to, rescore, say, name)
+                _archive(sealed, archive_to, rescore, say, name, sealed=True)
             local_runner.run(run, push=False)
             durations.append(time.time() - started)
             say(f"    [{name}] done in {durations[-1]:.0f} s" + time_left(durations, to_train - len(durations)))
@@ -206,13 +206,15 @@ def run_comparison(config: SicotConfig, say=print, archive_to: str | Path | None
     return runs[0].output_path
 
 
-def _archive(run: SicotConfig, archive_to: str | Path | None, rescore, say, name: str) -> None:
+def _archive(run: SicotConfig, archive_to: str | Path | None, rescore, say, name: str, sealed: bool = False) -> None:
     """Adds the comparison of ``run`` (its shared settings, its scored split) to the
-    results archive ``archive_to``, if one is given."""
+    results archive ``archive_to``, if one is given. ``sealed``: the re-scorings say
+    nothing (each would print its top-1 on the sealed split)."""
     if archive_to is None:
         return
     wanted = planned_key(run)[2:]
-    _, path, added, _ = archive_comparison(run.output_path, archive_to, wanted=wanted, rescore=rescore, say=say)
+    _, path, added, _ = archive_comparison(run.output_path, archive_to, wanted=wanted, rescore=rescore,
+                                           say=None if sealed else say)
     say(f"    [{name}] archived in {path} ({run.eval.split} split)" + ("" if added else " (already there)"))
 
 

@@ -222,16 +222,17 @@ def test_a_sealed_split_is_scored_first_and_archived_and_found_there_by_the_plan
                         lambda run, push: events.append(("score", run.eval.split, run.train.seed)))
 
     def archive_comparison(run_dir, path, wanted=None, rescore=(), say=None):
-        events.append(("archive", wanted[1], tuple(rescore)))
+        events.append(("archive", wanted[1], tuple(rescore), say is not None))
         archive[wanted[1]] = wanted
         return [], path, 1, 0
 
     monkeypatch.setattr(compare, "archive_comparison", archive_comparison)
     said = []
     compare.run_comparison(config, say=said.append, archive_to=tmp_path / "a.json", rescore=("posthoc",))
-    # Test first (sealed), then the comparison's own split, which is then the folder's newest.
-    assert events == [("score", "test", 1), ("archive", "test", ("posthoc",)),
-                      ("score", "validation", 1), ("archive", "validation", ("posthoc",))]
+    # Test first (sealed), then the comparison's own split, which is then the folder's newest;
+    # the sealed re-scorings say nothing (they would print their test top-1).
+    assert events == [("score", "test", 1), ("archive", "test", ("posthoc",), False),
+                      ("score", "validation", 1), ("archive", "validation", ("posthoc",), True)]
     assert "    [baseline, seed 1] scored on the test split too, sealed: not shown here" in said
     # Both scorings are of one training: the same shared settings.
     assert archive["test"][0] == archive["validation"][0] == compare.planned_comparison(config)[0]

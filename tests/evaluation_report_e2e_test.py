@@ -366,18 +366,26 @@ def test_a_sealed_split_is_archived_from_the_same_training_and_a_later_plan_on_i
     trainings = _states(_store(compare_dir), "SicotTrainer").count(3)  # COMPLETE; 5 is CACHED
     archive = tmp_path / "archive.json"
     root = compare_dir.parent.parent
-    args = _compare_args(root, compare_dir.parent, ["compare.split=validation", "compare.sealed_splits=[test]"])
+    args = _compare_args(root, compare_dir.parent, ["compare.split=validation", "compare.sealed_splits=[test]",
+                                                    "compare.rescore=[posthoc]"])
     assert main(["compare", *args, "--archive", str(archive)]) == 0
     out = capsys.readouterr().out
     assert out.count("scored on the test split too, sealed: not shown here") == 4
+    # The re-scorings of the sealed split print nothing; those of validation speak.
+    assert "test top-1" not in out
+    assert "validation top-1 by tau" in out
     states = _states(_store(compare_dir), "SicotTrainer")
     assert states.count(3) == trainings and states.count(5) == 8  # nothing trained again: cached for each split
     shown = json.loads((compare_dir / "results.json").read_text())
     assert shown["split"] == "validation"
     archived = json.loads(archive.read_text())["models"]
-    assert sorted((m["split"], m["variant"]) for m in archived) == sorted(
-        (split, m["variant"]) for split in ("test", "validation") for m in test_results["models"])
-    sealed = {m["variant"]: m["slices"]["overall"]["top1_accuracy"] for m in archived if m["split"] == "test"}
+    splits = ("test", "validation")
+    assert sorted((m["split"], m["variant"]) for m in archived if "rescored_by" not in m) == sorted(
+        (split, m["variant"]) for split in splits for m in test_results["models"])
+    assert sorted((m["split"], m["variant"]) for m in archived if "rescored_by" in m) == [
+        (split, f"{variant}+posthoc") for split in splits for variant in ("baseline", "sicot-bilinear_attention")]
+    sealed = {m["variant"]: m["slices"]["overall"]["top1_accuracy"] for m in archived
+              if m["split"] == "test" and "rescored_by" not in m}
     assert sealed == {m["variant"]: m["slices"]["overall"]["top1_accuracy"] for m in test_results["models"]}
     # The test plan made later elsewhere finds every model in the archive: nothing trains,
     # and its tables are the sealed numbers.
