@@ -38,7 +38,7 @@ from models.logit_adjusted_loss import LOSSES
 from models.title_encoders import ENCODERS
 from sicot.config import ConfigError, SicotConfig
 from tfx_pipeline import local_runner
-from tfx_pipeline.eval_config import EVALUATION_SPLITS
+from tfx_pipeline.eval_config import example_split
 
 SICOT = "sicot"
 VARIANTS = (BASELINE, SICOT, *(f"{SICOT}-{encoder}" for encoder in ENCODERS))
@@ -101,8 +101,10 @@ def planned_runs(config: SicotConfig) -> list[SicotConfig]:
 def _check_sealed_splits(config: SicotConfig) -> None:
     sealed = config.compare.sealed_splits
     for split in sealed:
-        if split not in EVALUATION_SPLITS:
-            raise ConfigError(f"compare.sealed_splits: unknown split '{split}' (known: {', '.join(EVALUATION_SPLITS)})")
+        try:
+            example_split(split)
+        except ConfigError as e:
+            raise ConfigError(f"compare.sealed_splits: {e}") from None
         if split == config.compare.split:
             raise ConfigError(f"compare.sealed_splits: '{split}' is the split the comparison is scored on "
                               "(compare.split); a sealed split is another one")

@@ -198,7 +198,7 @@ def test_the_archive_written_to_is_read_too_so_a_comparison_started_again_trains
 
 @pytest.mark.parametrize("split, sealed, message", [
     ("validation", ["validation"], "is the split the comparison is scored on"),
-    ("validation", ["train"], "unknown split 'train'"),
+    ("validation", ["train"], "compare.sealed_splits: unknown evaluation split 'train'"),
     ("validation", ["test", "test"], "named twice"),
 ])
 def test_bad_sealed_splits_are_refused_before_any_training(split, sealed, message):
