@@ -106,11 +106,11 @@ def _report(run_dir, rescore=(), reference: str | None = None, config=None):
     for path in archives:
         detail(f"results archive: {path}")
     # With sealed splits the run folder holds other splits' evaluations: the plan's is shown.
-    planned = archives or (config is not None and config.compare.sealed_splits)
+    by_plan = archives or (config is not None and config.compare.sealed_splits)
     report = make_report(run_dir, rescore=rescore, say=detail, reference=reference,
                          acceptance=config.compare.acceptance if config is not None else None,
                          planned_seeds=_planned_seeds(config) if config is not None else None,
-                         archives=archives, planned=planned_comparison(config) if planned else None,
+                         archives=archives, planned=planned_comparison(config) if by_plan else None,
                          shown=produced_variants(planned_runs(config), rescore) if archives else None)
     for table in report.tables:
         say("")
