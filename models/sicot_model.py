@@ -38,6 +38,7 @@ from models.partial_fc import sample_classes, uses_logq_correction
 from models.sharded_classifier import ShardedClassifier, merge_top_k
 from models.title_encoders import encode_title
 from models.visual_backbone import backbone_trunk, build_backbone
+from models.weight_decay import check_scope, decay_kernels
 from sicot.config import SicotConfig
 
 # The accuracy metrics read at most this many best classes per example (top1, top3).
@@ -348,6 +349,7 @@ def build_sicot_model(
     """class_counts: training images per class id (the logit-adjusted losses need them);
     steps_per_epoch: for model.mixed_loss_warmup_epochs."""
     m = config.model
+    check_scope(config.train.weight_decay_scope)
     offsets = None
     if config.long_tail.loss != "softmax":
         if class_counts is None:
@@ -389,6 +391,8 @@ def build_sicot_model(
         name="sicot",
     )
     model.build(visual.input_shape)
+    if config.train.weight_decay_scope == "kernels":
+        decay_kernels(model, config.train.weight_decay)
     return model
 
 

@@ -259,7 +259,12 @@ class TrainConfig:
     optimizer: str = "sgd"
     learning_rate: float = 0.05
     momentum: float = 0.9
+    # L2 penalty weight_decay * sum(w^2) (Keras' L2 regularizer) on the weights that
+    # weight_decay_scope names: classifier (the shared classifier's kernel) or kernels
+    # (every weight matrix and convolution kernel; not biases, BatchNorm or word
+    # embeddings; models/weight_decay.py).
     weight_decay: float = 1e-4
+    weight_decay_scope: str = "classifier"
     # Step decay: the learning rate is multiplied by lr_decay_gamma every
     # lr_decay_epochs epochs (the paper: gamma 0.8).
     lr_decay_gamma: float = 0.8
