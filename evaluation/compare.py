@@ -12,9 +12,9 @@ Variants carry the names the results use: ``baseline`` (visual only),
 ``sicot-bilstm_attention``, ``sicot-bilinear_attention``; the paper's Table 3), or
 ``sicot``, short for ``sicot-<model.title_encoder>``; each optionally followed by
 long-tail methods joined with ``+``: a training loss (``logit_adjusted``,
-``balanced_softmax``) and/or a classifier re-balancing (``posthoc``, ``tau_norm``), e.g.
-``baseline+logit_adjusted``, ``sicot+balanced_softmax+posthoc``. A variant that names
-no method keeps the ``long_tail`` settings of the configuration.
+``balanced_softmax``) and/or a classifier re-balancing (``posthoc``, ``tau_norm``,
+``ncm``, ``crt``), e.g. ``baseline+logit_adjusted``, ``sicot+balanced_softmax+posthoc``.
+A variant that names no method keeps the ``long_tail`` settings of the configuration.
 
 ``compare.sealed_splits`` (e.g. ``[test]`` for a comparison on validation) scores every
 model it trains on those splits too and archives the results unshown: tuning reads the
