@@ -65,11 +65,23 @@ def _sizes(doc: dict, variant: str, slice_name: str) -> str:
     return f"{examples:.0f} / {classes:.0f}" if examples == examples else "-"
 
 
-def _note(doc: dict, averaging: str) -> str:
-    seeds = doc["seeds"]
+def _seeds_text(doc: dict, variants: list[str]) -> str:
+    """The seeds behind a table of ``variants``. When they differ between its models (an
+    archive may hold more seeds of one side), each model's, and gains pair the common ones."""
+    by_variant = {v: sorted({m["seed"] for m in doc["models"] if m["variant"] == v}) for v in variants}
+    by_variant = {v: seeds for v, seeds in by_variant.items() if seeds}
+    if len({tuple(seeds) for seeds in by_variant.values()}) > 1:
+        each = "; ".join(f"{v} {seed_list(seeds)}" for v, seeds in by_variant.items())
+        return (f"mean ± std over each model's seeds ({each}), gains paired over the seeds both models "
+                "have, with their 95% t interval")
+    seeds = next(iter(by_variant.values()), doc["seeds"])
+    return f"mean ± std over seeds {seeds}, gains with their 95% t interval" if len(seeds) > 1 else f"seed {seeds[0]}"
+
+
+def _note(doc: dict, averaging: str, variants: list[str] | None = None) -> str:
     return (
         f"{doc.get('split', 'test')} split; {averaging}; head = at least {doc['head_min_train_images']} training images; "
-        + (f"mean ± std over seeds {seeds}, gains with their 95% t interval" if len(seeds) > 1 else f"seed {seeds[0]}")
+        + _seeds_text(doc, doc["variants"] if variants is None else variants)
     )
 
 
@@ -150,7 +162,8 @@ def _accuracy_tables(doc: dict) -> list[Table]:
                     ["slice", "eval images / classes", f"{reference} top-1", f"{reference} top-3",
                      f"{variant} top-1", f"{variant} top-3", "gain top-1", "gain top-3"],
                     rows,
-                    _with_power(_note(doc, averaging), pair["slices"]) if not suffix else _note(doc, averaging),
+                    _with_power(_note(doc, averaging, [reference, variant]), pair["slices"])
+                    if not suffix else _note(doc, averaging, [reference, variant]),
                 )
             )
     if len(doc["variants"]) > 2 or not pairs:
@@ -206,12 +219,13 @@ def single_model_tables(doc: dict) -> list[Table]:
     tables = []
     for variant in doc["variants"]:
         summary = doc["summary"][variant]
-        intervals = next((m.get("intervals", {}) for m in doc["models"] if m["variant"] == variant), {})
+        own = [m for m in doc["models"] if m["variant"] == variant]
+        intervals = own[0].get("intervals", {}) if own else {}
         keys = ("top1_accuracy", "top3_accuracy", "top1_accuracy_per_class", "top3_accuracy_per_class")
         rows = [[slice_label(s), _sizes(doc, variant, s)]
                 + [_with_interval(summary[s][k], intervals.get(s, {}).get(k)) for k in keys] for s in doc["slices"]]
-        note = _note(doc, "per example and averaged per class")
-        if any(intervals.values()) and len(doc["seeds"]) == 1:
+        note = _note(doc, "per example and averaged per class", [variant])
+        if any(intervals.values()) and len({m["seed"] for m in own}) == 1:
             note += "; [95% interval over the slice's examples, TFMA]"
         tables.append(
             Table(f"{variant}: accuracy (%)",

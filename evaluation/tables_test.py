@@ -210,3 +210,26 @@ def test_the_text_of_a_comparison_table_lines_up(pair_doc):
     assert overall.startswith("overall  ") and tail.startswith("tail     ")
     assert overall.endswith("+5.0 ± 1.0 [-4.0, +14.0]")
     assert f"{note}\n{power}" == comparison_tables(pair_doc)[0].note
+
+
+def test_notes_name_each_models_seeds_when_they_differ(pair_doc):
+    # An archive may hold more seeds of one side (target 2's baseline+posthoc at seeds
+    # 15-22 beside a baseline at 11-22): each table names the seeds behind its own models.
+    doc = pair_doc
+    doc["models"] = ([{"variant": "baseline", "seed": s, "intervals": {}} for s in (1, 2, 3, 4)]
+                     + [{"variant": "sicot-mean", "seed": s, "intervals": {}} for s in (3, 4)])
+    per_example, per_class = comparison_tables(doc)
+    assert per_class.note == ("test split; averaged per class; head = at least 20 training images; mean ± std "
+                              "over each model's seeds (baseline 1-4; sicot-mean 3, 4), gains paired over the "
+                              "seeds both models have, with their 95% t interval")
+    assert per_example.note.splitlines()[0] == per_class.note.replace("averaged per class", "per example")
+
+
+def test_a_table_names_only_its_own_models_seeds(pair_doc):
+    doc = pair_doc
+    doc["variants"].append("baseline+posthoc")  # an extra model at other seeds, not in the pair's tables
+    doc["summary"]["baseline+posthoc"] = doc["summary"]["baseline"]
+    doc["models"] += [{"variant": "baseline+posthoc", "seed": s, "intervals": {}} for s in (7, 8)]
+    per_example, per_class, all_models = comparison_tables(doc)
+    assert per_class.note.endswith("mean ± std over seeds [1, 2], gains with their 95% t interval")
+    assert "(baseline 1, 2; sicot-mean 1, 2; baseline+posthoc 7, 8)" in all_models.note
