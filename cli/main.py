@@ -111,7 +111,8 @@ def _report(run_dir, rescore=(), reference: str | None = None, config=None):
                          acceptance=config.compare.acceptance if config is not None else None,
                          planned_seeds=_planned_seeds(config) if config is not None else None,
                          archives=archives, planned=planned_comparison(config) if by_plan else None,
-                         shown=produced_variants(planned_runs(config), rescore) if archives else None)
+                         shown=produced_variants(planned_runs(config), rescore) if archives else None,
+                         seeds=list(config.compare.seeds) if archives else None)
     for table in report.tables:
         say("")
         say(table.to_text())

@@ -182,6 +182,7 @@ def run_comparison(config: SicotConfig, say=print, archive_to: str | Path | None
     with the same settings and seed (not bit for bit the same weights)."""
     runs = planned_runs(config)
     keys = [planned_key(run) for run in runs]
+    planned = {(variant, seed) for variant, seed, _, _ in keys}
     archived = archived_runs(read_archives(config.compare.archives))
     to_train = sum(key not in archived for key in keys)
     durations: list[float] = []
@@ -200,23 +201,25 @@ def run_comparison(config: SicotConfig, say=print, archive_to: str | Path | None
                     continue
                 local_runner.run(sealed, push=False)
                 say(f"    [{name}] scored on the {sealed.eval.split} split too, sealed: not shown here")
-                _archive(sealed, archive_to, rescore, say, name, sealed=True)
+                _archive(sealed, archive_to, rescore, say, name, planned, sealed=True)
             local_runner.run(run, push=False)
             durations.append(time.time() - started)
             say(f"    [{name}] done in {durations[-1]:.0f} s" + time_left(durations, to_train - len(durations)))
-            _archive(run, archive_to, rescore, say, name)
+            _archive(run, archive_to, rescore, say, name, planned)
     return runs[0].output_path
 
 
-def _archive(run: SicotConfig, archive_to: str | Path | None, rescore, say, name: str, sealed: bool = False) -> None:
-    """Adds the comparison of ``run`` (its shared settings, its scored split) to the
-    results archive ``archive_to``, if one is given. ``sealed``: the re-scorings say
-    nothing (each would print its top-1 on the sealed split)."""
+def _archive(run: SicotConfig, archive_to: str | Path | None, rescore, say, name: str, planned: set,
+             sealed: bool = False) -> None:
+    """Adds the plan's models (``planned``: its (variant, seed) pairs) of the comparison of
+    ``run`` (its shared settings, its scored split) to the results archive ``archive_to``,
+    if one is given. ``sealed``: the re-scorings say nothing (each would print its top-1
+    on the sealed split)."""
     if archive_to is None:
         return
     wanted = planned_key(run)[2:]
     _, path, added, _ = archive_comparison(run.output_path, archive_to, wanted=wanted, rescore=rescore,
-                                           say=None if sealed else say)
+                                           say=None if sealed else say, only=planned)
     say(f"    [{name}] archived in {path} ({run.eval.split} split)" + ("" if added else " (already there)"))
 
 

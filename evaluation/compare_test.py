@@ -164,15 +164,17 @@ def test_with_archive_to_the_comparison_is_archived_after_each_trained_run(monke
     events = []
     monkeypatch.setattr(compare.local_runner, "run", lambda run, push: events.append(("train", variant_of(run))))
 
-    def archive(run_dir, path, wanted=None, rescore=(), say=None):
-        events.append(("archive", str(run_dir), str(path), wanted, tuple(rescore)))
+    def archive(run_dir, path, wanted=None, rescore=(), say=None, only=None):
+        events.append(("archive", str(run_dir), str(path), wanted, tuple(rescore), frozenset(only)))
         return [], path, 1, 0
 
     monkeypatch.setattr(compare, "archive_comparison", archive)
     compare.run_comparison(config, say=lambda line: None, archive_to=tmp_path / "a.json", rescore=("ncm",))
-    # Each model is archived with the plan's re-scorings.
+    # Each model is archived with the plan's re-scorings, and only the plan's models: the
+    # folder may hold another plan's seeds of the same settings.
     archived = ("archive", str(tmp_path / "out" / "compare"), str(tmp_path / "a.json"),
-                compare.planned_comparison(config), ("ncm",))
+                compare.planned_comparison(config), ("ncm",),
+                frozenset({("baseline", 1), ("sicot-bilinear_attention", 1)}))
     assert events == [("train", "baseline"), archived, ("train", "sicot-bilinear_attention"), archived]
 
 
@@ -221,7 +223,7 @@ def test_a_sealed_split_is_scored_first_and_archived_and_found_there_by_the_plan
     monkeypatch.setattr(compare.local_runner, "run",
                         lambda run, push: events.append(("score", run.eval.split, run.train.seed)))
 
-    def archive_comparison(run_dir, path, wanted=None, rescore=(), say=None):
+    def archive_comparison(run_dir, path, wanted=None, rescore=(), say=None, only=None):
         events.append(("archive", wanted[1], tuple(rescore), say is not None))
         archive[wanted[1]] = wanted
         return [], path, 1, 0

@@ -47,7 +47,8 @@ class Report:
 def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=(),
                 say=None, reference: str | None = None, acceptance: AcceptanceConfig | None = None,
                 planned_seeds: list[int] | None = None, archives=(),
-                planned: tuple[str, str] | None = None, shown: list[str] | None = None) -> Report:
+                planned: tuple[str, str] | None = None, shown: list[str] | None = None,
+                seeds: list[int] | None = None) -> Report:
     """``acceptance``: a comparison's acceptance rule, judged at ``planned_seeds``
     (evaluation/acceptance_rule.py; none when its variant is ""). ``archives``: results
     archives whose models join the run folder's (evaluation/results_archive.py; the run
@@ -59,7 +60,9 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=
     counted: an archive may hold re-scorings another plan asked for (issue 11's
     confirmatory run archives its test re-scorings for target 2, to stay unread until
     validation has chosen target 2's methods), and a report of this plan must not print
-    them."""
+    them. ``seeds``: the plan's seeds (compare.seeds); with archives, a model of another
+    seed is left out and counted the same way (an archive may hold another plan's seeds
+    of the same settings, which the plan's means and pairs must not take in)."""
     archived = read_archives(archives)
     try:
         metadata = metadata_path_of(run_dir)
@@ -72,6 +75,8 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=
     models = latest_comparison(archived + found, wanted=planned)
     if archived and shown is not None:
         models = _shown_only(models, shown, say)
+    if archived and seeds is not None:
+        models = _planned_seeds_only(models, seeds, say)
     if reference is not None:  # its results' name ("sicot+posthoc" -> "sicot-<encoder>+posthoc"), checked first
         from evaluation.compare import produced_variants, reference_variant
 
@@ -112,6 +117,18 @@ def _shown_only(models: list[ModelResult], shown: list[str], say=None) -> list[M
     if left_out and say is not None:
         say(f"left out {len(models) - len(kept)} model(s) of variants this plan does not name "
             f"({', '.join(left_out)}; --rescore METHOD or compare.rescore shows a re-scoring)")
+    return kept
+
+
+def _planned_seeds_only(models: list[ModelResult], seeds: list[int], say=None) -> list[ModelResult]:
+    kept = [m for m in models if m.seed in seeds]
+    if not kept:
+        raise RunResultsError(f"none of the planned seeds ({', '.join(map(str, seeds))}) has a model here or in "
+                              f"the results archives")
+    if len(kept) < len(models) and say is not None:
+        other = sorted({m.seed for m in models} - set(seeds))
+        say(f"left out {len(models) - len(kept)} model(s) of seeds this plan does not name "
+            f"({', '.join(map(str, other))}; compare.seeds names the plan's)")
     return kept
 
 

@@ -216,3 +216,23 @@ def test_a_planned_comparison_is_shown_even_when_the_folders_newest_evaluation_i
     # With no plan the newest evaluation's comparison is shown: `sicot compare` scores
     # the sealed splits first so that it is the plan's.
     assert report.make_report(run_dir).document["split"] == "test"
+
+
+def test_a_plans_report_leaves_out_archived_seeds_it_does_not_name(tmp_path, fakes):
+    # An archive may hold another plan's seeds of the same settings (stop 42: target 1's
+    # seeds 15-22 beside a new plan's 1-3): the plan's means and pairs take its seeds only.
+    fakes([])
+    archive = _archived([model(False, 1, 0.4, 1), model(True, 1, 0.6, 2), model(False, 15, 0.9, 3)], tmp_path)
+    planned = (model(False, 1, 0.4, 1).config_hash, "test")
+    said = []
+    made = report.make_report(tmp_path / "out", archives=[archive], planned=planned, seeds=[1, 2, 3],
+                              say=said.append)
+    assert [(m["variant"], m["seed"]) for m in made.document["models"]] == [
+        ("baseline", 1), ("sicot-bilinear_attention", 1)]
+    assert made.document["summary"]["baseline"]["overall"]["top1_accuracy"]["mean"] == pytest.approx(0.4)
+    assert said == ["left out 1 model(s) of seeds this plan does not name (15; compare.seeds names the plan's)"]
+    # No seeds given: every archived seed, as before.
+    made = report.make_report(tmp_path / "out", archives=[archive], planned=planned)
+    assert len(made.document["models"]) == 3
+    with pytest.raises(RunResultsError, match="none of the planned seeds .4. has a model"):
+        report.make_report(tmp_path / "out", archives=[archive], planned=planned, seeds=[4])

@@ -140,14 +140,21 @@ def _write_archive(models: list[ModelResult], path: Path, kept: list[tuple[Model
 
 
 def archive_comparison(run_dir: str | Path, path: str | Path, wanted: tuple[str, str] | None = None,
-                       rescore=(), say=None) -> tuple[list[ModelResult], Path, int, int]:
+                       rescore=(), say=None, only=None) -> tuple[list[ModelResult], Path, int, int]:
     """Adds the models of ``run_dir``'s comparison (``wanted``: (shared settings hash,
     split); the newest evaluation's if None) to the archive at ``path``; returns the
     models, then what ``write_archive`` returns. ``rescore``: re-scorings
     (evaluation/rescoring.py) archived beside the models, each computed only where the
     archive does not hold it yet for that model (``sicot compare --archive`` archives
-    after every model: only the new one is re-scored)."""
+    after every model: only the new one is re-scored). ``only``: the (variant, seed)
+    pairs to archive, a plan's (``sicot compare --archive``): a comparison folder may
+    hold models an earlier plan trained there with the same settings at other seeds,
+    which are not this plan's to archive; None archives the whole comparison."""
     models = latest_comparison(collect_model_results(metadata_path_of(run_dir)), wanted=wanted)
+    if only is not None:
+        models = [m for m in models if (m.variant, m.seed) in only]
+        if not models:
+            raise RunResultsError(f"none of the planned models is in {run_dir}'s comparison")
     path = Path(path)
     kept = _read_entries(path) if path.exists() else []  # read once: for the re-scorings held and the write
     if rescore:

@@ -187,3 +187,22 @@ def test_the_hash_is_computed_from_the_archived_settings_so_settings_added_later
     edited = read_archive(_write(tmp_path / "edited.json", document))
     assert archive_key(edited[0]) != planned[0] and archive_key(edited[1]) == planned[1]
     assert edited[0].config_hash == shared_config_hash(edited[0].config)
+
+
+def test_a_plan_archives_only_its_own_models_of_the_folders_comparison(tmp_path, monkeypatch):
+    # Stop 42: a comparison folder held seeds 15-22 an earlier plan had trained with the
+    # same settings; a new plan's --archive took them into its archive too.
+    from evaluation import results_archive
+
+    trained = [model_result(False, 1), model_result(True, 1), model_result(False, 15), model_result(True, 15)]
+    monkeypatch.setattr(results_archive, "metadata_path_of", lambda run_dir: run_dir)
+    monkeypatch.setattr(results_archive, "collect_model_results", lambda metadata: list(trained))
+    path = tmp_path / "archive.json"
+    models, _, added, _ = results_archive.archive_comparison("run", path, only={("baseline", 1)})
+    assert [(m.variant, m.seed) for m in models] == [("baseline", 1)] and added == 1
+    assert [(m.variant, m.seed) for m in read_archive(path)] == [("baseline", 1)]
+    with pytest.raises(RunResultsError, match="none of the planned models is in run's comparison"):
+        results_archive.archive_comparison("run", path, only={("baseline", 3)})
+    # Without a plan (sicot archive RUN_DIR), the whole comparison.
+    models, _, _, _ = results_archive.archive_comparison("run", path)
+    assert len(models) == 4 and len(read_archive(path)) == 4
