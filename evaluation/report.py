@@ -74,9 +74,10 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=
     found = collect_model_results(metadata) if metadata is not None else []
     models = latest_comparison(archived + found, wanted=planned)
     if archived and shown is not None:
-        models = _shown_only(models, shown, say)
+        models = _planned_only(models, shown, lambda m: m.variant, "variants",
+                               "--rescore METHOD or compare.rescore shows a re-scoring", say)
     if archived and seeds is not None:
-        models = _planned_seeds_only(models, seeds, say)
+        models = _planned_only(models, seeds, lambda m: m.seed, "seeds", "compare.seeds names the plan's", say)
     if reference is not None:  # its results' name ("sicot+posthoc" -> "sicot-<encoder>+posthoc"), checked first
         from evaluation.compare import produced_variants, reference_variant
 
@@ -108,27 +109,18 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=
     )
 
 
-def _shown_only(models: list[ModelResult], shown: list[str], say=None) -> list[ModelResult]:
-    kept = [m for m in models if m.variant in shown]
-    left_out = sorted({m.variant for m in models} - set(shown))
+def _planned_only(models: list[ModelResult], planned: list, key, what: str, hint: str,
+                  say=None) -> list[ModelResult]:
+    """The models whose ``key`` (their variant, their seed) the plan names in ``planned``;
+    the others are counted and named through ``say``, with ``hint``. None left is an error."""
+    kept = [m for m in models if key(m) in planned]
     if not kept:
-        raise RunResultsError(f"none of the planned variants ({', '.join(shown)}) has a model here or in the "
-                              f"results archives")
-    if left_out and say is not None:
-        say(f"left out {len(models) - len(kept)} model(s) of variants this plan does not name "
-            f"({', '.join(left_out)}; --rescore METHOD or compare.rescore shows a re-scoring)")
-    return kept
-
-
-def _planned_seeds_only(models: list[ModelResult], seeds: list[int], say=None) -> list[ModelResult]:
-    kept = [m for m in models if m.seed in seeds]
-    if not kept:
-        raise RunResultsError(f"none of the planned seeds ({', '.join(map(str, seeds))}) has a model here or in "
-                              f"the results archives")
+        raise RunResultsError(f"none of the planned {what} ({', '.join(map(str, planned))}) has a model here or "
+                              f"in the results archives")
     if len(kept) < len(models) and say is not None:
-        other = sorted({m.seed for m in models} - set(seeds))
-        say(f"left out {len(models) - len(kept)} model(s) of seeds this plan does not name "
-            f"({', '.join(map(str, other))}; compare.seeds names the plan's)")
+        left_out = sorted({key(m) for m in models} - set(planned))
+        say(f"left out {len(models) - len(kept)} model(s) of {what} this plan does not name "
+            f"({', '.join(map(str, left_out))}; {hint})")
     return kept
 
 
