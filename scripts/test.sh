@@ -5,4 +5,5 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/system_packages.sh"
 cd "$ROOT"
-exec python -m pytest -p no:cacheprovider "$@"
+# --durations: the 20 slowest tests at the end of every run, so a CI log shows where the time goes.
+exec python -m pytest -p no:cacheprovider --durations=20 "$@"
