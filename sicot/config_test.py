@@ -13,7 +13,7 @@ def test_defaults_are_the_documented_ones():
     assert config.data.eval_manifest == "data/emoji_sku/test.jsonl"
 
 
-@pytest.mark.parametrize("name", ["emoji_sku", "emoji_category", "issue11_target1", "issue11_target2"])
+@pytest.mark.parametrize("name", ["emoji_sku", "emoji_category", "issue11_target1", "issue11_target2", "issue11_target1_mean_encoder"])
 def test_bundled_configurations_load_and_name_existing_data(name):
     from pathlib import Path
 
