@@ -18,10 +18,10 @@ def test_variants_differ_only_in_the_variant_settings():
     config.compare.variants = ["baseline", "sicot", "sicot-mean", "sicot-bilinear_attention"]
     config.compare.seeds = [1, 2]
     runs = planned_runs(config)
-    # sicot == sicot-bilinear_attention (the default encoder): it runs once per seed.
+    # sicot == sicot-mean (the default encoder): it runs once per seed.
     assert [(variant_of(r), r.train.seed) for r in runs] == [
-        ("baseline", 1), ("sicot-bilinear_attention", 1), ("sicot-mean", 1),
-        ("baseline", 2), ("sicot-bilinear_attention", 2), ("sicot-mean", 2)]
+        ("baseline", 1), ("sicot-mean", 1), ("sicot-bilinear_attention", 1),
+        ("baseline", 2), ("sicot-mean", 2), ("sicot-bilinear_attention", 2)]
     assert len({shared_config_hash(r) for r in runs}) == 1
     assert all(r.pipeline.enable_cache and r.output_path == config.output_path / "compare" for r in runs)
 
@@ -47,7 +47,7 @@ def test_long_tail_methods_combine_with_either_stream():
                                "sicot-mean+tau_norm"]
     runs = planned_runs(config)
     assert [variant_of(r) for r in runs] == [
-        "baseline", "baseline+logit_adjusted", "sicot-bilinear_attention+balanced_softmax+posthoc",
+        "baseline", "baseline+logit_adjusted", "sicot-mean+balanced_softmax+posthoc",
         "sicot-mean+tau_norm"]
     assert (runs[2].long_tail.loss, runs[2].long_tail.adjustment) == ("balanced_softmax", "posthoc")
     assert not runs[1].model.co_training and runs[3].model.co_training
@@ -79,8 +79,8 @@ def test_a_reference_is_named_as_the_results_name_it_and_must_be_compared():
     config = SicotConfig()
     config.compare.variants = ["baseline+logit_adjusted", "sicot", "sicot+tau_norm"]
     produced = produced_variants(planned_runs(config))
-    assert produced == ["baseline+logit_adjusted", "sicot-bilinear_attention", "sicot-bilinear_attention+tau_norm"]
-    assert reference_variant(config, "sicot+tau_norm", produced) == "sicot-bilinear_attention+tau_norm"
+    assert produced == ["baseline+logit_adjusted", "sicot-mean", "sicot-mean+tau_norm"]
+    assert reference_variant(config, "sicot+tau_norm", produced) == "sicot-mean+tau_norm"
     assert reference_variant(config, "baseline+logit_adjusted", produced) == "baseline+logit_adjusted"
     with pytest.raises(ConfigError, match=r"'baseline' \(baseline\) is not among the compared models"):
         reference_variant(config, "baseline", produced)
@@ -90,7 +90,7 @@ def test_a_reference_is_named_as_the_results_name_it_and_must_be_compared():
 
 def test_a_rescoring_only_a_report_makes_has_a_results_name_too():
     config = SicotConfig()
-    assert results_name(config, "sicot+crt_mixed") == "sicot-bilinear_attention+crt_mixed"
+    assert results_name(config, "sicot+crt_mixed") == "sicot-mean+crt_mixed"
     assert results_name(config, "sicot-mean+logit_adjusted+title_ncm") == "sicot-mean+logit_adjusted+title_ncm"
     assert results_name(config, "baseline+ncm") == "baseline+ncm"
     with pytest.raises(ConfigError, match="unknown variant"):
@@ -101,16 +101,16 @@ def test_rescored_variants_can_be_the_reference_but_not_of_rebalanced_models():
     config = SicotConfig()
     config.compare.variants = ["baseline", "sicot+tau_norm", "sicot+logit_adjusted"]
     produced = produced_variants(planned_runs(config), rescore=("posthoc",))
-    assert produced == ["baseline", "sicot-bilinear_attention+tau_norm", "sicot-bilinear_attention+logit_adjusted",
-                        "baseline+posthoc", "sicot-bilinear_attention+logit_adjusted+posthoc"]
+    assert produced == ["baseline", "sicot-mean+tau_norm", "sicot-mean+logit_adjusted",
+                        "baseline+posthoc", "sicot-mean+logit_adjusted+posthoc"]
     assert reference_variant(config, "baseline+posthoc", produced) == "baseline+posthoc"
     with pytest.raises(ConfigError):
         reference_variant(config, "baseline+posthoc", produced_variants(planned_runs(config)))
     # Both re-scorings, in one order whatever the order asked; a trained variant is named once.
     both = produced_variants(planned_runs(config), rescore=("tau_norm", "posthoc"))
-    assert both == ["baseline", "sicot-bilinear_attention+tau_norm", "sicot-bilinear_attention+logit_adjusted",
-                    "baseline+posthoc", "sicot-bilinear_attention+logit_adjusted+posthoc", "baseline+tau_norm",
-                    "sicot-bilinear_attention+logit_adjusted+tau_norm"]
+    assert both == ["baseline", "sicot-mean+tau_norm", "sicot-mean+logit_adjusted",
+                    "baseline+posthoc", "sicot-mean+logit_adjusted+posthoc", "baseline+tau_norm",
+                    "sicot-mean+logit_adjusted+tau_norm"]
     assert reference_variant(config, "baseline+tau_norm", both) == "baseline+tau_norm"
 
 
@@ -146,7 +146,7 @@ def test_planned_runs_a_results_archive_holds_are_not_trained(monkeypatch, tmp_p
     config.compare.archives = [str(write_archive([archived], tmp_path / "archive.json")[0])]
     said = []
     assert compare.run_comparison(config, say=said.append) == tmp_path / "out" / "compare"
-    assert trained == [("baseline", 1), ("sicot-bilinear_attention", 1), ("sicot-bilinear_attention", 2)]
+    assert trained == [("baseline", 1), ("sicot-mean", 1), ("sicot-mean", 2)]
     assert f"==> compare [3/4]  baseline, seed 2: in {tmp_path / 'archive.json'} (model 1, baseline, seed 2), not trained" in said
     # An archive of the validation split's models is another comparison: everything trains.
     config.compare.split = "validation"
@@ -174,8 +174,8 @@ def test_with_archive_to_the_comparison_is_archived_after_each_trained_run(monke
     # folder may hold another plan's seeds of the same settings.
     archived = ("archive", str(tmp_path / "out" / "compare"), str(tmp_path / "a.json"),
                 compare.planned_comparison(config), ("ncm",),
-                frozenset({("baseline", 1), ("sicot-bilinear_attention", 1)}))
-    assert events == [("train", "baseline"), archived, ("train", "sicot-bilinear_attention"), archived]
+                frozenset({("baseline", 1), ("sicot-mean", 1)}))
+    assert events == [("train", "baseline"), archived, ("train", "sicot-mean"), archived]
 
 
 def test_the_archive_written_to_is_read_too_so_a_comparison_started_again_trains_only_what_it_lacks(tmp_path,

@@ -95,7 +95,7 @@ def test_crt_mixed_fits_on_the_visual_and_the_titled_images_mixed_features(monke
     np.testing.assert_allclose(x[:5], TRAIN[0], atol=2e-4)
     np.testing.assert_allclose(x[5:], np.maximum(TRAIN[0][TITLED], SEMANTIC[TITLED]), atol=2e-4)
     assert labels.tolist() == [0, 0, 0, 1, 2, 0, 0, 0, 2] and classes == 3 and seed == 4
-    assert out.variant == "sicot-bilinear_attention+crt_mixed"
+    assert out.variant == "sicot-mean+crt_mixed"
     assert "the mixed features of the 4 with a title" in said[0]
     assert read[:1] == ["Split-train"]
 
@@ -112,4 +112,4 @@ def test_crt_mixed_rescales_the_title_as_the_model_did_and_is_for_co_trained_mod
     with pytest.raises(ValueError, match="visual-only model has no title stream"):
         crt.rescored_mixed(model_result(False, 1))
     assert rescoring.rescored_names([model_result(False, 1).config, model_result(True, 1).config], ["crt_mixed"]) == [
-        "sicot-bilinear_attention+crt_mixed"]
+        "sicot-mean+crt_mixed"]

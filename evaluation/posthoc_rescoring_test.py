@@ -98,23 +98,23 @@ def test_the_posthoc_rescoring_scores_each_plain_model_with_its_validation_tau(m
     models[2].variant = "baseline+posthoc"  # already trained: not scored again
     said = []
     out = with_rescoring(models, ["posthoc"], said.append)
-    assert [m.variant for m in out] == ["baseline", "sicot-bilinear_attention", "baseline+posthoc",
-                                        "sicot-bilinear_attention+posthoc"]
+    assert [m.variant for m in out] == ["baseline", "sicot-mean", "baseline+posthoc",
+                                        "sicot-mean+posthoc"]
     added = out[3]
     # Validation picks tau 0.25 (3 of 3). On test, at 0.25: 0.4 * 3.08 > 0.5 and 0.9 > 0.05 * 3.08, both
     # right; at tau 0 or 1 one of the two would be wrong (0.4 < 0.5; 0.05 * 90 > 0.9).
     assert added.slices["overall"]["top1_accuracy"] == 1.0 and added.slices["tail"]["top1_accuracy"] == 1.0
     assert added.config.long_tail.adjustment == "posthoc" and added.intervals == {} and added.blessed is None
     assert added.config_hash == models[1].config_hash and added.seed == 1
-    assert models[1].variant == "sicot-bilinear_attention" and models[1].slices["overall"]["top1_accuracy"] == 1 / 3
+    assert models[1].variant == "sicot-mean" and models[1].slices["overall"]["top1_accuracy"] == 1 / 3
     assert read == [("/m/11/Format-TFMA", "/x/Examples/1/Split-validation"),
                     ("/m/11/Format-TFMA", "/x/Examples/1/Split-eval")]
-    assert said == ["sicot-bilinear_attention+posthoc, seed 1: validation top-1 by tau 0.25: 100.0%, 1: 66.7%, 2: 66.7%; "
+    assert said == ["sicot-mean+posthoc, seed 1: validation top-1 by tau 0.25: 100.0%, 1: 66.7%, 2: 66.7%; "
                     "tau = 0.25; test top-1 100.0%"]
     # The co-trained model's adjusted variant is compared with the baseline's, paired by seed.
     doc = build_results(out, "/run")
-    assert doc["cotraining_gains"]["sicot-bilinear_attention+posthoc"]["reference"] == "baseline+posthoc"
-    gain = doc["cotraining_gains"]["sicot-bilinear_attention+posthoc"]["slices"]["overall"]["top1_accuracy"]
+    assert doc["cotraining_gains"]["sicot-mean+posthoc"]["reference"] == "baseline+posthoc"
+    gain = doc["cotraining_gains"]["sicot-mean+posthoc"]["slices"]["overall"]["top1_accuracy"]
     assert gain["mean"] == pytest.approx(1.0 - 1 / 3)
 
 

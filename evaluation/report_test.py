@@ -71,12 +71,12 @@ def test_report_of_the_newest_comparison_with_the_co_trained_models_attention(ru
     assert written["schema"] == SCHEMA and written == json.loads(json.dumps(made.document))
     assert written["run_dir"] == str(run_dir)
     assert [(m["variant"], m["seed"]) for m in written["models"]] == [
-        ("baseline", 1), ("baseline", 2), ("sicot-bilinear_attention", 1), ("sicot-bilinear_attention", 2)]
+        ("baseline", 1), ("baseline", 2), ("sicot-mean", 1), ("sicot-mean", 2)]
     assert written["summary"]["baseline"]["overall"]["top1_accuracy"]["mean"] == pytest.approx(0.35)
-    assert written["attention"] == [{"variant": "sicot-bilinear_attention", "seed": 1, "label": "shoe",
+    assert written["attention"] == [{"variant": "sicot-mean", "seed": 1, "label": "shoe",
                                      "title": "red shoe", "words": [["shoe", 0.7], ["red", 0.3]]}]
     assert [t.title for t in made.tables] == [t.title for t in comparison_tables(made.document)]
-    assert made.tables[0].title.startswith("baseline vs sicot-bilinear_attention")
+    assert made.tables[0].title.startswith("baseline vs sicot-mean")
     page = made.html_path.read_text()
     assert page.startswith("<!DOCTYPE html>") and made.tables[0].title in page
     assert "shoe · red shoe</div><span class='word high'>shoe<small>0.70</small></span>" in page
@@ -122,7 +122,7 @@ def test_an_acceptance_rule_is_judged_with_the_variants_results_names(run_dir, f
     rule = AcceptanceConfig(variant="sicot", min_mean_gain={"overall": 0.15, "tail": 0.15})
     made = report.make_report(run_dir, acceptance=rule, planned_seeds=[1, 2])
     verdict = json.loads(made.results_path.read_text())["acceptance"]
-    assert (verdict["variant"], verdict["reference"]) == ("sicot-bilinear_attention", "baseline")
+    assert (verdict["variant"], verdict["reference"]) == ("sicot-mean", "baseline")
     assert verdict["status"] == "not met" and verdict["paired_seeds"] == [1, 2]
     assert [c["holds"] for c in verdict["conditions"]] == [True, False]  # overall +20 points, tail +10
     assert verdict["conditions"][0]["measured"]["mean"] == pytest.approx(0.2)
@@ -148,8 +148,8 @@ def test_archived_models_join_the_run_folders_which_win_over_their_archived_copy
     archive = _archived([model(False, 1, 0.1, 9), model(False, 2, 0.3, 8), model(True, 2, 0.5, 7), other], tmp_path)
     made = report.make_report(run_dir, archives=[archive], planned=planned)
     rows = {(m["variant"], m["seed"]): m for m in made.document["models"]}
-    assert sorted(rows) == [("baseline", 1), ("baseline", 2), ("sicot-bilinear_attention", 1),
-                            ("sicot-bilinear_attention", 2)]  # seed 3 was another comparison
+    assert sorted(rows) == [("baseline", 1), ("baseline", 2), ("sicot-mean", 1),
+                            ("sicot-mean", 2)]  # seed 3 was another comparison
     assert rows[("baseline", 1)]["slices"]["overall"]["top1_accuracy"] == 0.4  # the folder's, not the archive's 0.1
     assert rows[("baseline", 2)]["model_dir"] == ""  # archived: no model here
     assert made.document["summary"]["baseline"]["overall"]["top1_accuracy"]["mean"] == pytest.approx(0.35)
@@ -189,17 +189,17 @@ def test_a_plans_report_leaves_out_archived_re_scorings_it_does_not_name(tmp_pat
     planned = (plain.config_hash, "test")
     said = []
     made = report.make_report(tmp_path / "out", archives=[archive], planned=planned,
-                              shown=["baseline", "sicot-bilinear_attention"], say=said.append)
-    assert [m["variant"] for m in made.document["models"]] == ["baseline", "sicot-bilinear_attention"]
+                              shown=["baseline", "sicot-mean"], say=said.append)
+    assert [m["variant"] for m in made.document["models"]] == ["baseline", "sicot-mean"]
     assert not any("posthoc" in t.to_text() for t in made.tables)
     assert said == ["left out 1 model(s) of variants this plan does not name (baseline+posthoc; "
                     "--rescore METHOD or compare.rescore shows a re-scoring)"]
     # Named by the plan (compare.rescore or --rescore), or no plan given: it is shown.
-    for shown in (["baseline", "sicot-bilinear_attention", "baseline+posthoc"], None):
+    for shown in (["baseline", "sicot-mean", "baseline+posthoc"], None):
         made = report.make_report(tmp_path / "out", archives=[archive], planned=planned, shown=shown)
         assert "baseline+posthoc" in [m["variant"] for m in made.document["models"]]
-    with pytest.raises(RunResultsError, match="none of the planned variants .sicot-mean. has a model"):
-        report.make_report(tmp_path / "out", archives=[archive], planned=planned, shown=["sicot-mean"])
+    with pytest.raises(RunResultsError, match="none of the planned variants .sicot-bilstm. has a model"):
+        report.make_report(tmp_path / "out", archives=[archive], planned=planned, shown=["sicot-bilstm"])
 
 
 def test_a_planned_comparison_is_shown_even_when_the_folders_newest_evaluation_is_a_sealed_split(run_dir, fakes):
@@ -228,7 +228,7 @@ def test_a_plans_report_leaves_out_archived_seeds_it_does_not_name(tmp_path, fak
     made = report.make_report(tmp_path / "out", archives=[archive], planned=planned, seeds=[1, 2, 3],
                               say=said.append)
     assert [(m["variant"], m["seed"]) for m in made.document["models"]] == [
-        ("baseline", 1), ("sicot-bilinear_attention", 1)]
+        ("baseline", 1), ("sicot-mean", 1)]
     assert made.document["summary"]["baseline"]["overall"]["top1_accuracy"]["mean"] == pytest.approx(0.4)
     assert said == ["left out 1 model(s) of seeds this plan does not name (15; compare.seeds names the plan's)"]
     # No seeds given: every archived seed, as before.

@@ -26,10 +26,10 @@ def test_each_method_adds_each_plain_model_not_yet_trained_with_it(monkeypatch):
     assert out[:4] == models
     # baseline seed 1 was trained with tau_norm; the re-balanced models themselves are never re-scored.
     # Model by model (each loaded once for its methods); the results method by method.
-    assert calls == [("posthoc", "baseline", 1), ("posthoc", "sicot-bilinear_attention", 1),
-                     ("tau_norm", "sicot-bilinear_attention", 1)]
-    assert [m.variant for m in out[4:]] == ["baseline+posthoc", "sicot-bilinear_attention+posthoc",
-                                            "sicot-bilinear_attention+tau_norm"]
+    assert calls == [("posthoc", "baseline", 1), ("posthoc", "sicot-mean", 1),
+                     ("tau_norm", "sicot-mean", 1)]
+    assert [m.variant for m in out[4:]] == ["baseline+posthoc", "sicot-mean+posthoc",
+                                            "sicot-mean+tau_norm"]
     assert rescoring.with_rescoring(models, []) == models
 
 
@@ -45,9 +45,9 @@ def test_the_work_goes_model_by_model_and_the_results_method_by_method(monkeypat
     monkeypatch.setattr(rescoring, "RESCORINGS", {"ncm": fake("ncm"), "crt": fake("crt")})
     out = rescoring.with_rescoring([model_result(False, 1), model_result(True, 1)], ["crt", "ncm"])
     assert calls == [("baseline", "ncm"), ("baseline", "crt"),
-                     ("sicot-bilinear_attention", "ncm"), ("sicot-bilinear_attention", "crt")]
-    assert [m.variant for m in out[2:]] == ["baseline+ncm", "sicot-bilinear_attention+ncm",
-                                            "baseline+crt", "sicot-bilinear_attention+crt"]
+                     ("sicot-mean", "ncm"), ("sicot-mean", "crt")]
+    assert [m.variant for m in out[2:]] == ["baseline+ncm", "sicot-mean+ncm",
+                                            "baseline+crt", "sicot-mean+crt"]
 
 
 def test_an_archived_model_is_not_re_scored_and_says_why(monkeypatch):
@@ -77,9 +77,9 @@ def test_a_re_scoring_held_already_is_not_computed_again(monkeypatch):
     assert calls == [("baseline", 1, "posthoc")] and said == [] and len(out) == 4
     # `scored`: pairs a results archive holds (archive_comparison re-scores only what it lacks).
     out = rescoring.with_rescoring([model_result(False, 1), model_result(True, 1)], ["posthoc", "ncm"],
-                                   scored={("baseline+posthoc", 1), ("sicot-bilinear_attention+ncm", 1)})
-    assert calls[1:] == [("baseline", 1, "ncm"), ("sicot-bilinear_attention", 1, "posthoc")]
-    assert [m.variant for m in out[2:]] == ["sicot-bilinear_attention+posthoc", "baseline+ncm"]
+                                   scored={("baseline+posthoc", 1), ("sicot-mean+ncm", 1)})
+    assert calls[1:] == [("baseline", 1, "ncm"), ("sicot-mean", 1, "posthoc")]
+    assert [m.variant for m in out[2:]] == ["sicot-mean+posthoc", "baseline+ncm"]
 
 
 def test_re_scorings_come_after_the_trained_models_method_by_method():
@@ -94,5 +94,5 @@ def test_re_scorings_come_after_the_trained_models_method_by_method():
                     rescored(False, 1, "ncm")], key=lambda m: (m.variant, m.seed))
     ordered = rescoring.in_report_order(mixed)
     assert [(m.variant, m.seed) for m in ordered] == [
-        ("baseline", 1), ("baseline", 2), ("baseline+tau_norm", 1), ("sicot-bilinear_attention", 1),
-        ("baseline+posthoc", 1), ("baseline+posthoc", 2), ("baseline+ncm", 1), ("sicot-bilinear_attention+ncm", 1)]
+        ("baseline", 1), ("baseline", 2), ("baseline+tau_norm", 1), ("sicot-mean", 1),
+        ("baseline+posthoc", 1), ("baseline+posthoc", 2), ("baseline+ncm", 1), ("sicot-mean+ncm", 1)]

@@ -54,7 +54,7 @@ def test_archiving_again_replaces_the_same_model_and_keeps_the_others(tmp_path):
     assert (added, replaced) == (1, 1)
     models = read_archive(path)
     # Sorted by split, seed, baseline first; the re-archived co-trained model has its new numbers.
-    assert [(m.variant, m.seed) for m in models] == [("baseline", 1), ("baseline", 2), ("sicot-bilinear_attention", 2)]
+    assert [(m.variant, m.seed) for m in models] == [("baseline", 1), ("baseline", 2), ("sicot-mean", 2)]
     assert models[2].slices["overall"]["top1_accuracy"] == 0.7
     # The older entry's provenance is kept as it was written.
     assert json.loads(path.read_text())["models"][1]["trained_in"] == model_result(False, 2).model_dir
@@ -132,7 +132,7 @@ def test_the_file_has_one_line_a_model(tmp_path):
     path, _, _ = write_archive([model_result(False, 1), model_result(True, 1)], tmp_path / "archive.json")
     lines = path.read_text().splitlines()
     assert len(lines) == 4 and lines[0] == f'{{"schema": "{SCHEMA}", "models": [' and lines[-1] == "]}"
-    assert [json.loads(line.rstrip(","))["variant"] for line in lines[1:3]] == ["baseline", "sicot-bilinear_attention"]
+    assert [json.loads(line.rstrip(","))["variant"] for line in lines[1:3]] == ["baseline", "sicot-mean"]
 
 
 def test_re_scorings_are_archived_beside_their_models_and_computed_once(tmp_path, monkeypatch):
@@ -151,10 +151,10 @@ def test_re_scorings_are_archived_beside_their_models_and_computed_once(tmp_path
     monkeypatch.setattr(rescoring, "RESCORINGS", {"posthoc": posthoc})
     path = tmp_path / "archive.json"
     models, _, added, replaced = results_archive.archive_comparison("run", path, rescore=["posthoc"])
-    assert calls == [("baseline", 1), ("sicot-bilinear_attention", 1)] and (added, replaced) == (4, 0)
+    assert calls == [("baseline", 1), ("sicot-mean", 1)] and (added, replaced) == (4, 0)
     back = {(m.variant, m.seed): m for m in read_archive(path)}
-    assert set(back) == {("baseline", 1), ("sicot-bilinear_attention", 1), ("baseline+posthoc", 1),
-                         ("sicot-bilinear_attention+posthoc", 1)}
+    assert set(back) == {("baseline", 1), ("sicot-mean", 1), ("baseline+posthoc", 1),
+                         ("sicot-mean+posthoc", 1)}
     assert back[("baseline+posthoc", 1)].slices["overall"]["top1_accuracy"] == 0.9
     assert back[("baseline+posthoc", 1)].config.long_tail.adjustment == "posthoc"
     assert back[("baseline+posthoc", 1)].rescored_by == "posthoc" and back[("baseline", 1)].rescored_by == ""

@@ -52,7 +52,7 @@ def doc():
         model(False, 2, 0.40, 0.20, BASE_HITS), model(True, 2, 0.44, 0.25, CO_HITS),
     ]
     return build_results(models, "/runs/x", attention=[
-        {"variant": "sicot-bilinear_attention", "seed": 1, "label": "shoe", "title": "red running shoe men",
+        {"variant": "sicot-mean", "seed": 1, "label": "shoe", "title": "red running shoe men",
          "words": [["shoe", 0.4], ["running", 0.3], ["red", 0.2], ["men", 0.06], ["size", 0.04]]}])
 
 
@@ -61,34 +61,34 @@ def test_summary_is_mean_and_sample_std_over_seeds(doc):
     half = 12.7062 * np.std([0.5, 0.4], ddof=1) / np.sqrt(2)  # t(0.975, 1 degree of freedom)
     assert s == {"mean": pytest.approx(0.45), "std": pytest.approx(np.std([0.5, 0.4], ddof=1)), "n": 2,
                  "ci95": [pytest.approx(0.45 - half, abs=1e-4), pytest.approx(0.45 + half, abs=1e-4)]}
-    assert doc["summary"]["sicot-bilinear_attention"]["tail"]["top1_accuracy"]["mean"] == pytest.approx(0.35)
+    assert doc["summary"]["sicot-mean"]["tail"]["top1_accuracy"]["mean"] == pytest.approx(0.35)
 
 
 def test_gains_are_paired_by_seed(doc):
-    g = doc["gains"]["sicot-bilinear_attention"]["tail"]["top1_accuracy"]
+    g = doc["gains"]["sicot-mean"]["tail"]["top1_accuracy"]
     assert g["mean"] == pytest.approx((0.15 + 0.05) / 2)
     assert g["std"] == pytest.approx(np.std([0.15, 0.05], ddof=1))
     assert "baseline" not in doc["gains"]
     # d = 0.10 / 0.0707 = 1.41: 7 seeds give a paired t test 80% power, 6 do not.
     assert g["seeds_for_power"] == 7
-    assert doc["gains"]["sicot-bilinear_attention"]["head"]["top1_accuracy"]["seeds_for_power"] is None  # no gain
+    assert doc["gains"]["sicot-mean"]["head"]["top1_accuracy"]["seeds_for_power"] is None  # no gain
 
 
 def test_document_schema_and_class_rows(doc, tmp_path):
     assert doc["schema"] == SCHEMA and doc["seeds"] == [1, 2]
-    assert doc["variants"] == ["baseline", "sicot-bilinear_attention"]
+    assert doc["variants"] == ["baseline", "sicot-mean"]
     assert doc["slices"] == ["overall", "head", "tail"]  # buckets absent from the evaluation are left out
     rows = doc["models"][1]["classes"]
     assert rows[1] == {"class_id": 1, "label": "bag", "train_count": 12, "eval_examples": 3, "top1_hits": 2,
                        "top3_hits": 3}
     path = write_results(doc, tmp_path / "results.json")
-    assert json.loads(path.read_text())["gains"].keys() == {"sicot-bilinear_attention"}
+    assert json.loads(path.read_text())["gains"].keys() == {"sicot-mean"}
 
 
 def test_comparison_table_rows_and_gain_signs(doc):
     per_example = comparison_tables(doc)[0]
-    assert per_example.header[2:] == ["baseline top-1", "baseline top-3", "sicot-bilinear_attention top-1",
-                                      "sicot-bilinear_attention top-3", "gain top-1", "gain top-3"]
+    assert per_example.header[2:] == ["baseline top-1", "baseline top-3", "sicot-mean top-1",
+                                      "sicot-mean top-3", "gain top-1", "gain top-3"]
     rows = {r[0]: r for r in per_example.rows}
     assert list(rows) == ["overall", "head", "tail"]
     assert rows["overall"][2] == "45.0 ± 7.1"  # baseline top-1 over seeds 1, 2
@@ -114,17 +114,17 @@ def test_cotrained_long_tail_variants_are_paired_with_the_visual_only_one_of_the
               with_method(model(False, 1, 0.52, 0.40, BASE_HITS), "logit_adjusted"),
               with_method(model(True, 1, 0.58, 0.43, CO_HITS), "logit_adjusted")]
     doc = build_results(models, "/runs/x")
-    pair = doc["cotraining_gains"]["sicot-bilinear_attention+logit_adjusted"]
+    pair = doc["cotraining_gains"]["sicot-mean+logit_adjusted"]
     assert pair["reference"] == "baseline+logit_adjusted"
     assert pair["slices"]["tail"]["top1_accuracy"]["mean"] == pytest.approx(0.03)
-    assert doc["gains"]["sicot-bilinear_attention+logit_adjusted"]["tail"]["top1_accuracy"]["mean"] == pytest.approx(0.13)
+    assert doc["gains"]["sicot-mean+logit_adjusted"]["tail"]["top1_accuracy"]["mean"] == pytest.approx(0.13)
     titles = [t.title for t in comparison_tables(doc)]
-    assert titles[2].startswith("baseline+logit_adjusted vs sicot-bilinear_attention+logit_adjusted")
+    assert titles[2].startswith("baseline+logit_adjusted vs sicot-mean+logit_adjusted")
     assert titles[-1].startswith("All models")
 
 
 def test_tail_changes_by_hand(doc):
-    gained, lost = tail_changes(doc, "sicot-bilinear_attention")
+    gained, lost = tail_changes(doc, "sicot-mean")
     # Tail (fewer than 30 training images): bag 1/3 -> 2/3, cup 0 -> 1, hat 1/2 -> 0.
     assert [(r[1], round(r[0], 3)) for r in gained] == [("cup", 1.0), ("bag", 0.333)]
     assert [(r[1], r[0]) for r in lost] == [("hat", -0.5)]
@@ -136,7 +136,7 @@ def test_latest_comparison_keeps_the_newest_configuration():
     newer = [model(False, 1, 0.2, 0.1, BASE_HITS, 2), model(True, 1, 0.3, 0.1, CO_HITS, 3),
              model(False, 1, 0.25, 0.1, BASE_HITS, 4)]
     kept = latest_comparison([old, *newer])
-    assert [(m.variant, m.execution_id) for m in kept] == [("baseline", 4), ("sicot-bilinear_attention", 3)]
+    assert [(m.variant, m.execution_id) for m in kept] == [("baseline", 4), ("sicot-mean", 3)]
 
 
 def test_report_is_self_contained_with_figures_tables_and_attention(doc):
@@ -175,16 +175,16 @@ def test_a_chosen_reference_is_compared_with_every_other_model_paired_by_seed():
     doc = build_results(models, "/runs/x", reference="baseline+logit_adjusted")
     ref = doc["reference_gains"]
     assert ref["reference"] == "baseline+logit_adjusted"
-    assert list(ref["gains"]) == ["baseline", "sicot-bilinear_attention"]
+    assert list(ref["gains"]) == ["baseline", "sicot-mean"]
     # co-trained minus the logit-adjusted baseline, seed by seed: 0.45 - 0.40, 0.25 - 0.35
-    tail = ref["gains"]["sicot-bilinear_attention"]["tail"]["top1_accuracy"]
+    tail = ref["gains"]["sicot-mean"]["tail"]["top1_accuracy"]
     assert tail["mean"] == pytest.approx(-0.025) and tail["std"] == pytest.approx(np.std([0.05, -0.10], ddof=1))
-    assert doc["gains"]["sicot-bilinear_attention"]["tail"]["top1_accuracy"]["mean"] == pytest.approx(0.10)
+    assert doc["gains"]["sicot-mean"]["tail"]["top1_accuracy"]["mean"] == pytest.approx(0.10)
     table = comparison_tables(doc)[-1]
     assert table.title == "Every model against baseline+logit_adjusted: top-1 accuracy (%)"
-    assert [r[0] for r in table.rows] == ["baseline+logit_adjusted", "baseline", "sicot-bilinear_attention"]
+    assert [r[0] for r in table.rows] == ["baseline+logit_adjusted", "baseline", "sicot-mean"]
     assert table.rows[0][5:7] == ["37.5 ± 3.5", "-"]
     assert table.rows[2][5:7] == ["35.0 ± 14.1", "-2.5 ± 10.6 [-97.8, +92.8]"]
     assert "reference_gains" not in build_results(models, "/runs/x")
-    with pytest.raises(ValueError, match="'sicot-mean' is not among the compared models"):
-        build_results(models, "/runs/x", reference="sicot-mean")
+    with pytest.raises(ValueError, match="'sicot-bilstm' is not among the compared models"):
+        build_results(models, "/runs/x", reference="sicot-bilstm")

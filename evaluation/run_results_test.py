@@ -154,7 +154,7 @@ def test_every_completed_evaluation_gives_one_model_result(run, tmp_path):
 
     results = collect_model_results(tmp_path / "metadata.sqlite")
     assert [(r.variant, r.seed, r.execution_id) for r in results] == [
-        ("baseline", 1, first), ("sicot-bilinear_attention", 1, second)]
+        ("baseline", 1, first), ("sicot-mean", 1, second)]
     base, co = results
     assert base.config_hash == co.config_hash == shared_config_hash(config_of(True, 1))
     assert base.config.model.co_training is False and co.co_trained and not base.co_trained
@@ -216,8 +216,8 @@ def test_latest_comparison_keeps_the_newest_split_and_settings_and_orders_the_mo
     assert [(m.variant, m.seed, m.slices["overall"]["top1_accuracy"]) for m in kept] == [
         ("baseline", 2, pytest.approx(0.7)),
         ("baseline+logit_adjusted", 1, pytest.approx(0.6)),
-        ("sicot-bilinear_attention", 1, pytest.approx(0.5)),
-        ("sicot-bilinear_attention", 2, pytest.approx(0.4)),  # the validation one, not the test one
+        ("sicot-mean", 1, pytest.approx(0.5)),
+        ("sicot-mean", 2, pytest.approx(0.4)),  # the validation one, not the test one
     ]
     assert newest in [m.execution_id for m in kept] and old not in [m.execution_id for m in kept]
 
@@ -277,7 +277,7 @@ def test_long_tail_suffix_and_visual_only(variant, suffix, visual_only):
 def test_the_shared_hash_ignores_variant_semantic_comparison_and_location_settings():
     reference = shared_config_hash(SicotConfig())
     changed = SicotConfig()
-    changed.model.co_training, changed.model.title_encoder = False, "mean"
+    changed.model.co_training, changed.model.title_encoder = False, "bilinear_attention"
     changed.train.seed, changed.long_tail.loss, changed.long_tail.adjustment = 7, "logit_adjusted", "posthoc"
     changed.model.title_word_dropout = 0.33
     changed.model.mixed_loss_weight, changed.word2vec.window = 0.5, 7

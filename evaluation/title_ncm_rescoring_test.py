@@ -46,8 +46,8 @@ def test_the_title_embedding_from_the_variables_is_the_semantic_streams(encoder,
 def test_title_methods_apply_to_co_trained_models_only():
     baseline, sicot = model_result(False, 1).config, model_result(True, 1).config
     assert rescoring.rescored_names([baseline, sicot], ["ncm", "title_ncm", "ncm_title"]) == [
-        "baseline+ncm", "sicot-bilinear_attention+ncm", "sicot-bilinear_attention+title_ncm",
-        "sicot-bilinear_attention+ncm_title"]
+        "baseline+ncm", "sicot-mean+ncm", "sicot-mean+title_ncm",
+        "sicot-mean+ncm_title"]
     with pytest.raises(ValueError, match="a visual-only model has no title stream"):
         title_ncm.rescored(model_result(False, 1))
     lstm = model_result(True, 1)

@@ -39,7 +39,8 @@ def test_classifier_scope_decays_the_classifier_kernel_only():
 
 def test_kernels_scope_decays_every_weight_matrix_once_and_nothing_else():
     vectors = np.random.default_rng(0).normal(size=(VOCAB, 6)).astype("float32")
-    model = _model("train.weight_decay_scope=kernels", word_vectors=vectors)
+    # The bilinear attention (not the default mean): an encoder with weight matrices of its own.
+    model = _model("train.weight_decay_scope=kernels", "model.title_encoder=bilinear_attention", word_vectors=vectors)
     paths = {v.path: v for v in model.trainable_weights}
     decayed = [v for p, v in paths.items() if len(v.shape) >= 2 and "word_embedding" not in p]
     # What the scope must cover: the backbone's convolutions, its projection, the semantic
