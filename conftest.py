@@ -23,7 +23,7 @@ TINY_RUN_SETTINGS = (
     "model.dropout=0.0",
     # The paper's bilinear word attention, not the default mean (stop 45): the end-to-end
     # checks of the exported title_attention signature and the report's attention view
-    # then see learned, uneven word weights.
+    # then run through the attention layer rather than the mean's uniform weights.
     "model.title_encoder=bilinear_attention",
     "preprocessing.image_size=12",
     "train.optimizer=adam",
