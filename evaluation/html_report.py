@@ -5,7 +5,7 @@ data URIs: per-class top-1 accuracy against training-image count (log scale) for
 model, and top-1 / top-3 bars over the slices; the tail classes that gained and lost
 most with co-training; and the attention view of the paper's Fig. 7 (each title's
 words ordered by attention weight, the three highest in green, the three lowest in
-red).
+red; not coloured where a title's words weigh the same, as under the mean encoder).
 """
 
 from __future__ import annotations
@@ -196,15 +196,24 @@ def _changes_html(doc: dict) -> str:
     return "\n".join(parts)
 
 
+# Weights closer than this count as equal: the mean encoder's 1/n in float32, or an
+# attention that stayed uniform, which has no highest or lowest word to colour.
+_EQUAL_WEIGHTS = 1e-4
+
+
 def _attention_html(doc: dict) -> str:
     if not doc.get("attention"):
         return "<p>No co-trained model in this run: no title attention to show.</p>"
-    rows = []
+    rows, uniform = [], 0
     for item in doc["attention"]:
         words = item["words"]
-        # The three highest green, the three lowest red; a short title splits in halves.
-        high = min(3, (len(words) + 1) // 2)
-        low = min(3, len(words) - high)
+        weights = [weight for _, weight in words]
+        equal = len(words) > 1 and max(weights) - min(weights) < _EQUAL_WEIGHTS
+        uniform += equal
+        # The three highest green, the three lowest red; a short title splits in halves;
+        # no colour where every word weighs the same.
+        high = 0 if equal else min(3, (len(words) + 1) // 2)
+        low = 0 if equal else min(3, len(words) - high)
         spans = []
         for i, (word, weight) in enumerate(words):
             cls = "high" if i < high else ("low" if i >= len(words) - low else "")
@@ -214,8 +223,17 @@ def _attention_html(doc: dict) -> str:
             f"{html.escape(item['title'])}</div>{''.join(spans) or '<em>no known word</em>'}</div>"
         )
     first = doc["attention"][0]
-    return (f"<p>Model {html.escape(first['variant'])}, seed {first['seed']}: eval titles, words ordered by "
-            "attention weight; the three highest in green, the three lowest in red.</p>" + "".join(rows))
+    model = f"Model {html.escape(first['variant'])}, seed {first['seed']}: eval titles"
+    several = sum(len(item["words"]) > 1 for item in doc["attention"])
+    if uniform and uniform == several:
+        caption = (f"{model} and the words each keeps after cleaning. Every title here weighs its words "
+                   "equally (1/n): the title encoder does not weight words (the mean encoder, "
+                   "model.title_encoder: mean) or its attention stayed uniform, so no word is coloured.")
+    else:
+        caption = f"{model}, words ordered by attention weight; the three highest in green, the three lowest in red."
+        if uniform:
+            caption += f" {uniform} of {several} titles weigh their words equally (1/n): not coloured."
+    return f"<p>{caption}</p>" + "".join(rows)
 
 
 def _input_html(data: dict) -> str:

@@ -52,3 +52,34 @@ def test_gain_cells_are_coloured_by_sign_in_every_gain_column_and_nowhere_else()
     assert '<td class="gain-neg">-2.0 [-3.0, -1.0]</td>' in page
     assert "<td>+1.0</td>" in page and "<td>+0.0 ± 0.1</td>" in page  # not a gain column; a zero gain
 
+
+
+def _attention_doc(*titles):
+    return {"attention": [{"variant": "sicot-mean", "seed": 1, "label": f"c{i}", "title": " ".join(w for w, _ in words),
+                           "words": words} for i, words in enumerate(titles)]}
+
+
+def test_titles_whose_words_weigh_the_same_are_not_coloured_and_the_caption_says_why():
+    from evaluation.html_report import _attention_html
+
+    # The mean encoder's 1/n in float32 (not exactly equal), over every title shown.
+    page = _attention_html(_attention_doc([["knobs", 0.16666667], ["control", 0.16666666], ["dial", 0.16666668]],
+                                          [["keycap", 0.5], ["key", 0.5]], [["alone", 1.0]]))
+    assert "<span class='word '>knobs<small>0.17</small></span>" in page
+    assert "word high'>knobs" not in page and "word low'>dial" not in page
+    assert "<span class='word '>key<small>0.50</small></span>" in page
+    assert "Every title here weighs its words equally (1/n)" in page and "model.title_encoder: mean" in page
+    assert "three highest in green" not in page
+
+
+def test_uneven_weights_keep_their_colours_beside_a_uniform_title():
+    from evaluation.html_report import _attention_html
+
+    page = _attention_html(_attention_doc([["shoe", 0.6], ["red", 0.3], ["big", 0.1]],
+                                          [["hat", 0.5], ["blue", 0.5]]))
+    assert "<span class='word high'>shoe<small>0.60</small></span>" in page
+    assert "<span class='word high'>red<small>0.30</small></span>" in page  # 3 words: 2 green, 1 red
+    assert "<span class='word low'>big<small>0.10</small></span>" in page
+    assert "<span class='word '>hat<small>0.50</small></span>" in page
+    assert "1 of 2 titles weigh their words equally (1/n): not coloured." in page
+    assert "Every title here" not in page
