@@ -5,7 +5,8 @@ data URIs: per-class top-1 accuracy against training-image count (log scale) for
 model, and top-1 / top-3 bars over the slices; the tail classes that gained and lost
 most with co-training; and the attention view of the paper's Fig. 7 (each title's
 words ordered by attention weight, the three highest in green, the three lowest in
-red; not coloured where a title's words weigh the same, as under the mean encoder).
+red; not coloured where a title has one word or its words weigh the same, as under the
+mean encoder).
 """
 
 from __future__ import annotations
@@ -204,16 +205,18 @@ _EQUAL_WEIGHTS = 1e-4
 def _attention_html(doc: dict) -> str:
     if not doc.get("attention"):
         return "<p>No co-trained model in this run: no title attention to show.</p>"
-    rows, uniform = [], 0
+    rows, uniform, several = [], 0, 0
     for item in doc["attention"]:
         words = item["words"]
         weights = [weight for _, weight in words]
+        several += len(words) > 1
         equal = len(words) > 1 and max(weights) - min(weights) < _EQUAL_WEIGHTS
         uniform += equal
-        # The three highest green, the three lowest red; a short title splits in halves;
-        # no colour where every word weighs the same.
-        high = 0 if equal else min(3, (len(words) + 1) // 2)
-        low = 0 if equal else min(3, len(words) - high)
+        # The three highest green, the three lowest red (a short title splits in halves);
+        # none where there is nothing to rank: one word, or every word weighs the same.
+        ranked = len(words) > 1 and not equal
+        high = min(3, (len(words) + 1) // 2) if ranked else 0
+        low = min(3, len(words) - high) if ranked else 0
         spans = []
         for i, (word, weight) in enumerate(words):
             cls = "high" if i < high else ("low" if i >= len(words) - low else "")
@@ -224,7 +227,6 @@ def _attention_html(doc: dict) -> str:
         )
     first = doc["attention"][0]
     model = f"Model {html.escape(first['variant'])}, seed {first['seed']}: eval titles"
-    several = sum(len(item["words"]) > 1 for item in doc["attention"])
     if uniform and uniform == several:
         caption = (f"{model} and the words each keeps after cleaning. Every title here weighs its words "
                    "equally (1/n): the title encoder does not weight words (the mean encoder, "

@@ -53,7 +53,6 @@ def test_gain_cells_are_coloured_by_sign_in_every_gain_column_and_nowhere_else()
     assert "<td>+1.0</td>" in page and "<td>+0.0 ± 0.1</td>" in page  # not a gain column; a zero gain
 
 
-
 def _attention_doc(*titles):
     return {"attention": [{"variant": "sicot-mean", "seed": 1, "label": f"c{i}", "title": " ".join(w for w, _ in words),
                            "words": words} for i, words in enumerate(titles)]}
@@ -68,6 +67,7 @@ def test_titles_whose_words_weigh_the_same_are_not_coloured_and_the_caption_says
     assert "<span class='word '>knobs<small>0.17</small></span>" in page
     assert "word high'>knobs" not in page and "word low'>dial" not in page
     assert "<span class='word '>key<small>0.50</small></span>" in page
+    assert "<span class='word '>alone<small>1.00</small></span>" in page  # one word: nothing to rank
     assert "Every title here weighs its words equally (1/n)" in page and "model.title_encoder: mean" in page
     assert "three highest in green" not in page
 
