@@ -182,7 +182,7 @@ def run_comparison(config: SicotConfig, say=print, archive_to: str | Path | None
     with the same settings and seed (not bit for bit the same weights)."""
     runs = planned_runs(config)
     keys = [planned_key(run) for run in runs]
-    planned = {(variant, seed) for variant, seed, _, _ in keys}
+    planned = {(variant, seed) for variant, seed, *_ in keys}
     archived = archived_runs(read_archives(config.compare.archives))
     to_train = sum(key not in archived for key in keys)
     durations: list[float] = []
@@ -217,7 +217,7 @@ def _archive(run: SicotConfig, archive_to: str | Path | None, rescore, say, name
     on the sealed split)."""
     if archive_to is None:
         return
-    wanted = planned_key(run)[2:]
+    wanted = planned_key(run)[2:4]  # (shared settings hash, split)
     _, path, added, _ = archive_comparison(run.output_path, archive_to, wanted=wanted, rescore=rescore,
                                            say=None if sealed else say, only=planned)
     say(f"    [{name}] archived in {path} ({run.eval.split} split)" + ("" if added else " (already there)"))
@@ -242,5 +242,5 @@ def reading_archive_to(config: SicotConfig, archive_to: str | Path | None) -> Si
 def planned_comparison(config: SicotConfig) -> tuple[str, str]:
     """(shared settings hash, split) of the comparison ``config`` plans: the models a
     report of it shows when results archives are read."""
-    _, _, config_hash, split = planned_key(planned_runs(config)[0])
+    _, _, config_hash, split, _ = planned_key(planned_runs(config)[0])
     return config_hash, split

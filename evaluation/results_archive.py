@@ -33,6 +33,7 @@ from evaluation.rescoring import with_rescoring
 from evaluation.run_results import (
     ModelResult,
     RunResultsError,
+    co_training_settings,
     collect_model_results,
     latest_comparison,
     metadata_path_of,
@@ -45,9 +46,20 @@ from sicot.config import ConfigError, SicotConfig
 SCHEMA = "sicot.results_archive/1"
 
 
-def archive_key(model: ModelResult) -> tuple[str, int, str, str]:
-    """What makes two archived models the same one: (variant, seed, shared settings, split)."""
-    return model.variant, model.seed, model.config_hash, model.split
+def archive_key(model: ModelResult) -> tuple[str, int, str, str, str]:
+    """What makes two archived models the same one: (variant, seed, shared settings,
+    split, semantic stream settings)."""
+    return model.variant, model.seed, model.config_hash, model.split, _stream_settings(model.config)
+
+
+def _stream_settings(config: SicotConfig) -> str:
+    """The semantic stream's own settings of a co-trained model (those its variant name
+    does not carry: lambda, the alignment, the title word prediction, the word
+    vectors...), "" for a visual-only one, which has no semantic stream. They are not in
+    the shared-settings hash (a baseline is compared with co-trained models of any of
+    them), so without them a plan that changes only lambda would find the archived
+    model of another lambda and train nothing."""
+    return co_training_settings(config) if config.model.co_training else ""
 
 
 def _entry(model: ModelResult) -> dict:
@@ -164,15 +176,15 @@ def archive_comparison(run_dir: str | Path, path: str | Path, wanted: tuple[str,
     return (models, *_write_archive(models, path, kept))
 
 
-def archived_runs(models: list[ModelResult]) -> dict[tuple[str, int, str, str], ModelResult]:
+def archived_runs(models: list[ModelResult]) -> dict[tuple[str, int, str, str, str], ModelResult]:
     """The archived models by ``archive_key``, to find a planned run among them."""
     return {archive_key(m): m for m in models}
 
 
-def planned_key(run: SicotConfig) -> tuple[str, int, str, str]:
+def planned_key(run: SicotConfig) -> tuple[str, int, str, str, str]:
     """``archive_key`` of the model a planned comparison run would produce: its settings
     as the Trainer records them (models/custom_config.py: what no training reads, such
     as the scored split, is left out and read back as the default), hashed the way
     run_results reads them back."""
     trained = custom_config.decode(custom_config.encode(run))
-    return variant_of(trained), trained.train.seed, shared_config_hash(trained), run.eval.split
+    return variant_of(trained), trained.train.seed, shared_config_hash(trained), run.eval.split, _stream_settings(trained)

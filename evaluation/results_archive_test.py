@@ -89,6 +89,14 @@ def test_a_planned_run_has_the_key_of_the_model_it_would_produce():
     config.train.epochs += 1
     assert {planned_key(run) for run in compare.planned_runs(config)}.isdisjoint(map(archive_key, archived))
     assert compare.planned_comparison(config)[1] == "test"
+    # A setting of the semantic stream alone (not in the shared hash: a baseline is
+    # compared with co-trained models of any of them) is another co-trained model, and
+    # the same baseline: found again, the co-trained one not (stop 47 trained nothing
+    # for a lambda-2 plan, taking the archived lambda-1 model for it).
+    config.train.epochs -= 1
+    config.model.mixed_loss_weight = 2.0
+    found = {planned_key(run) for run in compare.planned_runs(config)} & set(map(archive_key, archived))
+    assert [key[0] for key in found] == ["baseline"]
 
 
 def _write(path, document):
