@@ -32,7 +32,7 @@ from components.ingest import fingerprints_held
 from evaluation.rescoring import rescored_names
 from evaluation.rescoring_names import RESCORING_NAMES
 from evaluation.results_archive import archive_comparison, archived_runs, planned_key, read_archives
-from evaluation.run_results import BASELINE, variant_of
+from evaluation.run_results import BASELINE, Comparison, variant_of
 from models.classifier_rebalancing import ADJUSTMENTS
 from models.logit_adjusted_loss import LOSSES
 from models.title_encoders import ENCODERS
@@ -183,6 +183,7 @@ def run_comparison(config: SicotConfig, say=print, archive_to: str | Path | None
     runs = planned_runs(config)
     keys = [planned_key(run) for run in runs]
     planned = {(variant, seed) for variant, seed, *_ in keys}
+    co_training = _comparison_of(keys).co_training
     archived = archived_runs(read_archives(config.compare.archives))
     to_train = sum(key not in archived for key in keys)
     durations: list[float] = []
@@ -201,23 +202,25 @@ def run_comparison(config: SicotConfig, say=print, archive_to: str | Path | None
                     continue
                 local_runner.run(sealed, push=False)
                 say(f"    [{name}] scored on the {sealed.eval.split} split too, sealed: not shown here")
-                _archive(sealed, archive_to, rescore, say, name, planned, sealed=True)
+                _archive(sealed, archive_to, rescore, say, name, planned, co_training, sealed=True)
             local_runner.run(run, push=False)
             durations.append(time.time() - started)
             say(f"    [{name}] done in {durations[-1]:.0f} s" + time_left(durations, to_train - len(durations)))
-            _archive(run, archive_to, rescore, say, name, planned)
+            _archive(run, archive_to, rescore, say, name, planned, co_training)
     return runs[0].output_path
 
 
 def _archive(run: SicotConfig, archive_to: str | Path | None, rescore, say, name: str, planned: set,
-             sealed: bool = False) -> None:
-    """Adds the plan's models (``planned``: its (variant, seed) pairs) of the comparison of
-    ``run`` (its shared settings, its scored split) to the results archive ``archive_to``,
-    if one is given. ``sealed``: the re-scorings say nothing (each would print its top-1
+             co_training: str | None, sealed: bool = False) -> None:
+    """Adds the plan's models (``planned``: its (variant, seed) pairs; ``co_training``: its
+    semantic stream settings, ``Comparison.co_training``) of the comparison of ``run``
+    (its shared settings, its scored split) to the results archive ``archive_to``, if
+    one is given. ``sealed``: the re-scorings say nothing (each would print its top-1
     on the sealed split)."""
     if archive_to is None:
         return
-    wanted = planned_key(run)[2:4]  # (shared settings hash, split)
+    # The run's shared settings and split (a sealed one's), the plan's semantic stream settings.
+    wanted = Comparison(*planned_key(run)[2:4], co_training)
     _, path, added, _ = archive_comparison(run.output_path, archive_to, wanted=wanted, rescore=rescore,
                                            say=None if sealed else say, only=planned)
     say(f"    [{name}] archived in {path} ({run.eval.split} split)" + ("" if added else " (already there)"))
@@ -239,8 +242,18 @@ def reading_archive_to(config: SicotConfig, archive_to: str | Path | None) -> Si
     return reading
 
 
-def planned_comparison(config: SicotConfig) -> tuple[str, str]:
-    """(shared settings hash, split) of the comparison ``config`` plans: the models a
-    report of it shows when results archives are read."""
-    _, _, config_hash, split, _ = planned_key(planned_runs(config)[0])
-    return config_hash, split
+def planned_comparison(config: SicotConfig) -> Comparison:
+    """The comparison ``config`` plans (shared settings hash, split, semantic stream
+    settings of its co-trained models): the models a report of it shows when results
+    archives are read."""
+    return _comparison_of([planned_key(run) for run in planned_runs(config)])
+
+
+def _comparison_of(keys: list[tuple[str, int, str, str, str]]) -> Comparison:
+    """The ``Comparison`` of a plan's ``planned_key``s: their shared settings and split
+    (one for all), and the semantic stream settings of the co-trained ones (one for
+    all: a variant sets only the title encoder, which no co-training setting string
+    holds; None when the plan co-trains nothing)."""
+    _, _, config_hash, split, _ = keys[0]
+    co_training = next((stream for *_, stream in keys if stream), None)
+    return Comparison(config_hash, split, co_training)

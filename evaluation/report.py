@@ -47,13 +47,14 @@ class Report:
 def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=(),
                 say=None, reference: str | None = None, acceptance: AcceptanceConfig | None = None,
                 planned_seeds: list[int] | None = None, archives=(),
-                planned: tuple[str, str] | None = None, shown: list[str] | None = None,
+                planned: tuple | None = None, shown: list[str] | None = None,
                 seeds: list[int] | None = None) -> Report:
     """``acceptance``: a comparison's acceptance rule, judged at ``planned_seeds``
     (evaluation/acceptance_rule.py; none when its variant is ""). ``archives``: results
     archives whose models join the run folder's (evaluation/results_archive.py; the run
     folder's model wins over an archived copy). The comparison shown is ``planned``
-    ((shared settings hash, split); the newest evaluation's if None). With
+    (evaluation/run_results.py ``Comparison``: shared settings hash, split, semantic
+    stream settings; the newest evaluation's if None). With
     archives the run folder may hold no ML Metadata yet. ``shown``: the results' names
     of what the plan produces (evaluation/compare.produced_variants: its variants and the
     re-scorings asked for); with archives, a model of any other variant is left out and

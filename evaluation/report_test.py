@@ -9,7 +9,14 @@ import pytest
 
 from evaluation import report
 from evaluation.results_document import SCHEMA
-from evaluation.run_results import ModelResult, RunResultsError, shared_config_hash, variant_of
+from evaluation.run_results import (
+    Comparison,
+    ModelResult,
+    RunResultsError,
+    co_training_settings,
+    shared_config_hash,
+    variant_of,
+)
 from evaluation.tables import comparison_tables
 from sicot.config import SicotConfig
 
@@ -155,6 +162,24 @@ def test_archived_models_join_the_run_folders_which_win_over_their_archived_copy
     assert made.document["summary"]["baseline"]["overall"]["top1_accuracy"]["mean"] == pytest.approx(0.35)
     # The attention is of a co-trained model that is here.
     assert calls["attention"] == [("/models/2/Format-TFMA", "/examples/2/Split-eval", 2)]
+
+
+def test_a_plans_report_shows_its_own_semantic_stream_settings_not_the_newest(tmp_path, fakes):
+    # Two co-trained models of one seed that differ only in lambda (a screen's rows, not
+    # in the shared hash): the plan's report shows its own, whichever was archived last.
+    fakes([])
+    baseline, reference, lambda2 = model(False, 1, 0.4, 1), model(True, 1, 0.6, 2), model(True, 1, 0.7, 3)
+    lambda2.config.model.mixed_loss_weight = 2.0
+    assert shared_config_hash(lambda2.config) == reference.config_hash
+    archive = _archived([baseline, reference, lambda2], tmp_path)
+    for plan, top1 in ((reference, 0.6), (lambda2, 0.7)):
+        planned = Comparison(baseline.config_hash, "test", co_training_settings(plan.config))
+        made = report.make_report(tmp_path / "out", archives=[archive], planned=planned)
+        rows = [(m["variant"], m["slices"]["overall"]["top1_accuracy"]) for m in made.document["models"]]
+        assert rows == [("baseline", 0.4), ("sicot-mean", top1)]
+    # No plan: the newest co-trained model's settings, as before.
+    made = report.make_report(tmp_path / "out", archives=[archive], planned=(baseline.config_hash, "test"))
+    assert [m["slices"]["overall"]["top1_accuracy"] for m in made.document["models"]] == [0.4, 0.7]
 
 
 def test_archives_alone_make_a_report_in_an_empty_folder(tmp_path, fakes):

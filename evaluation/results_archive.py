@@ -151,10 +151,10 @@ def _write_archive(models: list[ModelResult], path: Path, kept: list[tuple[Model
     return path, len(new) - len(replaced), len(replaced)
 
 
-def archive_comparison(run_dir: str | Path, path: str | Path, wanted: tuple[str, str] | None = None,
+def archive_comparison(run_dir: str | Path, path: str | Path, wanted: tuple | None = None,
                        rescore=(), say=None, only=None) -> tuple[list[ModelResult], Path, int, int]:
-    """Adds the models of ``run_dir``'s comparison (``wanted``: (shared settings hash,
-    split); the newest evaluation's if None) to the archive at ``path``; returns the
+    """Adds the models of ``run_dir``'s comparison (``wanted``: a run_results
+    ``Comparison``; the newest evaluation's if None) to the archive at ``path``; returns the
     models, then what ``write_archive`` returns. ``rescore``: re-scorings
     (evaluation/rescoring.py) archived beside the models, each computed only where the
     archive does not hold it yet for that model (``sicot compare --archive`` archives

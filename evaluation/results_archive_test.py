@@ -17,7 +17,7 @@ from evaluation.results_archive import (
     read_archives,
     write_archive,
 )
-from evaluation.run_results import RunResultsError, shared_config_hash
+from evaluation.run_results import RunResultsError, co_training_settings, shared_config_hash
 from models import custom_config
 from sicot.config import SicotConfig
 from tests.model_results import model_result
@@ -97,6 +97,12 @@ def test_a_planned_run_has_the_key_of_the_model_it_would_produce():
     config.model.mixed_loss_weight = 2.0
     found = {planned_key(run) for run in compare.planned_runs(config)} & set(map(archive_key, archived))
     assert [key[0] for key in found] == ["baseline"]
+    # The plan's report shows the co-trained models of its own settings (not another
+    # lambda's archived beside them); a plan that co-trains nothing names none.
+    planned = compare.planned_comparison(config)
+    assert planned.co_training == co_training_settings(compare.planned_runs(config)[1]) != planned_key(runs[1])[4]
+    config.compare.variants = ["baseline"]
+    assert compare.planned_comparison(config).co_training is None
 
 
 def _write(path, document):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -247,23 +248,39 @@ def co_training_settings(config: SicotConfig) -> str:
     return json.dumps(picked, sort_keys=True)
 
 
-def latest_comparison(results: list[ModelResult], wanted: tuple[str, str] | None = None) -> list[ModelResult]:
+class Comparison(NamedTuple):
+    """Which evaluated models form one comparison: those trained with these shared
+    settings (``shared_config_hash``) and scored on this split, the co-trained ones also
+    with these semantic stream settings (``co_training_settings``; None: those of the
+    newest co-trained model among them)."""
+
+    config_hash: str
+    split: str
+    co_training: str | None = None
+
+
+def latest_comparison(results: list[ModelResult], wanted: tuple | None = None) -> list[ModelResult]:
     """The models trained with the newest evaluation's shared settings and scored on its
     split, co-trained ones also with the newest co-trained model's semantic stream
     settings (a one-seed screening of another setting, kept in the same ML Metadata,
     is not one of the compared models: its variant name does not say how it differs);
     the newest evaluation of each (variant, seed); baseline first, then by variant and
-    seed. ``wanted``: (shared settings hash, split) of the comparison to take instead of
-    the newest evaluation's."""
+    seed. ``wanted``: the ``Comparison`` to take instead (a plan's: evaluation/compare.py
+    ``planned_comparison``), or its first two fields (shared settings hash, split). A
+    plan names its semantic stream settings: the newest co-trained model may be another
+    plan's (a screening of lambda archived beside it, a folder where another setting
+    trained later), and the variant name does not tell them apart."""
     if not results:
         raise RunResultsError("no completed Evaluator execution in this run's ML Metadata")
-    wanted = wanted or (results[-1].config_hash, results[-1].split)
-    candidates = [r for r in results if (r.config_hash, r.split) == wanted]
+    wanted = Comparison(*wanted) if wanted else Comparison(results[-1].config_hash, results[-1].split)
+    candidates = [r for r in results if (r.config_hash, r.split) == wanted[:2]]
     if not candidates:
-        raise RunResultsError(f"no evaluated model of the planned comparison (settings {wanted[0]}, "
-                              f"{wanted[1]} split) in this run's ML Metadata or its results archives")
+        raise RunResultsError(f"no evaluated model of the planned comparison (settings {wanted.config_hash}, "
+                              f"{wanted.split} split) in this run's ML Metadata or its results archives")
     co_trained = [r for r in candidates if r.co_trained]
-    wanted_co_training = co_training_settings(co_trained[-1].config) if co_trained else None
+    wanted_co_training = wanted.co_training
+    if wanted_co_training is None and co_trained:
+        wanted_co_training = co_training_settings(co_trained[-1].config)
     latest: dict[tuple[str, int], ModelResult] = {}
     for r in candidates:
         if not r.co_trained or co_training_settings(r.config) == wanted_co_training:

@@ -12,7 +12,9 @@ from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from evaluation.run_results import (
+    Comparison,
     RunResultsError,
+    co_training_settings,
     collect_model_results,
     is_visual_only,
     latest_comparison,
@@ -237,6 +239,21 @@ def test_a_screening_of_another_co_training_setting_is_not_one_of_the_compared_m
     kept = latest_comparison(collect_model_results(tmp_path / "metadata.sqlite"))
     assert [(m.variant, m.slices["overall"]["top1_accuracy"]) for m in kept] == [
         ("baseline", pytest.approx(0.2)), ("sicot-bilstm", pytest.approx(0.3))]
+
+
+def test_a_planned_comparison_takes_its_own_co_training_settings_not_the_newest(run, tmp_path):
+    # A plan's report names its semantic stream settings: a later screening of another
+    # setting in the same ML Metadata does not replace the plan's co-trained model.
+    planned = run.trainer(config_of(True, 1, title_encoder="mean"), "planned")
+    screening = run.trainer(config_of(True, 1, title_encoder="mean", mixed_loss_weight=2.0), "screen")
+    run.evaluator(planned, 0.3, example_splits='["validation"]')
+    run.evaluator(screening, 0.9, example_splits='["validation"]')
+    results = collect_model_results(tmp_path / "metadata.sqlite")
+    config_hash = results[0].config_hash
+    wanted = Comparison(config_hash, "validation", co_training_settings(config_of(True, 1, title_encoder="mean")))
+    assert [m.slices["overall"]["top1_accuracy"] for m in latest_comparison(results, wanted)] == [pytest.approx(0.3)]
+    # Its first two fields alone: the newest co-trained model's settings.
+    assert [m.slices["overall"]["top1_accuracy"] for m in latest_comparison(results, wanted[:2])] == [pytest.approx(0.9)]
 
 
 def test_metadata_path_of_a_run_or_a_comparison_folder(tmp_path):
