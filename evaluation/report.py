@@ -22,8 +22,10 @@ from evaluation.rescoring import in_report_order, with_rescoring
 from evaluation.results_document import build_results, write_results
 from evaluation.results_archive import read_archives
 from evaluation.run_results import (
+    Comparison,
     ModelResult,
     RunResultsError,
+    co_training_settings,
     collect_model_results,
     latest_comparison,
     metadata_path_of,
@@ -74,6 +76,8 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=
     folder = metadata.parent if metadata is not None else Path(run_dir)
     found = collect_model_results(metadata) if metadata is not None else []
     models = latest_comparison(archived + found, wanted=planned)
+    if planned is not None:
+        _say_other_stream_settings(archived + found, Comparison(*planned), say)
     if archived and shown is not None:
         models = _planned_only(models, shown, lambda m: m.variant, "variants",
                                "--rescore METHOD or compare.rescore shows a re-scoring", say)
@@ -108,6 +112,21 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=
         tables=comparison_tables(document),
         document=document,
     )
+
+
+def _say_other_stream_settings(results: list[ModelResult], planned: Comparison, say=None) -> None:
+    """Counts, through ``say``, the co-trained models of the plan's shared settings and
+    split left out for their semantic stream settings (another lambda, alignment, title
+    word prediction...: their variant name is the plan's, so the tables could not show
+    the difference)."""
+    if planned.co_training is None or say is None:
+        return
+    other = [m for m in results if m.co_trained and (m.config_hash, m.split) == planned[:2]
+             and co_training_settings(m.config) != planned.co_training]
+    if other:
+        say(f"left out {len(other)} co-trained model(s) with other semantic stream settings than this "
+            f"plan's ({', '.join(sorted({f'{m.variant} seed {m.seed}' for m in other}))}; the model.* "
+            f"settings no variant name carries: lambda, the alignment, the title word prediction...)")
 
 
 def _planned_only(models: list[ModelResult], planned: list, key, what: str, hint: str,

@@ -174,9 +174,13 @@ def test_a_plans_report_shows_its_own_semantic_stream_settings_not_the_newest(tm
     archive = _archived([baseline, reference, lambda2], tmp_path)
     for plan, top1 in ((reference, 0.6), (lambda2, 0.7)):
         planned = Comparison(baseline.config_hash, "test", co_training_settings(plan.config))
-        made = report.make_report(tmp_path / "out", archives=[archive], planned=planned)
+        said = []
+        made = report.make_report(tmp_path / "out", archives=[archive], planned=planned, say=said.append)
         rows = [(m["variant"], m["slices"]["overall"]["top1_accuracy"]) for m in made.document["models"]]
         assert rows == [("baseline", 0.4), ("sicot-mean", top1)]
+        assert said == ["left out 1 co-trained model(s) with other semantic stream settings than this plan's "
+                        "(sicot-mean seed 1; the model.* settings no variant name carries: lambda, the "
+                        "alignment, the title word prediction...)"]
     # No plan: the newest co-trained model's settings, as before.
     made = report.make_report(tmp_path / "out", archives=[archive], planned=(baseline.config_hash, "test"))
     assert [m["slices"]["overall"]["top1_accuracy"] for m in made.document["models"]] == [0.4, 0.7]
