@@ -113,7 +113,14 @@ def test_class_hits_table_comes_back_through_the_tfma_writer(tfma_result):
 
 def test_confidence_intervals_agree_with_a_bootstrap_over_the_same_examples(tmp_path):
     """TFMA's jackknife interval of a slice's top-1, against a percentile bootstrap over
-    the per-example hits of the same eval set (400 examples, 10 classes)."""
+    the per-example hits of the same eval set (400 examples, 10 classes). TFMA puts the
+    examples in its 20 jackknife buckets at random (no seed to set), so its width
+    varies from run to run roughly like the square root of a chi-squared with 19
+    degrees of freedom over 19: about ±16%, and below 0.6 of the bootstrap's about once
+    in 200 slices (stop 48's CI saw 0.56). The bounds, 0.4 to 2.0 (at most about 1 in
+    10^5 each), still fail an interval of the wrong scale: of the examples' spread
+    instead of their mean's (20 times too wide), or of one jackknife bucket (sqrt(20)
+    too wide)."""
     from tfx_pipeline.eval_config import tfma_options
 
     rng = np.random.default_rng(11)
@@ -143,4 +150,4 @@ def test_confidence_intervals_agree_with_a_bootstrap_over_the_same_examples(tmp_
         assert low < hits[member].mean() < high
         means = [rng.choice(hits[member], member.sum()).mean() for _ in range(2000)]
         b_low, b_high = np.percentile(means, [2.5, 97.5])
-        assert 0.6 < (high - low) / (b_high - b_low) < 1.6, ((low, high), (b_low, b_high))
+        assert 0.4 < (high - low) / (b_high - b_low) < 2.0, ((low, high), (b_low, b_high))
