@@ -25,7 +25,6 @@ from evaluation.run_results import (
     Comparison,
     ModelResult,
     RunResultsError,
-    co_training_settings,
     collect_model_results,
     latest_comparison,
     metadata_path_of,
@@ -121,8 +120,7 @@ def _say_other_stream_settings(results: list[ModelResult], planned: Comparison, 
     the difference)."""
     if planned.co_training is None or say is None:
         return
-    other = [m for m in results if m.co_trained and (m.config_hash, m.split) == planned[:2]
-             and co_training_settings(m.config) != planned.co_training]
+    other = [m for m in results if m.co_trained and (m.config_hash, m.split) == planned[:2] and not planned.takes(m)]
     if other:
         say(f"left out {len(other)} co-trained model(s) with other semantic stream settings than this "
             f"plan's ({', '.join(sorted({f'{m.variant} seed {m.seed}' for m in other}))}; the model.* "

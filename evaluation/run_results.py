@@ -258,6 +258,13 @@ class Comparison(NamedTuple):
     split: str
     co_training: str | None = None
 
+    def takes(self, model: ModelResult) -> bool:
+        """Whether ``model`` is one of this comparison's models (any semantic stream
+        settings when ``co_training`` is None)."""
+        return ((model.config_hash, model.split) == (self.config_hash, self.split)
+                and (not model.co_trained or self.co_training is None
+                     or co_training_settings(model.config) == self.co_training))
+
 
 def latest_comparison(results: list[ModelResult], wanted: tuple | None = None) -> list[ModelResult]:
     """The models trained with the newest evaluation's shared settings and scored on its
@@ -278,11 +285,10 @@ def latest_comparison(results: list[ModelResult], wanted: tuple | None = None) -
         raise RunResultsError(f"no evaluated model of the planned comparison (settings {wanted.config_hash}, "
                               f"{wanted.split} split) in this run's ML Metadata or its results archives")
     co_trained = [r for r in candidates if r.co_trained]
-    wanted_co_training = wanted.co_training
-    if wanted_co_training is None and co_trained:
-        wanted_co_training = co_training_settings(co_trained[-1].config)
+    if wanted.co_training is None and co_trained:
+        wanted = wanted._replace(co_training=co_training_settings(co_trained[-1].config))
     latest: dict[tuple[str, int], ModelResult] = {}
     for r in candidates:
-        if not r.co_trained or co_training_settings(r.config) == wanted_co_training:
+        if wanted.takes(r):
             latest[(r.variant, r.seed)] = r
     return sorted(latest.values(), key=lambda r: (r.variant != BASELINE, r.variant, r.seed))
