@@ -74,7 +74,7 @@ def _one(classes: int, mode: str, dim: int, batch: int, steps: int, ratio: float
     @tf.function
     def step():
         with tf.GradientTape() as tape:
-            (visual_ce, mixed_ce), _ = model._head_cross_entropies([x_v, x_m], y, training=True)
+            (visual_ce, mixed_ce), _, _ = model._head_cross_entropies([x_v, x_m], y, training=True)
             loss = tf.reduce_mean(visual_ce) + tf.reduce_mean(mixed_ce)
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return loss

@@ -6,6 +6,10 @@
     shared classifier W (one Dense layer) on both streams
     loss = CE(W x_v) + lambda * CE(W x_m)
 
+plus, beyond the paper and each switched by its weight: the stream alignment
+(models/stream_alignment.py), title word prediction (models/title_word_prediction.py)
+and mixed-stream distillation (models/mixed_stream_distillation.py).
+
 W can instead be a ShardedClassifier (models/sharded_classifier.py: split by class over
 devices, the CE combined by a distributed log-sum-exp) and trained with partial FC
 (models/partial_fc.py); both heads always go through the same W (the same shards, the
@@ -32,6 +36,7 @@ from models.class_balanced_weights import class_balanced_weights
 from models.cosine_classifier import CosineClassifier
 from models.logit_adjusted_loss import loss_logit_offsets
 from models.mixed_stream import MixedStream
+from models.mixed_stream_distillation import distillation_loss
 from models.stream_alignment import alignment_loss
 from models.title_word_prediction import TitleWordPredictor, word_prediction_loss
 from models.partial_fc import sample_classes, uses_logq_correction
@@ -100,6 +105,8 @@ class SicotModel(keras.Model):
         word_predictor: layers.Layer | None = None,
         word_prediction_weight: float = 0.0,
         mixed_example_weights: np.ndarray | None = None,
+        distillation_weight: float = 0.0,
+        distillation_temperature: float = 2.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -113,6 +120,14 @@ class SicotModel(keras.Model):
         # mu of the stream alignment term (models/stream_alignment.py); 0 = the paper.
         self.alignment_weight = alignment_weight
         self.alignment_target = alignment_target
+        # kappa and T of the mixed-stream distillation (models/mixed_stream_distillation.py); 0 = the paper.
+        if distillation_weight > 0 and isinstance(classifier, ShardedClassifier):
+            raise ValueError("model.mixed_distillation_weight needs the full logits of both heads: a dense or "
+                             "cosine classifier (model.classifier), not a sharded one (model.classifier_shards > 1)")
+        if distillation_temperature <= 0:
+            raise ValueError(f"model.mixed_distillation_temperature must be > 0, got {distillation_temperature}")
+        self.distillation_weight = distillation_weight if semantic is not None else 0.0
+        self.distillation_temperature = distillation_temperature
         # In training, each title word is dropped with this probability (modality dropout:
         # a title that names the SKU would make the mixed head a text classifier).
         self.title_word_dropout = title_word_dropout
@@ -144,6 +159,9 @@ class SicotModel(keras.Model):
             keras.metrics.Mean(name="alignment_loss") if semantic is not None and alignment_weight > 0 else None
         )
         self.word_loss_tracker = keras.metrics.Mean(name="word_loss") if word_predictor is not None else None
+        self.distillation_tracker = (
+            keras.metrics.Mean(name="distillation_loss") if self.distillation_weight > 0 else None
+        )
 
     def build(self, input_shape):
         """Creates the shared classifier's weights (the streams are functional models,
@@ -184,8 +202,9 @@ class SicotModel(keras.Model):
 
     def _head_cross_entropies(self, streams, y, training):
         """Per-example CE [B] of each stream's features through the shared classifier,
-        and what the accuracy metrics read: the first stream's logits (Dense), or its
-        top-k class ids merged from the shards (sharded, partial FC: no full logits)."""
+        what the accuracy metrics read: the first stream's logits (Dense), or its top-k
+        class ids merged from the shards (sharded, partial FC: no full logits), and each
+        stream's logits without margin or offsets (Dense; None when sharded)."""
         offsets = self.loss_logit_offsets
         if not self.sharded:
             logits = [self.classifier(f) for f in streams]
@@ -194,7 +213,7 @@ class SicotModel(keras.Model):
                 loss_logits = [self.classifier.margin_logits(l, y) for l in loss_logits]
             if offsets is not None:
                 loss_logits = [l + offsets for l in loss_logits]
-            return [self.ce(y, l) for l in loss_logits], logits[0]
+            return [self.ce(y, l) for l in loss_logits], logits[0], logits
         classifier = self.classifier
         if training and self.partial_fc_ratio < 1.0:
             sample = sample_classes(classifier, y, self.partial_fc_ratio, self.partial_fc_seed)
@@ -210,18 +229,19 @@ class SicotModel(keras.Model):
         if offsets is not None:
             loss_logits = [[l + tf.gather(offsets, ids) for l, ids in zip(head, class_ids)] for head in loss_logits]
         _, top_ids = merge_top_k(shard_logits[0], class_ids, METRIC_TOP_K, classifier.shard_devices)
-        return [classifier.cross_entropy(l, positions) for l in loss_logits], top_ids
+        return [classifier.cross_entropy(l, positions) for l in loss_logits], top_ids, None
 
     def _stream_losses(self, x, y, training):
         pixels = x[features.IMAGE_PIXELS]
         batch = tf.cast(tf.shape(y)[0], tf.float32)
-        share = alignment = word_loss = tf.constant(0.0)
+        share = alignment = word_loss = distillation = tf.constant(0.0)
         if self.semantic is None:
-            (visual_ce,), predictions = self._head_cross_entropies([self.visual_features(pixels, training)], y, training)
+            (visual_ce,), predictions, _ = self._head_cross_entropies([self.visual_features(pixels, training)], y,
+                                                                      training)
             mixed_loss = tf.constant(0.0)
         else:
             x_v, semantic, x_m, has_title, shares = self.stream_features(pixels, x[features.TITLE_TOKEN_IDS], training)
-            (visual_ce, mixed_ce), predictions = self._head_cross_entropies([x_v, x_m], y, training)
+            (visual_ce, mixed_ce), predictions, logits = self._head_cross_entropies([x_v, x_m], y, training)
             titled = tf.cast(has_title, tf.float32)
             if self.mixed_example_weights is not None:
                 mixed_ce = mixed_ce * tf.gather(self.mixed_example_weights, tf.cast(y, tf.int32))
@@ -233,15 +253,19 @@ class SicotModel(keras.Model):
             if self.word_predictor is not None:
                 words = word_prediction_loss(self.word_predictor(x_v), x[features.TITLE_TOKEN_IDS])
                 word_loss = tf.reduce_sum(words * titled) / batch
+            if self.distillation_weight > 0:
+                gaps = distillation_loss(logits[0], logits[1], self.distillation_temperature)
+                distillation = tf.reduce_sum(gaps * titled) / batch
         visual_loss = tf.reduce_mean(visual_ce)
         total = visual_loss
         if self.semantic is not None:
             total += self.mixed_weight() * mixed_loss + self.alignment_weight * alignment
-            total += self.word_prediction_weight * word_loss
+            total += self.word_prediction_weight * word_loss + self.distillation_weight * distillation
         if self.losses:
             total += tf.add_n(self.losses)
         self._last_alignment = alignment  # read by train_step in the same graph, for its metric
         self._last_word_loss = word_loss
+        self._last_distillation = distillation
         return total, visual_loss, mixed_loss, predictions, share
 
     def train_step(self, data):
@@ -253,12 +277,12 @@ class SicotModel(keras.Model):
         variables = self.trainable_variables
         self.optimizer.apply_gradients(zip(tape.gradient(replica_total, variables), variables))
         return self._update_metrics(y, predictions, total, visual_loss, mixed_loss, share, self._last_alignment,
-                                    self._last_word_loss)
+                                    self._last_word_loss, self._last_distillation)
 
     def test_step(self, data):
         x, y = data
         pixels = x[features.IMAGE_PIXELS]
-        (visual_ce,), predictions = self._head_cross_entropies([self.visual_features(pixels)], y, training=False)
+        (visual_ce,), predictions, _ = self._head_cross_entropies([self.visual_features(pixels)], y, training=False)
         visual_loss = tf.reduce_mean(visual_ce)
         results = self._update_metrics(y, predictions, visual_loss, visual_loss, None)
         # Evaluation sees the image alone: the title terms have no value there, and a
@@ -269,7 +293,7 @@ class SicotModel(keras.Model):
     def title_trackers(self) -> list[keras.metrics.Metric]:
         """The metrics of the training terms that read the title (none in a visual-only model)."""
         return [t for t in (self.mixed_loss_tracker, self.semantic_share_tracker, self.alignment_tracker,
-                            self.word_loss_tracker) if t is not None]
+                            self.word_loss_tracker, self.distillation_tracker) if t is not None]
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         """Keras 3.15's fit reduces the first distributed batch (a nested structure) to
@@ -303,7 +327,7 @@ class SicotModel(keras.Model):
         ]
 
     def _update_metrics(self, y, predictions, total, visual_loss, mixed_loss, share=None, alignment=None,
-                        word_loss=None):
+                        word_loss=None, distillation=None):
         """Keras' own loss tracker gets the total; compiled metrics see the visual stream's
         predictions (see _head_cross_entropies)."""
         for metric in self.metrics:
@@ -323,6 +347,9 @@ class SicotModel(keras.Model):
             elif metric is self.word_loss_tracker:
                 if word_loss is not None:
                     metric.update_state(word_loss)
+            elif metric is self.distillation_tracker:
+                if distillation is not None:
+                    metric.update_state(distillation)
             else:
                 metric.update_state(y, predictions)
         results = self.get_metrics_result()
@@ -388,6 +415,8 @@ def build_sicot_model(
         ),
         word_prediction_weight=m.title_word_prediction_weight,
         mixed_example_weights=mixed_example_weights,
+        distillation_weight=m.mixed_distillation_weight,
+        distillation_temperature=m.mixed_distillation_temperature,
         name="sicot",
     )
     model.build(visual.input_shape)

@@ -209,6 +209,35 @@ def test_stream_alignment_adds_mu_times_the_titled_images_cosine_gap():
     assert history.history["alignment_loss"][0] > 0
 
 
+def test_mixed_stream_distillation_adds_kappa_times_the_titled_images_kl_to_the_mixed_head():
+    from models.mixed_stream_distillation import distillation_loss
+
+    keras.utils.set_random_seed(5)
+    model = build_sicot_model(_config("model.mixed_distillation_weight=0.5", "model.mixed_distillation_temperature=3.0"),
+                              NUM_CLASSES, VOCAB)
+    x, y = _batch()
+    x[features.TITLE_TOKEN_IDS][2] = 0  # an image without a title: no teacher, no term
+    total, visual, mixed, _, _ = model._stream_losses(x, tf.constant(y), training=False)
+    x_v, _, x_m, _, _ = model.stream_features(x[features.IMAGE_PIXELS], x[features.TITLE_TOKEN_IDS])
+    gaps = distillation_loss(model.classifier(x_v), model.classifier(x_m), 3.0).numpy()
+    expected = (gaps.sum() - gaps[2]) / 4
+    assert expected > 0
+    assert float(total) == pytest.approx(float(visual) + float(mixed) + 0.5 * expected, rel=1e-5)
+    # The teacher is fixed: the term reaches the visual side (backbone, classifier), never
+    # the semantic stream, which learns from the mixed CE alone.
+    with tf.GradientTape() as tape:
+        x_v, _, x_m, _, _ = model.stream_features(x[features.IMAGE_PIXELS], x[features.TITLE_TOKEN_IDS], True)
+        term = tf.reduce_sum(distillation_loss(model.classifier(x_v), model.classifier(x_m), 3.0))
+    semantic_grads = tape.gradient(term, model.semantic.trainable_variables)
+    assert all(g is None for g in semantic_grads)
+    # Off by default and in a visual-only model; refused with a sharded classifier.
+    assert build_sicot_model(_config(), NUM_CLASSES, VOCAB).distillation_tracker is None
+    assert build_sicot_model(_config("model.co_training=false", "model.mixed_distillation_weight=1.0"),
+                             NUM_CLASSES, VOCAB).distillation_tracker is None
+    with pytest.raises(ValueError, match="sharded"):
+        build_sicot_model(_config("model.mixed_distillation_weight=1.0", "model.classifier_shards=2"), NUM_CLASSES, VOCAB)
+
+
 def test_title_word_dropout_drops_words_in_training_only():
     model = build_sicot_model(_config("model.title_word_dropout=0.5"), NUM_CLASSES, VOCAB)
     x, _ = _batch()
@@ -319,13 +348,14 @@ def test_validation_logs_hold_the_image_terms_only():
     # The title terms are training terms: evaluation sees the image alone, and a
     # val_mixed_loss of 0 would read as a perfect mixed head.
     keras.utils.set_random_seed(4)
-    model = build_sicot_model(_config("model.stream_alignment_weight=1.0", "model.title_word_prediction_weight=1.0"),
+    model = build_sicot_model(_config("model.stream_alignment_weight=1.0", "model.title_word_prediction_weight=1.0",
+                                      "model.mixed_distillation_weight=1.0"),
                               NUM_CLASSES, VOCAB)
     model.compile(optimizer=keras.optimizers.Adam(0.01), metrics=[keras.metrics.SparseCategoricalAccuracy(name="top1")])
     x, y = _batch()
     data = tf.data.Dataset.from_tensors((x, y))
     history = model.fit(data.repeat(3), validation_data=data, epochs=2, verbose=0)
-    title_terms = {"mixed_loss", "semantic_share", "alignment_loss", "word_loss"}
+    title_terms = {"mixed_loss", "semantic_share", "alignment_loss", "word_loss", "distillation_loss"}
     assert {t.name for t in model.title_trackers()} == title_terms
     assert title_terms <= set(history.history)  # trained on, and logged
     assert {"val_loss", "val_visual_loss", "val_top1"} <= set(history.history)

@@ -34,7 +34,8 @@ SEMANTIC_STREAM_SETTINGS = (
     ("model", "mixed_loss_weight"), ("model", "mixed_loss_warmup_epochs"), ("model", "mixed_stream_scaling"),
     ("model", "mixed_loss_trains_backbone"), ("model", "mixed_loss_class_balance"), ("model", "stream_alignment_weight"),
     ("model", "stream_alignment_target"), ("model", "title_word_dropout"),
-    ("model", "title_word_prediction_weight"),
+    ("model", "title_word_prediction_weight"), ("model", "mixed_distillation_weight"),
+    ("model", "mixed_distillation_temperature"),
     ("model", "title_encoder"), ("model", "attention_rank"), ("model", "attention_temperature"),
     ("model", "project_words"), ("model", "word_vectors"), ("model", "word_vectors_format"), ("word2vec",),
 )
@@ -165,6 +166,14 @@ class ModelConfig:
     # a training-only multi-label head on x_v predicts the title's words. 0: off (the
     # paper). 1.0: the best co-training setting on the SKU benchmark's validation split.
     title_word_prediction_weight: float = 1.0
+    # kappa of the mixed-stream distillation (models/mixed_stream_distillation.py): the
+    # visual head learns, per titled image, the mixed head's softened prediction,
+    # kappa * T^2 * KL(softmax(sg(W x_m) / T) || softmax(W x_v / T)). 0: off (the paper).
+    # Dense or cosine classifier only. Screened on the SKU benchmark in stop 49
+    # (docs/issue11_experiments.md, "Mixed-stream distillation").
+    mixed_distillation_weight: float = 0.0
+    # Its temperature T (> 0).
+    mixed_distillation_temperature: float = 2.0
     # Title encoder: mean, bilstm, bilstm_attention or bilinear_attention (paper's Table 3).
     # mean: the SKU benchmark's Table 3 at 64 epochs chose it on validation (stop 45, by a
     # rule written before the run: docs/issue11_experiments.md); bilinear_attention, the
