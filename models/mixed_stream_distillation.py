@@ -22,21 +22,40 @@ adds what the teacher knows about the other classes.
 The teacher is a stop-gradient target (the mixed head keeps learning from the labels
 only, so it cannot drift towards what the images predict); T^2 keeps the gradient's
 size independent of T (Hinton, Vinyals and Dean 2015). With kappa 0 (the default) the
-loss is the paper's. No parameters. Dense and cosine classifiers (the full logits of
-both heads); a sharded classifier would need the softmax's normaliser over all shards
-for both heads and is refused.
+loss is the paper's. No parameters.
+
+Every classifier: the logits of a dense or cosine one (the cosine's s * cos, without
+the training margin), or a sharded one's per-shard logits, each softmax normalised over
+all shards by the distributed log-sum-exp (models/sharded_classifier.py) and the KL summed
+shard by shard on its device, so no [B, C] tensor is gathered. With partial FC both
+heads see the step's sampled classes, and the two distributions are those over the
+sample (the teacher's mass on the classes left out is not seen that step).
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
 
+from models.sharded_classifier import on_device, sharded_log_sum_exp
 
-def distillation_loss(visual_logits: tf.Tensor, mixed_logits: tf.Tensor, temperature: float) -> tf.Tensor:
+
+def distillation_loss(visual_logits, mixed_logits, temperature: float,
+                      devices: list[str | None] | None = None) -> tf.Tensor:
     """[B] T^2 * KL(softmax(sg(mixed) / T) || softmax(visual / T)); 0 where the two
-    heads agree."""
+    heads agree. The logits: [B, C] tensors, or lists of a sharded classifier's [B, C_i]
+    shards (with the shards' devices)."""
     if temperature <= 0:
         raise ValueError(f"model.mixed_distillation_temperature must be > 0, got {temperature}")
-    teacher = tf.nn.log_softmax(tf.stop_gradient(mixed_logits) / temperature, axis=-1)
-    student = tf.nn.log_softmax(visual_logits / temperature, axis=-1)
-    return temperature**2 * tf.reduce_sum(tf.exp(teacher) * (teacher - student), axis=-1)
+    if not isinstance(visual_logits, (list, tuple)):
+        visual_logits, mixed_logits = [visual_logits], [mixed_logits]
+    devices = devices or [None] * len(visual_logits)
+    teacher = [tf.stop_gradient(m) / temperature for m in mixed_logits]
+    student = [v / temperature for v in visual_logits]
+    teacher_norm = sharded_log_sum_exp(teacher, devices)
+    student_norm = sharded_log_sum_exp(student, devices)
+    terms = []
+    for t, s, device in zip(teacher, student, devices):
+        with on_device(device):
+            log_p, log_q = t - teacher_norm[:, None], s - student_norm[:, None]
+            terms.append(tf.reduce_sum(tf.exp(log_p) * (log_p - log_q), axis=-1))
+    return temperature**2 * tf.add_n(terms)

@@ -37,6 +37,16 @@ def test_the_mixed_head_is_a_fixed_target():
     assert g_visual.numpy()[0, 1] < 0
 
 
+def test_sharded_logits_give_the_loss_of_the_whole_row():
+    rng = np.random.default_rng(0)
+    visual = rng.normal(size=(3, 7)).astype("float32")
+    mixed = rng.normal(size=(3, 7)).astype("float32") * 3
+    whole = distillation_loss(visual, mixed, 2.0).numpy()
+    split = distillation_loss([visual[:, :3], visual[:, 3:]], [mixed[:, :3], mixed[:, 3:]], 2.0).numpy()
+    np.testing.assert_allclose(split, whole, rtol=1e-5)
+    assert (whole > 0).all()
+
+
 def test_refuses_a_temperature_that_is_not_positive():
     with pytest.raises(ValueError, match="mixed_distillation_temperature"):
         distillation_loss(np.zeros((1, 2), "float32"), np.zeros((1, 2), "float32"), 0.0)

@@ -121,9 +121,6 @@ class SicotModel(keras.Model):
         self.alignment_weight = alignment_weight
         self.alignment_target = alignment_target
         # kappa and T of the mixed-stream distillation (models/mixed_stream_distillation.py); 0 = the paper.
-        if distillation_weight > 0 and isinstance(classifier, ShardedClassifier):
-            raise ValueError("model.mixed_distillation_weight needs the full logits of both heads: a dense or "
-                             "cosine classifier (model.classifier), not a sharded one (model.classifier_shards > 1)")
         if distillation_temperature <= 0:
             raise ValueError(f"model.mixed_distillation_temperature must be > 0, got {distillation_temperature}")
         self.distillation_weight = distillation_weight if semantic is not None else 0.0
@@ -204,7 +201,8 @@ class SicotModel(keras.Model):
         """Per-example CE [B] of each stream's features through the shared classifier,
         what the accuracy metrics read: the first stream's logits (Dense), or its top-k
         class ids merged from the shards (sharded, partial FC: no full logits), and each
-        stream's logits without margin or offsets (Dense; None when sharded)."""
+        stream's logits without margin or offsets (sharded: its shards' logits, over the
+        step's sampled columns with partial FC)."""
         offsets = self.loss_logit_offsets
         if not self.sharded:
             logits = [self.classifier(f) for f in streams]
@@ -229,7 +227,7 @@ class SicotModel(keras.Model):
         if offsets is not None:
             loss_logits = [[l + tf.gather(offsets, ids) for l, ids in zip(head, class_ids)] for head in loss_logits]
         _, top_ids = merge_top_k(shard_logits[0], class_ids, METRIC_TOP_K, classifier.shard_devices)
-        return [classifier.cross_entropy(l, positions) for l in loss_logits], top_ids, None
+        return [classifier.cross_entropy(l, positions) for l in loss_logits], top_ids, shard_logits
 
     def _stream_losses(self, x, y, training):
         pixels = x[features.IMAGE_PIXELS]
@@ -254,7 +252,8 @@ class SicotModel(keras.Model):
                 words = word_prediction_loss(self.word_predictor(x_v), x[features.TITLE_TOKEN_IDS])
                 word_loss = tf.reduce_sum(words * titled) / batch
             if self.distillation_weight > 0:
-                gaps = distillation_loss(logits[0], logits[1], self.distillation_temperature)
+                devices = self.classifier.shard_devices if self.sharded else None
+                gaps = distillation_loss(logits[0], logits[1], self.distillation_temperature, devices)
                 distillation = tf.reduce_sum(gaps * titled) / batch
         visual_loss = tf.reduce_mean(visual_ce)
         total = visual_loss

@@ -230,12 +230,32 @@ def test_mixed_stream_distillation_adds_kappa_times_the_titled_images_kl_to_the_
         term = tf.reduce_sum(distillation_loss(model.classifier(x_v), model.classifier(x_m), 3.0))
     semantic_grads = tape.gradient(term, model.semantic.trainable_variables)
     assert all(g is None for g in semantic_grads)
-    # Off by default and in a visual-only model; refused with a sharded classifier.
+    # Off by default and in a visual-only model.
     assert build_sicot_model(_config(), NUM_CLASSES, VOCAB).distillation_tracker is None
     assert build_sicot_model(_config("model.co_training=false", "model.mixed_distillation_weight=1.0"),
                              NUM_CLASSES, VOCAB).distillation_tracker is None
-    with pytest.raises(ValueError, match="sharded"):
-        build_sicot_model(_config("model.mixed_distillation_weight=1.0", "model.classifier_shards=2"), NUM_CLASSES, VOCAB)
+
+
+def test_mixed_stream_distillation_of_a_sharded_classifier_is_that_of_its_whole_rows():
+    from models.mixed_stream_distillation import distillation_loss
+
+    keras.utils.set_random_seed(6)
+    model = build_sicot_model(_config("model.mixed_distillation_weight=2.0", "model.classifier_shards=2"),
+                              NUM_CLASSES, VOCAB)
+    x, y = _batch()
+    total, visual, mixed, _, _ = model._stream_losses(x, tf.constant(y), training=False)
+    x_v, _, x_m, _, _ = model.stream_features(x[features.IMAGE_PIXELS], x[features.TITLE_TOKEN_IDS])
+    whole = [tf.concat(model.classifier.shard_logits(f), axis=1) for f in (x_v, x_m)]
+    assert whole[0].shape[1] == NUM_CLASSES
+    expected = float(tf.reduce_mean(distillation_loss(whole[0], whole[1], 2.0)))
+    assert expected > 0
+    assert float(total) == pytest.approx(float(visual) + float(mixed) + 2.0 * expected, rel=1e-5)
+    # It trains: one step with partial FC over the sampled classes.
+    sampled = build_sicot_model(_config("model.mixed_distillation_weight=1.0", "model.partial_fc_ratio=0.5"),
+                                NUM_CLASSES, VOCAB)
+    sampled.compile(optimizer=keras.optimizers.SGD(0.01), metrics=sampled.accuracy_metrics())
+    history = sampled.fit(tf.data.Dataset.from_tensors((x, tf.constant(y))), epochs=1, verbose=0)
+    assert history.history["distillation_loss"][0] > 0
 
 
 def test_title_word_dropout_drops_words_in_training_only():

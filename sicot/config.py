@@ -169,8 +169,8 @@ class ModelConfig:
     # kappa of the mixed-stream distillation (models/mixed_stream_distillation.py): the
     # visual head learns, per titled image, the mixed head's softened prediction,
     # kappa * T^2 * KL(softmax(sg(W x_m) / T) || softmax(W x_v / T)). 0: off (the paper).
-    # Dense or cosine classifier only. Screened on the SKU benchmark in stop 49
-    # (docs/issue11_experiments.md, "Mixed-stream distillation").
+    # Every classifier (sharded: each softmax normalised over all shards). Screened on the
+    # SKU benchmark in stop 49 (docs/issue11_experiments.md, "Mixed-stream distillation").
     mixed_distillation_weight: float = 0.0
     # Its temperature T (> 0).
     mixed_distillation_temperature: float = 2.0
