@@ -120,9 +120,8 @@ class SicotModel(keras.Model):
         # mu of the stream alignment term (models/stream_alignment.py); 0 = the paper.
         self.alignment_weight = alignment_weight
         self.alignment_target = alignment_target
-        # kappa and T of the mixed-stream distillation (models/mixed_stream_distillation.py); 0 = the paper.
-        if distillation_temperature <= 0:
-            raise ValueError(f"model.mixed_distillation_temperature must be > 0, got {distillation_temperature}")
+        # kappa and T of the mixed-stream distillation (models/mixed_stream_distillation.py,
+        # which checks T); 0 = the paper.
         self.distillation_weight = distillation_weight if semantic is not None else 0.0
         self.distillation_temperature = distillation_temperature
         # In training, each title word is dropped with this probability (modality dropout:
