@@ -77,7 +77,7 @@ def _entry(model: ModelResult) -> dict:
 
 def _model(entry: dict, where: str) -> ModelResult:
     try:
-        config = SicotConfig.from_dict(entry["config"])
+        config = SicotConfig.from_recorded(entry["config"])
         model = ModelResult(
             variant=entry["variant"], seed=int(entry["seed"]), config_hash=shared_config_hash(config), config=config,
             execution_id=-1, split=entry["split"], model_dir="", evaluation_dir="", transform_dir="",
@@ -94,8 +94,9 @@ def _model(entry: dict, where: str) -> ModelResult:
     # The names are the configuration's: an entry renamed by hand would be compared as
     # something else. The shared-settings hash is computed again from the settings, not
     # taken from the entry: a setting added to sicot after the entry was written is
-    # missing from it and takes its default (what the writing version did), which changes
-    # every hash; the entry's own "config_hash" is what the writing version computed.
+    # missing from it and takes its default (what the writing version did; for one whose
+    # default changed since, SETTINGS_ADDED_LATER's value), which changes every hash; the
+    # entry's own "config_hash" is what the writing version computed.
     if (model.variant, model.seed) != (variant_of(config), config.train.seed):
         raise RunResultsError(f"{where}: variant {model.variant!r}, seed {model.seed} do not match its configuration "
                               f"({variant_of(config)!r}, seed {config.train.seed})")

@@ -203,6 +203,33 @@ def test_the_hash_is_computed_from_the_archived_settings_so_settings_added_later
     assert edited[0].config_hash == shared_config_hash(edited[0].config)
 
 
+def test_a_model_archived_before_a_setting_existed_is_not_taken_for_one_with_its_new_default(tmp_path):
+    # The models of an archive written before stop 49, when mixed-stream distillation did
+    # not exist: the SICoT one trained without it; since stop 50 the default is kappa 1.
+    today, without = SicotConfig(), SicotConfig()
+    without.model.mixed_distillation_weight = 0.0
+    for config in (today, without):
+        config.compare.seeds, config.compare.split = [1], "test"
+    archived = []
+    for run in compare.planned_runs(without):  # as run_results reads them back (see above)
+        model = model_result(run.model.co_training, 1)
+        model.config = custom_config.decode(custom_config.encode(run))
+        archived.append(dataclasses.replace(model, config_hash=shared_config_hash(model.config), split="test"))
+    path = tmp_path / "archive.json"
+    write_archive(archived, path)
+    document = json.loads(path.read_text())
+    for entry in document["models"]:
+        for key in ("mixed_distillation_weight", "mixed_distillation_temperature"):
+            del entry["config"]["model"][key]
+    baseline, sicot = read_archive(_write(tmp_path / "older.json", document))
+    assert sicot.config.model.mixed_distillation_weight == 0.0
+    found = set(map(archive_key, (baseline, sicot)))
+    # A plan at today's defaults finds the baseline (no semantic stream) and not the
+    # co-trained model; a plan that names kappa 0 finds both.
+    assert [planned_key(run) in found for run in compare.planned_runs(without)] == [True, True]
+    assert [planned_key(run) in found for run in compare.planned_runs(today)] == [True, False]
+
+
 def test_a_plan_archives_only_its_own_models_of_the_folders_comparison(tmp_path, monkeypatch):
     # Stop 42: a comparison folder held seeds 15-22 an earlier plan had trained with the
     # same settings; a new plan's --archive took them into its archive too.

@@ -18,7 +18,9 @@ and reads it:
 - ``WORD_VECTORS_URI``: added by the Trainer's executor (components/sicot_trainer.py),
   the URI of the word2vec step's artifact when the pipeline has one.
 
-``decode(custom_config)`` gives the configuration back (defaults for what was left out),
+``decode(custom_config)`` gives the configuration back (defaults for what was left out;
+a setting added to sicot after the execution was recorded reads back as it was before it
+existed: ``SicotConfig.from_recorded``),
 ``decode_execution_property(raw)`` the same from the JSON string ML Metadata stores,
 ``word_vectors_uri(custom_config)`` the artifact URI or None.
 """
@@ -57,7 +59,7 @@ def encode(config: SicotConfig, code_version: str = "", sections: tuple[str, ...
 def decode(custom_config: dict[str, Any] | None) -> SicotConfig:
     if not custom_config or SICOT_CONFIG not in custom_config:
         return SicotConfig()
-    return SicotConfig.from_json(custom_config[SICOT_CONFIG])
+    return SicotConfig.from_recorded(json.loads(custom_config[SICOT_CONFIG]))
 
 
 def decode_execution_property(raw: str) -> SicotConfig:

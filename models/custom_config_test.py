@@ -37,3 +37,15 @@ def test_execution_property_and_word_vectors_uri():
     assert custom_config.word_vectors_uri(json.loads(raw)) == "/w2v/3"
     assert custom_config.word_vectors_uri(None) is None
     assert custom_config.decode(None).train.epochs == load_config(None, []).train.epochs
+
+
+def test_a_trainer_recorded_before_a_setting_existed_reads_it_back_as_then():
+    # An execution of stop 48 in ML Metadata: no mixed_distillation_weight in its
+    # custom_config; it trained without distillation, today's default is on.
+    recorded = custom_config.encode(load_config())
+    tree = json.loads(recorded[custom_config.SICOT_CONFIG])
+    del tree["model"]["mixed_distillation_weight"]
+    older = {**recorded, custom_config.SICOT_CONFIG: json.dumps(tree)}
+    assert custom_config.decode(recorded).model.mixed_distillation_weight == 1.0
+    assert custom_config.decode(older).model.mixed_distillation_weight == 0.0
+    assert custom_config.decode_execution_property(json.dumps(older)).model.mixed_distillation_weight == 0.0

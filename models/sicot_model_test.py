@@ -13,10 +13,12 @@ NUM_CLASSES, VOCAB, SIZE, TOKENS = 5, 12, 16, 6
 
 def _config(*overrides):
     """A tiny model with the paper's SICoT (the mixed loss trains the backbone, no title
-    word prediction, no stream alignment) unless the overrides say otherwise."""
+    word prediction, no stream alignment, no mixed-stream distillation) unless the
+    overrides say otherwise."""
     return load_config(
         None,
         ["model.mixed_loss_trains_backbone=true", "model.title_word_prediction_weight=0.0", "model.stream_alignment_weight=0.0",
+         "model.mixed_distillation_weight=0.0",
          "model.backbone=tiny_cnn", "model.feature_dim=8", f"preprocessing.image_size={SIZE}",
          f"preprocessing.max_title_tokens={TOKENS}", "model.attention_rank=4", "model.dropout=0.0", "train.weight_decay=0.0", *overrides],
     )

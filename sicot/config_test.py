@@ -13,7 +13,8 @@ def test_defaults_are_the_documented_ones():
     assert config.data.eval_manifest == "data/emoji_sku/test.jsonl"
 
 
-@pytest.mark.parametrize("name", ["emoji_sku", "emoji_category", "issue11_target1", "issue11_target2", "issue11_target1_mean_encoder"])
+@pytest.mark.parametrize("name", ["emoji_sku", "emoji_category", "issue11_target1", "issue11_target2", "issue11_target1_mean_encoder",
+                                  "issue11_target1_distillation"])
 def test_bundled_configurations_load_and_name_existing_data(name):
     from pathlib import Path
 
@@ -26,6 +27,12 @@ def test_bundled_configurations_load_and_name_existing_data(name):
     assert (config.data.eval_manifest is None) == (name == "emoji_category")
     if name == "emoji_sku":  # the file names the defaults
         assert config.to_dict() == SicotConfig().to_dict()
+    # The plans judged before stop 50 judged models trained without the mixed-stream
+    # distillation (the default since): they name it off, or they would plan other models.
+    if name in ("issue11_target1", "issue11_target2", "issue11_target1_mean_encoder", "emoji_category"):
+        assert config.model.mixed_distillation_weight == 0.0
+    if name == "issue11_target1_distillation":
+        assert (config.model.mixed_distillation_weight, config.model.mixed_distillation_temperature) == (1.0, 2.0)
 
 
 def test_file_then_overrides_apply_in_order(tmp_path):
@@ -88,6 +95,24 @@ def test_json_round_trip_and_fingerprint():
     assert again.fingerprint() == config.fingerprint()
     assert load_config(None, ["train.epochs=6"]).fingerprint() != config.fingerprint()
     assert json.loads(config.to_json())["train"]["epochs"] == 5
+
+
+def test_a_recorded_configuration_reads_a_setting_added_later_as_before_it_existed():
+    recorded = SicotConfig().to_dict()
+    del recorded["model"]["mixed_distillation_weight"]  # written before stop 49
+    # Today's default is on; a model recorded before the setting existed trained without it.
+    assert SicotConfig().model.mixed_distillation_weight == 1.0
+    assert SicotConfig.from_dict(recorded).model.mixed_distillation_weight == 1.0  # a user's file: the default
+    back = SicotConfig.from_recorded(recorded)
+    assert back.model.mixed_distillation_weight == 0.0
+    assert back.model.mixed_distillation_temperature == 2.0  # present, or not in SETTINGS_ADDED_LATER: as recorded
+    # Recorded with it: its value, whatever the default.
+    assert SicotConfig.from_recorded(SicotConfig().to_dict()).model.mixed_distillation_weight == 1.0
+    recorded["model"]["mixed_distillation_weight"] = 0.5
+    assert SicotConfig.from_recorded(recorded).model.mixed_distillation_weight == 0.5
+    # A section left out whole (a component's custom_config keeps only the sections it
+    # reads) takes the defaults, as from_dict.
+    assert SicotConfig.from_recorded({"train": {"epochs": 3}}) == SicotConfig.from_dict({"train": {"epochs": 3}})
 
 
 def test_a_visual_only_model_ignores_the_semantic_streams_settings():
