@@ -45,8 +45,14 @@ class TitleWordPredictor(keras.layers.Layer):
 
 
 def word_targets(token_ids: tf.Tensor, vocab_size: int) -> tf.Tensor:
-    """[B, L] token ids (0 = padding) -> [B, V] multi-hot of the title's words."""
-    hot = tf.reduce_max(tf.one_hot(token_ids, vocab_size, dtype=tf.float32), axis=1)
+    """[B, L] token ids (0 = padding) -> [B, V] multi-hot of the title's words.
+
+    A per-row bincount: it never builds the [B, L, V] one-hot (at V = 20,000 words that
+    one tensor took most of this head's cost; bench/cotraining_step_time.py). Ids outside
+    [0, V) are left out, as ``tf.one_hot`` leaves them out.
+    """
+    hot = tf.math.bincount(tf.cast(token_ids, tf.int32), minlength=vocab_size, maxlength=vocab_size,
+                           axis=-1, binary_output=True, dtype=tf.float32)
     return tf.concat([tf.zeros_like(hot[:, :1]), hot[:, 1:]], axis=1)  # id 0 is padding
 
 
