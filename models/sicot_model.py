@@ -38,7 +38,7 @@ from models.logit_adjusted_loss import loss_logit_offsets
 from models.mixed_stream import MixedStream
 from models.mixed_stream_distillation import distillation_loss
 from models.stream_alignment import alignment_loss
-from models.title_word_prediction import TitleWordPredictor, word_prediction_loss
+from models.title_word_prediction import TitleWordPredictor, sampled_word_prediction_loss, word_prediction_loss
 from models.partial_fc import sample_classes, uses_logq_correction
 from models.sharded_classifier import ShardedClassifier, merge_top_k
 from models.title_encoders import encode_title
@@ -104,6 +104,7 @@ class SicotModel(keras.Model):
         title_word_dropout: float = 0.0,
         word_predictor: layers.Layer | None = None,
         word_prediction_weight: float = 0.0,
+        word_prediction_negatives: int = 0,
         mixed_example_weights: np.ndarray | None = None,
         distillation_weight: float = 0.0,
         distillation_temperature: float = 2.0,
@@ -131,6 +132,14 @@ class SicotModel(keras.Model):
         # Title word prediction from the image (models/title_word_prediction.py), training only.
         self.word_predictor = word_predictor
         self.word_prediction_weight = word_prediction_weight
+        # N > 0: in training, the loss is its sampled estimate from the batch's title
+        # words and N drawn others (title_word_prediction.sampled_word_prediction_loss).
+        if word_prediction_negatives < 0:
+            raise ValueError(f"model.title_word_prediction_negatives must be 0 (every word) or more, "
+                             f"got {word_prediction_negatives}")
+        sampled = word_predictor is not None and 0 < word_prediction_negatives < word_predictor.vocab_size - 1
+        self.word_prediction_negatives = word_prediction_negatives if sampled else 0
+        self.word_negatives_seed = keras.random.SeedGenerator(seed + 2) if sampled else None
         self.dropout = layers.Dropout(dropout)
         if partial_fc_ratio < 1.0 and not isinstance(classifier, ShardedClassifier):
             raise ValueError("partial FC samples the columns of a ShardedClassifier (one shard is fine)")
@@ -248,7 +257,12 @@ class SicotModel(keras.Model):
             if self.alignment_weight > 0:
                 alignment = tf.reduce_sum(alignment_loss(x_v, semantic, self.alignment_target) * titled) / batch
             if self.word_predictor is not None:
-                words = word_prediction_loss(self.word_predictor(x_v), x[features.TITLE_TOKEN_IDS])
+                token_ids = x[features.TITLE_TOKEN_IDS]
+                if training and self.word_prediction_negatives:
+                    words = sampled_word_prediction_loss(self.word_predictor, x_v, token_ids,
+                                                         self.word_prediction_negatives, self.word_negatives_seed)
+                else:
+                    words = word_prediction_loss(self.word_predictor(x_v), token_ids)
                 word_loss = tf.reduce_sum(words * titled) / batch
             if self.distillation_weight > 0:
                 devices = self.classifier.shard_devices if self.sharded else None
@@ -412,6 +426,7 @@ def build_sicot_model(
             if m.co_training and m.title_word_prediction_weight > 0 else None
         ),
         word_prediction_weight=m.title_word_prediction_weight,
+        word_prediction_negatives=m.title_word_prediction_negatives,
         mixed_example_weights=mixed_example_weights,
         distillation_weight=m.mixed_distillation_weight,
         distillation_temperature=m.mixed_distillation_temperature,

@@ -290,6 +290,31 @@ def test_title_word_prediction_adds_a_multi_label_loss_on_the_visual_feature():
     assert not [w for w in model.inference_model().weights if "word_logits" in w.path]
 
 
+def test_title_word_prediction_with_negatives_samples_in_training_and_is_exact_in_evaluation():
+    from models.title_word_prediction import word_prediction_loss
+
+    keras.utils.set_random_seed(3)
+    model = build_sicot_model(_config("model.title_word_prediction_weight=1.0",
+                                      "model.title_word_prediction_negatives=3"), NUM_CLASSES, VOCAB)
+    x, y = _batch()
+    x[features.TITLE_TOKEN_IDS][:, 1:] = 0  # 4 title words at most: most of the 11 words are drawn
+    exact = float(tf.reduce_mean(word_prediction_loss(
+        model.word_predictor(model.visual_features(x[features.IMAGE_PIXELS])), x[features.TITLE_TOKEN_IDS])))
+    model._stream_losses(x, tf.constant(y), training=False)
+    assert float(model._last_word_loss) == pytest.approx(exact, rel=1e-5)
+    sampled = set()
+    for _ in range(5):
+        model._stream_losses(x, tf.constant(y), training=True)
+        sampled.add(round(float(model._last_word_loss), 6))
+    assert len(sampled) > 1 and round(exact, 6) not in sampled
+    model.compile(optimizer=keras.optimizers.SGD(0.01), metrics=model.accuracy_metrics())
+    history = model.fit(tf.data.Dataset.from_tensors((x, tf.constant(y))).repeat(2), epochs=1, verbose=0)
+    assert np.isfinite(history.history["word_loss"][-1])
+    # N >= V - 1 draws: the exact loss, always.
+    whole = build_sicot_model(_config("model.title_word_prediction_weight=1.0",
+                                      f"model.title_word_prediction_negatives={VOCAB}"), NUM_CLASSES, VOCAB)
+    assert whole.word_prediction_negatives == 0
+
 def test_mixed_loss_warmup_ramps_lambda_linearly():
     model = build_sicot_model(_config("model.mixed_loss_weight=0.8"), NUM_CLASSES, VOCAB, steps_per_epoch=10)
     assert float(model.mixed_weight()) == pytest.approx(0.8)

@@ -17,6 +17,19 @@ max, which measured harmful on the SKU benchmark: docs/issue11_experiments.md,
 "Screening, validation split, seed 1").
 
 Parameters: (D + 1) x V (the head; D = 256, V = 2,000 words: 514,000).
+
+Sampled estimate (``model.title_word_prediction_negatives`` = N > 0, training only): the
+head's cost grows with V (a [B, V] logit matrix a step), which at catalogue-size
+vocabularies (the paper's run to 345,000 words) dwarfs a small backbone. With P the
+words of the batch's titles and n_1..n_N drawn uniformly from the other words (those
+of the N draws, with replacement from 1..V-1, that fall in P are dropped, leaving k),
+
+    L_words ~= ( sum_{w in P} BCE_w  +  (V - 1 - |P|) / k * sum_{i<=k} BCE_{n_i}(t = 0) ) / (V - 1)
+
+per image: the words outside P are negatives for every image of the batch, and the
+kept draws are a uniform sample of them, so the estimate's expectation is the exact
+loss (and so is its gradient's). It costs [B, |P| + N] logits instead of [B, V].
+Evaluation (training false) computes the exact loss.
 """
 
 from __future__ import annotations
@@ -61,3 +74,31 @@ def word_prediction_loss(logits: tf.Tensor, token_ids: tf.Tensor) -> tf.Tensor:
     targets = word_targets(token_ids, logits.shape[-1] or tf.shape(logits)[-1])
     bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits)
     return tf.reduce_mean(bce[:, 1:], axis=1)
+
+
+def sampled_word_prediction_loss(predictor: TitleWordPredictor, features: tf.Tensor, token_ids: tf.Tensor,
+                                 negatives: int, seed) -> tf.Tensor:
+    """[B] the unbiased sampled estimate of ``word_prediction_loss`` (module docstring).
+
+    predictor: the built head; features: [B, D] visual features; token_ids: [B, L]
+    (0 = padding); negatives: N draws of other words a step; seed: a keras
+    SeedGenerator (or an int).
+    """
+    vocab_size = predictor.vocab_size
+    ids = tf.cast(token_ids, tf.int32)
+    flat = tf.reshape(ids, [-1])
+    positives, _ = tf.unique(tf.boolean_mask(flat, (flat > 0) & (flat < vocab_size)))
+    drawn = keras.random.randint([negatives], 1, vocab_size, dtype="int32", seed=seed)
+    in_batch = tf.reduce_any(tf.equal(drawn[:, None], positives[None, :]), axis=1)
+    others = tf.boolean_mask(drawn, tf.logical_not(in_batch))
+    columns = tf.concat([positives, others], axis=0)
+    kernel = tf.gather(predictor.head.kernel, columns, axis=1)
+    logits = tf.matmul(features, kernel) + tf.gather(predictor.head.bias, columns)
+    n_pos = tf.shape(positives)[0]
+    targets = tf.cast(tf.reduce_any(tf.equal(ids[:, :, None], positives[None, None, :]), axis=1), tf.float32)
+    targets = tf.concat([targets, tf.zeros([tf.shape(ids)[0], tf.shape(others)[0]])], axis=1)
+    bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits)
+    kept = tf.cast(tf.shape(others)[0], tf.float32)
+    rest = tf.cast(vocab_size - 1 - n_pos, tf.float32)
+    negative_sum = tf.reduce_sum(bce[:, n_pos:], axis=1) * tf.math.divide_no_nan(rest, kept)
+    return (tf.reduce_sum(bce[:, :n_pos], axis=1) + negative_sum) / float(vocab_size - 1)

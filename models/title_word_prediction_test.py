@@ -1,8 +1,14 @@
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.title_word_prediction import TitleWordPredictor, word_prediction_loss, word_targets
+from models.title_word_prediction import (
+    TitleWordPredictor,
+    sampled_word_prediction_loss,
+    word_prediction_loss,
+    word_targets,
+)
 
 
 def test_targets_are_the_titles_words_without_padding():
@@ -31,3 +37,44 @@ def test_head_shape_and_config():
     head = TitleWordPredictor(7, name="words")
     assert head(tf.zeros((2, 4))).shape == (2, 7)
     assert TitleWordPredictor.from_config(head.get_config()).vocab_size == 7
+
+
+def _head(vocab, dim=5, seed=0):
+    keras.utils.set_random_seed(seed)
+    head = TitleWordPredictor(vocab)
+    head.build((None, dim))
+    head.head.bias.assign(tf.random.normal([vocab]))
+    return head
+
+
+def test_the_sampled_estimate_is_unbiased():
+    vocab = 40
+    head = _head(vocab)
+    x = tf.random.normal((3, 5))
+    ids = tf.constant([[3, 5, 3, 0], [7, 0, 0, 0], [0, 0, 0, 0]], dtype=tf.int64)
+    exact = word_prediction_loss(head(x), ids).numpy()
+    seed = keras.random.SeedGenerator(1)
+    draws = np.stack([sampled_word_prediction_loss(head, x, ids, 6, seed).numpy() for _ in range(600)])
+    assert draws.std(axis=0).min() > 0  # an estimate, not the exact loss
+    # The mean of the draws is the exact loss, within 4 standard errors.
+    np.testing.assert_array_less(np.abs(draws.mean(axis=0) - exact), 4 * draws.std(axis=0) / np.sqrt(len(draws)))
+
+
+def test_the_sampled_estimate_is_exact_when_the_batch_holds_every_word():
+    head = _head(6)
+    x = tf.random.normal((2, 5))
+    ids = tf.constant([[1, 2, 3], [4, 5, 0]], dtype=tf.int64)
+    np.testing.assert_allclose(sampled_word_prediction_loss(head, x, ids, 4, 0).numpy(),
+                               word_prediction_loss(head(x), ids).numpy(), rtol=1e-6)
+
+
+def test_the_sampled_estimate_reads_only_the_batchs_words_and_the_draws():
+    vocab = 1000
+    head = _head(vocab)
+    x = tf.random.normal((2, 5))
+    ids = tf.constant([[3, 9], [9, 0]], dtype=tf.int64)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(sampled_word_prediction_loss(head, x, ids, 8, 0))
+    grad = tf.convert_to_tensor(tape.gradient(loss, head.head.kernel)).numpy()
+    touched = set(np.flatnonzero(np.abs(grad).sum(axis=0)).tolist())
+    assert {3, 9} <= touched and len(touched) <= 2 + 8 and 0 not in touched

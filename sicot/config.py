@@ -34,7 +34,8 @@ SEMANTIC_STREAM_SETTINGS = (
     ("model", "mixed_loss_weight"), ("model", "mixed_loss_warmup_epochs"), ("model", "mixed_stream_scaling"),
     ("model", "mixed_loss_trains_backbone"), ("model", "mixed_loss_class_balance"), ("model", "stream_alignment_weight"),
     ("model", "stream_alignment_target"), ("model", "title_word_dropout"),
-    ("model", "title_word_prediction_weight"), ("model", "mixed_distillation_weight"),
+    ("model", "title_word_prediction_weight"), ("model", "title_word_prediction_negatives"),
+    ("model", "mixed_distillation_weight"),
     ("model", "mixed_distillation_temperature"),
     ("model", "title_encoder"), ("model", "attention_rank"), ("model", "attention_temperature"),
     ("model", "project_words"), ("model", "word_vectors"), ("model", "word_vectors_format"), ("word2vec",),
@@ -177,6 +178,12 @@ class ModelConfig:
     # a training-only multi-label head on x_v predicts the title's words. 0: off (the
     # paper). 1.0: the best co-training setting on the SKU benchmark's validation split.
     title_word_prediction_weight: float = 1.0
+    # Its training loss over the whole title vocabulary (0), or (N > 0) an unbiased
+    # sampled estimate from the batch's title words and N uniformly drawn others a step
+    # (models/title_word_prediction.py): [B, |P| + N] logits instead of [B, V], for
+    # catalogue-size vocabularies. Not measured for accuracy; the SKU benchmark's
+    # numbers are all with 0.
+    title_word_prediction_negatives: int = 0
     # kappa of the mixed-stream distillation (models/mixed_stream_distillation.py): the
     # visual head learns, per titled image, the mixed head's softened prediction,
     # kappa * T^2 * KL(softmax(sg(W x_m) / T) || softmax(W x_v / T)). 0: off (the paper).
