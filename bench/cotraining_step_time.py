@@ -3,7 +3,8 @@
     python bench/cotraining_step_time.py                     # small_resnet, 48 px, batch 64
     python bench/cotraining_step_time.py --backbone resnet50 --image-size 224 --batch 32
 
-Both models share the backbone, batch, optimizer and image size; the co-training step
+Both models share the backbone, batch, optimizer (the configured one:
+train.optimizer, train.row_sparse_updates) and image size; the co-training step
 adds, at today's defaults, the title stream (embedding, title encoder), a second pass
 through the shared classifier and the default training-only terms (stream alignment,
 title word prediction, mixed-stream distillation). Steps of the two models are interleaved so that machine noise
@@ -33,6 +34,7 @@ import tensorflow as tf  # noqa: E402
 from models import features  # noqa: E402
 from models.sicot_model import build_sicot_model  # noqa: E402
 from sicot.config import load_config  # noqa: E402
+from training.learning_rate_schedule import make_optimizer  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -67,7 +69,7 @@ def main(argv=None) -> int:
             f"model.co_training={co}", f"model.title_encoder={args.encoder}", *args.overrides,
         ])
         model = build_sicot_model(config, args.classes, args.vocab)
-        model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9))
+        model.compile(optimizer=make_optimizer(config, steps_per_epoch=100))
         model.make_train_function()
         step = model.train_function
         for _ in range(3):  # trace and warm up

@@ -38,6 +38,7 @@ from models.logit_adjusted_loss import loss_logit_offsets
 from models.mixed_stream import MixedStream
 from models.mixed_stream_distillation import distillation_loss
 from models.stream_alignment import alignment_loss
+from models.row_gather_embedding import RowGatherEmbedding
 from models.title_word_prediction import TitleWordPredictor, sampled_word_prediction_loss, word_prediction_loss
 from models.partial_fc import sample_classes, uses_logq_correction
 from models.sharded_classifier import ShardedClassifier, merge_top_k
@@ -61,7 +62,8 @@ def build_semantic_stream(
     dim = config.model.feature_dim
     ids = keras.Input((config.preprocessing.max_title_tokens,), dtype="int64", name=features.TITLE_TOKEN_IDS)
     embed_dim = dim if word_vectors is None else word_vectors.shape[1]
-    embedding = layers.Embedding(
+    # train.row_sparse_updates: a lookup that reads only its rows (models/row_gather_embedding.py).
+    embedding = (RowGatherEmbedding if config.train.row_sparse_updates else layers.Embedding)(
         vocab_size,
         embed_dim,
         mask_zero=True,
@@ -422,7 +424,7 @@ def build_sicot_model(
         alignment_target=m.stream_alignment_target,
         title_word_dropout=m.title_word_dropout,
         word_predictor=(
-            TitleWordPredictor(vocab_size, name="title_word_predictor")
+            TitleWordPredictor(vocab_size, word_rows=m.title_word_prediction_negatives > 0, name="title_word_predictor")
             if m.co_training and m.title_word_prediction_weight > 0 else None
         ),
         word_prediction_weight=m.title_word_prediction_weight,

@@ -315,6 +315,29 @@ def test_title_word_prediction_with_negatives_samples_in_training_and_is_exact_i
                                       f"model.title_word_prediction_negatives={VOCAB}"), NUM_CLASSES, VOCAB)
     assert whole.word_prediction_negatives == 0
 
+@pytest.mark.parametrize("row_sparse", [False, True])
+def test_row_sparse_updates_leave_the_words_a_step_does_not_read(row_sparse):
+    from models.row_gather_embedding import RowGatherEmbedding
+    from training.learning_rate_schedule import make_optimizer
+
+    config = _config(f"train.row_sparse_updates={str(row_sparse).lower()}", "train.learning_rate=0.5")
+    model = build_sicot_model(config, NUM_CLASSES, VOCAB)
+    table = next(v for v in model.trainable_variables if "word_embedding" in v.path)
+    assert isinstance(model.semantic.get_layer("word_embedding"), RowGatherEmbedding) == row_sparse
+    model.compile(optimizer=make_optimizer(config, 10), metrics=model.accuracy_metrics())
+    x, y = _batch()
+    first, second = np.zeros_like(x[features.TITLE_TOKEN_IDS]), np.zeros_like(x[features.TITLE_TOKEN_IDS])
+    first[:, :2], second[:, :2] = [1, 2], [3, 4]  # step 1 reads words 1 and 2, step 2 words 3 and 4
+    start = table.numpy().copy()
+    model.fit(tf.data.Dataset.from_tensors(({**x, features.TITLE_TOKEN_IDS: first}, tf.constant(y))), verbose=0)
+    after_first = table.numpy().copy()
+    model.fit(tf.data.Dataset.from_tensors(({**x, features.TITLE_TOKEN_IDS: second}, tf.constant(y))), verbose=0)
+    after_second = table.numpy()
+    assert not np.allclose(after_first[1:3], start[1:3]) and not np.allclose(after_second[3:5], after_first[3:5])
+    np.testing.assert_array_equal(after_second[5:], start[5:])  # never read
+    # Words 1 and 2 at step 2: Keras' SGD moves them on by their momentum, the row-sparse update leaves them.
+    assert np.array_equal(after_second[1:3], after_first[1:3]) == row_sparse
+
 def test_mixed_loss_warmup_ramps_lambda_linearly():
     model = build_sicot_model(_config("model.mixed_loss_weight=0.8"), NUM_CLASSES, VOCAB, steps_per_epoch=10)
     assert float(model.mixed_weight()) == pytest.approx(0.8)

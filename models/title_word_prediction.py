@@ -16,7 +16,7 @@ in training only, to reach the backbone (the mixed stream reaches it only throug
 max, which measured harmful on the SKU benchmark: docs/issue11_experiments.md,
 "Screening, validation split, seed 1").
 
-Parameters: (D + 1) x V (the head; D = 256, V = 2,000 words: 514,000).
+Parameters: (D + 1) x V (the head; D = 256, V = 2,000 words: 514,000), in either layout.
 
 Sampled estimate (``model.title_word_prediction_negatives`` = N > 0, training only): the
 head's cost grows with V (a [B, V] logit matrix a step), which at catalogue-size
@@ -40,21 +40,43 @@ import tensorflow as tf
 
 @keras.saving.register_keras_serializable(package="sicot")
 class TitleWordPredictor(keras.layers.Layer):
-    """[B, D] visual features -> [B, V] word logits (V = the embedding table's rows, id 0 unused)."""
+    """[B, D] visual features -> [B, V] word logits (V = the embedding table's rows, id 0 unused).
 
-    def __init__(self, vocab_size: int, **kwargs):
+    word_rows false: a Dense layer ([D, V] kernel, "word_logits"). word_rows true (the
+    sampled estimate's layout): one [D] row per word ("word_rows", [V, D]) and a bias
+    ("word_bias", [V]), the same linear map, from which ``column_logits`` gathers a step's
+    words as rows: with ``train.row_sparse_updates`` (training/row_sparse_sgd.py) a step
+    then updates only the rows it read.
+    """
+
+    def __init__(self, vocab_size: int, word_rows: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size = vocab_size
-        self.head = keras.layers.Dense(vocab_size, name="word_logits")
+        self.word_rows = word_rows
+        self.head = None if word_rows else keras.layers.Dense(vocab_size, name="word_logits")
 
     def build(self, input_shape):
-        self.head.build(input_shape)
+        if self.word_rows:
+            self.rows = self.add_weight(shape=(self.vocab_size, input_shape[-1]), initializer="glorot_uniform",
+                                        name="word_rows")
+            self.bias = self.add_weight(shape=(self.vocab_size,), initializer="zeros", name="word_bias")
+        else:
+            self.head.build(input_shape)
 
     def call(self, features):
+        if self.word_rows:
+            return tf.matmul(features, self.rows, transpose_b=True) + self.bias
         return self.head(features)
 
+    def column_logits(self, features: tf.Tensor, word_ids: tf.Tensor) -> tf.Tensor:
+        """[B, D] features, [K] word ids -> [B, K]: the logits of these words only."""
+        if self.word_rows:  # a gather on the variables: the gradient is the K rows
+            rows = tf.nn.embedding_lookup(self.rows.value, word_ids)
+            return tf.matmul(features, rows, transpose_b=True) + tf.nn.embedding_lookup(self.bias.value, word_ids)
+        return tf.matmul(features, tf.gather(self.head.kernel, word_ids, axis=1)) + tf.gather(self.head.bias, word_ids)
+
     def get_config(self):
-        return {**super().get_config(), "vocab_size": self.vocab_size}
+        return {**super().get_config(), "vocab_size": self.vocab_size, "word_rows": self.word_rows}
 
 
 def word_targets(token_ids: tf.Tensor, vocab_size: int) -> tf.Tensor:
@@ -92,8 +114,7 @@ def sampled_word_prediction_loss(predictor: TitleWordPredictor, features: tf.Ten
     in_batch = tf.reduce_any(tf.equal(drawn[:, None], positives[None, :]), axis=1)
     others = tf.boolean_mask(drawn, tf.logical_not(in_batch))
     columns = tf.concat([positives, others], axis=0)
-    kernel = tf.gather(predictor.head.kernel, columns, axis=1)
-    logits = tf.matmul(features, kernel) + tf.gather(predictor.head.bias, columns)
+    logits = predictor.column_logits(features, columns)
     n_pos = tf.shape(positives)[0]
     targets = tf.cast(tf.reduce_any(tf.equal(ids[:, :, None], positives[None, None, :]), axis=1), tf.float32)
     targets = tf.concat([targets, tf.zeros([tf.shape(ids)[0], tf.shape(others)[0]])], axis=1)

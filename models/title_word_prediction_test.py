@@ -39,17 +39,36 @@ def test_head_shape_and_config():
     assert TitleWordPredictor.from_config(head.get_config()).vocab_size == 7
 
 
-def _head(vocab, dim=5, seed=0):
+def _head(vocab, dim=5, seed=0, word_rows=False):
     keras.utils.set_random_seed(seed)
-    head = TitleWordPredictor(vocab)
+    head = TitleWordPredictor(vocab, word_rows=word_rows)
     head.build((None, dim))
-    head.head.bias.assign(tf.random.normal([vocab]))
+    bias = head.bias if word_rows else head.head.bias
+    bias.assign(tf.random.normal([vocab]))
     return head
 
 
-def test_the_sampled_estimate_is_unbiased():
+def _kernel(head):
+    return head.rows if head.word_rows else head.head.kernel
+
+
+def test_both_layouts_are_the_same_linear_map():
+    dense, rows = _head(9), _head(9, word_rows=True)
+    rows.rows.assign(tf.transpose(dense.head.kernel))
+    rows.bias.assign(dense.head.bias)
+    x = tf.random.normal((2, 5))
+    np.testing.assert_allclose(rows(x).numpy(), dense(x).numpy(), rtol=1e-5, atol=1e-6)
+    ids = tf.constant([4, 1, 7])
+    for head in (dense, rows):
+        np.testing.assert_allclose(head.column_logits(x, ids).numpy(), dense(x).numpy()[:, [4, 1, 7]],
+                                   rtol=1e-5, atol=1e-6)
+    assert TitleWordPredictor.from_config(rows.get_config()).word_rows
+
+
+@pytest.mark.parametrize("word_rows", [False, True])
+def test_the_sampled_estimate_is_unbiased(word_rows):
     vocab = 40
-    head = _head(vocab)
+    head = _head(vocab, word_rows=word_rows)
     x = tf.random.normal((3, 5))
     ids = tf.constant([[3, 5, 3, 0], [7, 0, 0, 0], [0, 0, 0, 0]], dtype=tf.int64)
     exact = word_prediction_loss(head(x), ids).numpy()
@@ -68,13 +87,17 @@ def test_the_sampled_estimate_is_exact_when_the_batch_holds_every_word():
                                word_prediction_loss(head(x), ids).numpy(), rtol=1e-6)
 
 
-def test_the_sampled_estimate_reads_only_the_batchs_words_and_the_draws():
+@pytest.mark.parametrize("word_rows", [False, True])
+def test_the_sampled_estimate_reads_only_the_batchs_words_and_the_draws(word_rows):
     vocab = 1000
-    head = _head(vocab)
+    head = _head(vocab, word_rows=word_rows)
     x = tf.random.normal((2, 5))
     ids = tf.constant([[3, 9], [9, 0]], dtype=tf.int64)
     with tf.GradientTape() as tape:
         loss = tf.reduce_sum(sampled_word_prediction_loss(head, x, ids, 8, 0))
-    grad = tf.convert_to_tensor(tape.gradient(loss, head.head.kernel)).numpy()
-    touched = set(np.flatnonzero(np.abs(grad).sum(axis=0)).tolist())
+    grad = tape.gradient(loss, _kernel(head))
+    # The row layout's gradient is the rows read (what a row-sparse update needs).
+    assert isinstance(grad, tf.IndexedSlices) == word_rows
+    grad = tf.convert_to_tensor(grad).numpy()
+    touched = set(np.flatnonzero(np.abs(grad).sum(axis=1 if word_rows else 0)).tolist())
     assert {3, 9} <= touched and len(touched) <= 2 + 8 and 0 not in touched

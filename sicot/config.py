@@ -292,6 +292,11 @@ class TrainConfig:
     optimizer: str = "sgd"
     learning_rate: float = 0.05
     momentum: float = 0.9
+    # sgd only: a table whose step gradient is a set of rows (the title word embedding)
+    # has those rows' momentum and values updated, the rest left as they are
+    # (training/row_sparse_sgd.py; TF1 MomentumOptimizer's sparse update). For
+    # catalogue-size title vocabularies; false: Keras' SGD, which every measured model used.
+    row_sparse_updates: bool = False
     # L2 penalty weight_decay * sum(w^2) (Keras' L2 regularizer) on the weights that
     # weight_decay_scope names: classifier (the shared classifier's kernel) or kernels
     # (every weight matrix and convolution kernel; not biases, BatchNorm or word

@@ -7,6 +7,7 @@ import math
 import keras
 
 from sicot.config import SicotConfig
+from training.row_sparse_sgd import RowSparseSGD
 
 
 @keras.saving.register_keras_serializable(package="sicot")
@@ -45,7 +46,9 @@ def make_optimizer(config: SicotConfig, steps_per_epoch: int, start_epoch: int =
     t = config.train
     schedule = learning_rate_schedule(config, steps_per_epoch, start_epoch)
     if t.optimizer == "sgd":
-        return keras.optimizers.SGD(schedule, momentum=t.momentum)
+        return (RowSparseSGD if t.row_sparse_updates else keras.optimizers.SGD)(schedule, momentum=t.momentum)
+    if t.row_sparse_updates:
+        raise ValueError(f"train.row_sparse_updates is an option of train.optimizer sgd, not '{t.optimizer}'")
     if t.optimizer == "adam":
         return keras.optimizers.Adam(schedule)
     raise ValueError(f"unknown train.optimizer '{t.optimizer}' (known: sgd, adam)")

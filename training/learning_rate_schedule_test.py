@@ -31,6 +31,15 @@ def test_adam_follows_the_same_schedule():
     assert [_rate_at(optimizer, s) for s in (0, 9, 10)] == pytest.approx([0.025, 0.025, 0.0125])
 
 
+def test_row_sparse_updates_pick_the_row_sparse_sgd_and_only_for_sgd():
+    from training.row_sparse_sgd import RowSparseSGD
+
+    assert type(make_optimizer(_config(), 10)) is keras.optimizers.SGD
+    optimizer = make_optimizer(_config("train.row_sparse_updates=true", "train.momentum=0.7"), 10)
+    assert isinstance(optimizer, RowSparseSGD) and optimizer.momentum == pytest.approx(0.7)
+    with pytest.raises(ValueError, match="row_sparse_updates is an option of train.optimizer sgd, not 'adam'"):
+        make_optimizer(_config("train.optimizer=adam", "train.row_sparse_updates=true"), 10)
+
 def test_unknown_optimizer_names_the_known_ones():
     with pytest.raises(ValueError, match=r"^unknown train.optimizer 'Adam' \(known: sgd, adam\)$"):
         make_optimizer(_config("train.optimizer=Adam"), 10)
