@@ -1,8 +1,9 @@
 """SGD with momentum that updates only the rows a step reads of a table (``train.row_sparse_updates``).
 
-For a variable whose gradient is a ``tf.IndexedSlices`` (the title word embedding: a
-step's gradient has a row for each word its titles hold), with the step's rows R
-(duplicates summed) and g_r their gradient:
+For a variable whose gradient is a ``tf.IndexedSlices`` (a step's gradient has a row
+for each row the step gathered: the title word embedding's words, the sampled title
+word head's words, and with partial FC the biases of a shard's sampled classes), with
+the step's rows R (duplicates summed) and g_r their gradient:
 
     m_r <- momentum * m_r - lr * g_r           r in R
     w_r <- w_r + m_r                           (Nesterov: w_r + momentum * m_r - lr * g_r)
