@@ -310,6 +310,8 @@ def test_title_word_prediction_with_negatives_samples_in_training_and_is_exact_i
     model.compile(optimizer=keras.optimizers.SGD(0.01), metrics=model.accuracy_metrics())
     history = model.fit(tf.data.Dataset.from_tensors((x, tf.constant(y))).repeat(2), epochs=1, verbose=0)
     assert np.isfinite(history.history["word_loss"][-1])
+    assert model.word_predictor.word_rows  # the row layout, whose gradient is the rows read
+    assert not [w for w in model.inference_model().weights if "word_" in w.path]  # training only
     # N >= V - 1 draws: the exact loss, always.
     whole = build_sicot_model(_config("model.title_word_prediction_weight=1.0",
                                       f"model.title_word_prediction_negatives={VOCAB}"), NUM_CLASSES, VOCAB)
