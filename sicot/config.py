@@ -292,8 +292,9 @@ class TrainConfig:
     optimizer: str = "sgd"
     learning_rate: float = 0.05
     momentum: float = 0.9
-    # sgd only: a table whose step gradient is a set of rows (the title word embedding)
-    # has those rows' momentum and values updated, the rest left as they are
+    # sgd only: a table whose step gradient is a set of rows (the title word embedding;
+    # the sampled title word head; with partial FC, the classifier's biases) has those
+    # rows' momentum and values updated, the rest left as they are
     # (training/row_sparse_sgd.py; TF1 MomentumOptimizer's sparse update). For
     # catalogue-size title vocabularies; false: Keras' SGD, which every measured model used.
     row_sparse_updates: bool = False

@@ -40,6 +40,7 @@ def test_row_sparse_updates_pick_the_row_sparse_sgd_and_only_for_sgd():
     with pytest.raises(ValueError, match="row_sparse_updates is an option of train.optimizer sgd, not 'adam'"):
         make_optimizer(_config("train.optimizer=adam", "train.row_sparse_updates=true"), 10)
 
+
 def test_unknown_optimizer_names_the_known_ones():
     with pytest.raises(ValueError, match=r"^unknown train.optimizer 'Adam' \(known: sgd, adam\)$"):
         make_optimizer(_config("train.optimizer=Adam"), 10)
