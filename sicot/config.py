@@ -181,8 +181,9 @@ class ModelConfig:
     # Its training loss over the whole title vocabulary (0), or (N > 0) an unbiased
     # sampled estimate from the batch's title words and N uniformly drawn others a step
     # (models/title_word_prediction.py): [B, |P| + N] logits instead of [B, V], for
-    # catalogue-size vocabularies. Not measured for accuracy; the SKU benchmark's
-    # numbers are all with 0.
+    # catalogue-size vocabularies. For accuracy, one smoke screen only (seed 1, with
+    # train.row_sparse_updates; docs/issue11_experiments.md); the SKU benchmark's
+    # results tables are all with 0.
     title_word_prediction_negatives: int = 0
     # kappa of the mixed-stream distillation (models/mixed_stream_distillation.py): the
     # visual head learns, per titled image, the mixed head's softened prediction,
@@ -296,7 +297,8 @@ class TrainConfig:
     # the sampled title word head; with partial FC, the classifier's biases) has those
     # rows' momentum and values updated, the rest left as they are
     # (training/row_sparse_sgd.py; TF1 MomentumOptimizer's sparse update). For
-    # catalogue-size title vocabularies; false: Keras' SGD, which every measured model used.
+    # catalogue-size title vocabularies; false: Keras' SGD, which every model of the
+    # results tables used.
     row_sparse_updates: bool = False
     # L2 penalty weight_decay * sum(w^2) (Keras' L2 regularizer) on the weights that
     # weight_decay_scope names: classifier (the shared classifier's kernel) or kernels
