@@ -317,6 +317,7 @@ def test_title_word_prediction_with_negatives_samples_in_training_and_is_exact_i
                                       f"model.title_word_prediction_negatives={VOCAB}"), NUM_CLASSES, VOCAB)
     assert whole.word_prediction_negatives == 0
 
+
 @pytest.mark.parametrize("row_sparse", [False, True])
 def test_row_sparse_updates_leave_the_words_a_step_does_not_read(row_sparse):
     from models.row_gather_embedding import RowGatherEmbedding
@@ -339,6 +340,7 @@ def test_row_sparse_updates_leave_the_words_a_step_does_not_read(row_sparse):
     np.testing.assert_array_equal(after_second[5:], start[5:])  # never read
     # Words 1 and 2 at step 2: Keras' SGD moves them on by their momentum, the row-sparse update leaves them.
     assert np.array_equal(after_second[1:3], after_first[1:3]) == row_sparse
+
 
 def test_mixed_loss_warmup_ramps_lambda_linearly():
     model = build_sicot_model(_config("model.mixed_loss_weight=0.8"), NUM_CLASSES, VOCAB, steps_per_epoch=10)
