@@ -3,7 +3,8 @@
 ``SicotTrainer`` has the generic Trainer's spec, executor and ``run_fn``
 (models/trainer.py), with one more optional input channel, ``word_vectors`` (the
 TitleWord2Vec step's artifact); its executor hands the artifact's URI to ``run_fn`` as
-``custom_config[WORD_VECTORS_URI]`` (models/custom_config.py).
+``custom_config[WORD_VECTORS_URI]`` (models/custom_config.py). On a replica of a training
+cluster that is not the chief it only runs ``run_fn``, which trains and writes no model.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from tfx import types
 from tfx.components.trainer import executor as trainer_executor
+from tfx.components.util import udf_utils
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ChannelParameter
@@ -19,6 +21,7 @@ from tfx.utils import json_utils
 
 from components.title_word2vec import WordVectors
 from models.custom_config import WORD_VECTORS_URI
+from training.distribution import is_chief
 
 
 class SicotTrainerSpec(standard_component_specs.TrainerSpec):
@@ -35,6 +38,12 @@ class SicotTrainerExecutor(trainer_executor.GenericExecutor):
             custom = json_utils.loads(exec_properties.get("custom_config") or "null") or {}
             custom[WORD_VECTORS_URI] = vectors[0].uri
             exec_properties = {**exec_properties, "custom_config": json_utils.dumps(custom)}
+        if not is_chief():
+            # A worker or parameter server of a cluster (e.g. a Vertex AI CustomJob's
+            # replica: components/vertex_sicot_trainer.py) trains and writes no model;
+            # the generic executor's check that the model was written is the chief's.
+            udf_utils.get_fn(exec_properties, "run_fn")(self._GetFnArgs(input_dict, output_dict, exec_properties))
+            return None
         return super().Do(input_dict, output_dict, exec_properties)
 
 

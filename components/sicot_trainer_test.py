@@ -148,3 +148,41 @@ def test_word_vectors_without_any_custom_config(tmp_path):
     assert props["custom_config"] == "null"
     SicotTrainerExecutor().Do(inputs, outputs, props)
     assert SEEN[0].custom_config == {contract.WORD_VECTORS_URI: str(tmp_path / "word_vectors" / "7")}
+
+
+# --- a replica of a training cluster ----------------------------------------------
+
+QUIET_RUN_FN = f"{__name__}.quiet_run_fn"
+
+
+def quiet_run_fn(fn_args):
+    """What run_fn does on a replica that is not the chief: trains, writes no model."""
+    SEEN.append(fn_args)
+
+
+def cluster_task(monkeypatch, task_type: str, index: int = 0):
+    cluster = {"chief": ["h:1"], "worker": ["h:2", "h:3"], "ps": ["h:4"]}
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": task_type, "index": index}}))
+
+
+@pytest.mark.parametrize("task_type, index", [("worker", 0), ("worker", 1), ("ps", 0)])
+def test_a_replica_that_is_not_the_chief_runs_run_fn_and_is_not_asked_for_a_model(tmp_path, monkeypatch,
+                                                                                   task_type, index):
+    cluster_task(monkeypatch, task_type, index)
+    inputs, outputs = artifacts(tmp_path, with_vectors=True)
+    props = {**exec_properties({contract.CODE_VERSION: "v1"}), "run_fn": QUIET_RUN_FN}
+    assert SicotTrainerExecutor().Do(inputs, outputs, props) is None
+    (fn_args,) = SEEN
+    # The same arguments as the chief's: the word vectors' URI is handed on too.
+    assert contract.word_vectors_uri(fn_args.custom_config) == str(tmp_path / "word_vectors" / "7")
+    assert fn_args.train_files == [str(tmp_path / "examples" / "Split-train" / "*")]
+    assert not os.path.exists(fn_args.serving_model_dir)
+
+
+def test_the_chief_that_writes_no_model_fails(tmp_path, monkeypatch):
+    cluster_task(monkeypatch, "chief")
+    inputs, outputs = artifacts(tmp_path, with_vectors=False)
+    props = {**exec_properties({contract.CODE_VERSION: "v1"}), "run_fn": QUIET_RUN_FN}
+    with pytest.raises(RuntimeError, match="failed to generate model"):
+        SicotTrainerExecutor().Do(inputs, outputs, props)
+    assert len(SEEN) == 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import tempfile
 
 import keras
 import numpy as np
@@ -35,7 +36,7 @@ from models.sicot_model import build_sicot_model
 from models.word_vectors import aligned_embedding_matrix, load_word_vectors
 from sicot.config import SicotConfig
 from sicot.console import detail
-from training.distribution import is_chief, serve_cluster_task, strategy_from_config
+from training.distribution import is_chief, serve_cluster_task, strategy_from_config, task_path
 from training.learning_rate_schedule import steps_per_epoch
 from training.phased_fit import fit_with_warmup
 
@@ -186,7 +187,7 @@ def train_and_export(
         validation_ds,
         steps,
         callbacks,
-        backup_dir=config.train_backup_dir if config.train.checkpoint_every_steps > 0 else None,
+        backup_dir=task_path(config.train_backup_dir) if config.train.checkpoint_every_steps > 0 else None,
     )
     if not is_chief():
         return history
@@ -212,14 +213,17 @@ def run_fn(fn_args) -> None:
     (Format-Serving, which the Pusher pushes) and the evaluation model to eval_model_dir
     (Format-TFMA, which the Evaluator reads)."""
     config = custom_config_contract.decode(fn_args.custom_config)
-    os.makedirs(fn_args.model_run_dir, exist_ok=True)
+    # The chief's logs are the ModelRun artifact; the other tasks of a cluster, which
+    # share its URI, log to a folder of their own.
+    log_dir = fn_args.model_run_dir if is_chief() else tempfile.mkdtemp(prefix="sicot_task_logs_")
+    os.makedirs(log_dir, exist_ok=True)
     train_and_export(
         config,
         fn_args.train_files,
         fn_args.eval_files,
         fn_args.transform_output,
         fn_args.serving_model_dir,
-        log_dir=fn_args.model_run_dir,
+        log_dir=log_dir,
         word_vectors_uri=custom_config_contract.word_vectors_uri(fn_args.custom_config),
         eval_model_dir=fn_args.eval_model_dir,
     )

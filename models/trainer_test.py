@@ -1,3 +1,7 @@
+import json
+import os
+import types
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -138,3 +142,25 @@ def test_crt_and_ncm_replace_the_classifier_from_the_training_features(tmp_path)
     # Class means summed batch by batch against all at once: another summation order, so an absolute floor.
     np.testing.assert_allclose(classifier.kernel.numpy(), ncm_kernel(class_means(x, y, 3)), rtol=1e-6, atol=1e-6)
     np.testing.assert_array_equal(classifier.bias.numpy(), np.zeros(3))
+
+
+@pytest.mark.parametrize("task_type, chief", [(None, True), ("chief", True), ("worker", False)])
+def test_run_fn_logs_to_the_model_run_only_on_the_chief(tmp_path, monkeypatch, task_type, chief):
+    from models import custom_config, trainer
+
+    if task_type is None:
+        monkeypatch.delenv("TF_CONFIG", raising=False)
+    else:
+        cluster = {"chief": ["h:1"], "worker": ["h:2"]}
+        monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": task_type, "index": 0}}))
+    seen = {}
+    monkeypatch.setattr(trainer, "train_and_export", lambda config, *args, **kwargs: seen.update(kwargs))
+    run_dir = tmp_path / "model_run"
+    fn_args = types.SimpleNamespace(
+        custom_config=custom_config.encode(load_config(None, [])), model_run_dir=str(run_dir),
+        train_files=[], eval_files=[], transform_output="", serving_model_dir="", eval_model_dir="")
+    trainer.run_fn(fn_args)
+    # The other tasks share the ModelRun's URI: they must not write the chief's logs there.
+    assert (seen["log_dir"] == str(run_dir)) is chief
+    assert run_dir.exists() is chief
+    assert os.path.isdir(seen["log_dir"])

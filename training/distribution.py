@@ -67,6 +67,17 @@ def is_chief() -> bool:
     return task_type in (None, "chief") or (task_type == "worker" and index == 0 and not _has_chief())
 
 
+def task_path(path: str) -> str:
+    """``path`` for the chief (or outside a cluster), ``path/<task type>_<index>`` for any
+    other task: the tasks of a multi-worker cluster run the same program and hold the
+    same state, and each writes (and on a restart reads back) its own copy of what it
+    keeps there (the training backups) instead of writing over the chief's."""
+    if is_chief():
+        return path
+    task_type, index = cluster_task()
+    return os.path.join(path, f"{task_type}_{index}")
+
+
 def _has_chief() -> bool:
     return bool((json.loads(os.environ.get("TF_CONFIG") or "{}").get("cluster") or {}).get("chief"))
 

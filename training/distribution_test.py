@@ -14,6 +14,7 @@ from training.distribution import (
     is_parameter_server,
     serve_cluster_task,
     strategy_from_config,
+    task_path,
 )
 from sicot.config import load_config
 
@@ -58,6 +59,26 @@ def test_cluster_task_reads_type_and_index_from_tf_config(monkeypatch):
 def test_only_one_task_of_a_cluster_is_the_chief(monkeypatch, cluster, task_type, index, chief):
     _tf_config(monkeypatch, cluster, task_type, index)
     assert is_chief() is chief
+
+
+@pytest.mark.parametrize(
+    "cluster, task_type, index, path",
+    [
+        (None, None, 0, "/b"),  # outside a cluster
+        (CLUSTER, "chief", 0, "/b"),
+        (CLUSTER, "worker", 0, "/b/worker_0"),
+        (CLUSTER, "worker", 1, "/b/worker_1"),
+        (NO_CHIEF, "worker", 0, "/b"),  # worker 0 is the chief of a cluster without one
+        (NO_CHIEF, "worker", 1, "/b/worker_1"),
+    ],
+)
+def test_each_task_but_the_chief_keeps_its_files_in_a_folder_of_its_own(monkeypatch, cluster, task_type,
+                                                                         index, path):
+    if cluster is None:
+        monkeypatch.delenv("TF_CONFIG", raising=False)
+    else:
+        _tf_config(monkeypatch, cluster, task_type, index)
+    assert task_path("/b") == path
 
 
 def test_strategy_none_is_the_default_single_replica_strategy(monkeypatch):
