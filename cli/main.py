@@ -310,14 +310,21 @@ def cmd_run(args) -> int:
         from sicot.config import ConfigError
 
         raise ConfigError(f"unknown pipeline.runner '{runner}' (known: {', '.join(RUNNERS)})")
+    from tfx_pipeline.vertex_training import describe as describe_trainer_cluster
+
+    trainer_cluster = describe_trainer_cluster(config)
     if runner == "kubeflow":
         from tfx_pipeline import kubeflow_runner
 
         stage("pipeline", f"KubeflowV2DagRunner, image {config.pipeline.kubeflow_image}")
+        if trainer_cluster:
+            detail(trainer_cluster)
         detail(f"pipeline JSON: {kubeflow_runner.run(config)} (compiled; run it on Kubeflow Pipelines or Vertex)")
         return 0
     stage("pipeline", f"{RUNNERS[runner]}, root {config.pipeline_root}")
     detail(f"input: {_input_of(config)}")
+    if trainer_cluster:
+        detail(trainer_cluster)
     from tfx_pipeline import beam_runner, local_runner
     from evaluation.run_summary import summarize, write_summary
 

@@ -17,6 +17,9 @@ and reads it:
   ``code_version`` parameter.
 - ``WORD_VECTORS_URI``: added by the Trainer's executor (components/sicot_trainer.py),
   the URI of the word2vec step's artifact when the pipeline has one.
+- A Trainer that runs as a Vertex AI CustomJob also carries TFX's Vertex trainer keys
+  (the job's worker pools, project and region; tfx_pipeline/vertex_training.py), which
+  TFX's executor reads and ``decode`` ignores.
 
 ``decode(custom_config)`` gives the configuration back (defaults for what was left out;
 a setting added to sicot after the execution was recorded reads back as it was before it

@@ -489,6 +489,23 @@ class PipelineConfig:
     # Container image of every component in the compiled Kubeflow pipeline
     # (deploy/pipeline/Dockerfile builds it).
     kubeflow_image: str = "sicot-pipeline:latest"
+    # Where the pipeline's Trainer trains: none (in its own step, where the orchestrator
+    # runs it) or vertex (the step starts a Vertex AI CustomJob and waits for it: a
+    # chief, vertex_workers workers and vertex_parameter_servers parameter servers, each
+    # running the Trainer in kubeflow_image; Vertex gives every replica the TF_CONFIG
+    # that distribute.strategy multi_worker_mirrored or parameter_server reads). The
+    # pipeline root and the data must be paths the replicas read (gs://...).
+    # tfx_pipeline/vertex_training.py.
+    trainer_cluster: str = "none"
+    vertex_project: str = ""
+    vertex_region: str = "us-central1"
+    # Every replica's machine; the accelerators go to the chief and the workers, not
+    # to the parameter servers.
+    vertex_machine_type: str = "n1-standard-8"
+    vertex_accelerator_type: str = ""
+    vertex_accelerator_count: int = 0
+    vertex_workers: int = 0
+    vertex_parameter_servers: int = 0
 
 
 @dataclasses.dataclass

@@ -43,3 +43,37 @@ def test_kubeflow_compiles_every_component_with_the_configured_image(tmp_path, c
 def test_unknown_runner_is_refused(capsys):
     assert main(["run", "--set", "pipeline.runner=airflow"]) == 2
     assert "unknown pipeline.runner 'airflow'" in capsys.readouterr().err
+
+
+def test_a_trainer_cluster_on_vertex_compiles_into_the_trainer_step(tmp_path, capsys):
+    settings = [f"pipeline.output_dir={tmp_path}", "pipeline.kubeflow_image=registry.example/sicot-pipeline:1.2",
+                "pipeline.trainer_cluster=vertex", "pipeline.vertex_project=my-project",
+                "distribute.strategy=parameter_server", "model.classifier_shards=2",
+                "pipeline.vertex_workers=2", "pipeline.vertex_parameter_servers=2", *catalogue_settings(tmp_path)]
+    assert main(["run", "--runner", "kubeflow", *[a for s in settings for a in ("--set", s)]]) == 0
+    assert ("Trainer: a Vertex AI CustomJob in my-project (us-central1): 1 chief, 2 worker(s), "
+            "2 parameter server(s)") in capsys.readouterr().out
+    spec = json.loads((tmp_path / "kubeflow_pipeline.json").read_text())["pipelineSpec"]
+    # The step keeps its id (and its place in the pipeline root); its executor starts the job.
+    executor = spec["deploymentSpec"]["executors"]["SicotTrainer_executor"]["container"]
+    args = dict(zip(executor["args"][::2], executor["args"][1::2]))
+    assert args["--executor_class_path"] == "components.vertex_sicot_trainer.VertexSicotTrainerExecutor"
+    trainer_task = spec["root"]["dag"]["tasks"]["SicotTrainer"]
+    custom = json.loads(
+        trainer_task["inputs"]["parameters"]["custom_config"]["runtimeValue"]["constantValue"]["stringValue"])
+    pools = custom["ai_platform_training_args"]["job_spec"]["worker_pool_specs"]
+    assert [p["replica_count"] for p in pools] == [1, 2, 2]
+    assert {p["container_spec"]["image_uri"] for p in pools} == {"registry.example/sicot-pipeline:1.2"}
+    assert custom["ai_platform_training_args"]["project"] == "my-project"
+    assert custom["ai_platform_enable_vertex"] is True
+    # The replicas train with the pipeline's configuration.
+    assert json.loads(custom["sicot_config"])["distribute"]["strategy"] == "parameter_server"
+    assert "SicotTrainer" in spec["root"]["dag"]["tasks"]["Evaluator"]["dependentTasks"]
+
+
+def test_a_vertex_cluster_the_strategy_cannot_use_is_refused(tmp_path, capsys):
+    settings = [f"pipeline.output_dir={tmp_path}", "pipeline.trainer_cluster=vertex",
+                "pipeline.vertex_project=my-project", "pipeline.vertex_workers=2"]
+    assert main(["run", "--runner", "kubeflow", *[a for s in settings for a in ("--set", s)]]) == 2
+    assert "needs distribute.strategy multi_worker_mirrored or parameter_server" in capsys.readouterr().err
+    assert not (tmp_path / "kubeflow_pipeline.json").exists()

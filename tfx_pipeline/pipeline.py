@@ -4,7 +4,9 @@ ManifestExampleGen (the manifests of ``data``; or, with ``data.examples``, the u
 TFRecords: ImportExampleGen -> ExampleScreen) -> StatisticsGen -> SchemaGen -> ExampleValidator -> Transform ->
 [TitleWord2Vec] -> Trainer -> Evaluator (TFMA, head/tail slices; gated on the last
 blessed model, which a Resolver finds) -> Pusher (versioned folder that TF Serving
-loads). TitleWord2Vec runs when co-training starts from no pretrained file.
+loads). TitleWord2Vec runs when co-training starts from no pretrained file. With
+``pipeline.trainer_cluster: vertex`` the Trainer step runs its training as a Vertex AI
+CustomJob (tfx_pipeline/vertex_training.py).
 
 ``sicot compare`` builds the same graph without the resolver and the Pusher: each
 variant is evaluated on its own and nothing is pushed.
@@ -25,10 +27,12 @@ from components.manifest import check_manifest
 from components.manifest_example_gen import ManifestExampleGen
 from components.sicot_trainer import SicotTrainer
 from components.title_word2vec import TitleWord2Vec
+from components.vertex_sicot_trainer import VertexSicotTrainer
 from models import custom_config as custom_config_contract
 from sicot.config import SicotConfig
 from tfx_pipeline.code_version import code_version
 from tfx_pipeline.eval_config import eval_config, example_split, interval_rule
+from tfx_pipeline.vertex_training import vertex_custom_config
 
 PREPROCESSING_FN = "models.preprocessing.preprocessing_fn"
 RUN_FN = "models.trainer.run_fn"
@@ -125,7 +129,8 @@ def create_pipeline(config: SicotConfig, push: bool = True, manifest=None) -> tf
                 custom_config_contract.SICOT_CONFIG],
             code_version=code_version(*STEP_CODE["word2vec"]),
         )
-    trainer = SicotTrainer(
+    vertex = vertex_custom_config(config)
+    trainer = (VertexSicotTrainer if vertex else SicotTrainer)(
         run_fn=RUN_FN,
         examples=(
             transform.outputs["transformed_examples"]
@@ -136,9 +141,11 @@ def create_pipeline(config: SicotConfig, push: bool = True, manifest=None) -> tf
         schema=schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(splits=["train"]),
         eval_args=tfx.proto.EvalArgs(splits=["validation"]),
-        custom_config=custom_config,
+        custom_config={**custom_config, **vertex},
         word_vectors=word2vec.outputs["word_vectors"] if word2vec else None,
     )
+    if vertex:
+        trainer = trainer.with_id(SicotTrainer.__name__)
     resolver = None
     if push:
         resolver = tfx.dsl.Resolver(
