@@ -253,6 +253,9 @@ def _input_html(data: dict) -> str:
 
 def render_report(doc: dict) -> str:
     tables = comparison_tables(doc)
+    if doc.get("withheld"):  # a pending acceptance rule: no accuracy, no figures
+        sections = ["<h2 id='tables'>Accuracy withheld</h2>" + "".join(_table_html(t) for t in tables)]
+        return _page(doc, sections)
     sections = [
         "<h2 id='tables'>Accuracy tables</h2>" + "".join(_table_html(t) for t in tables),
         "<h2 id='per-class'>Per-class accuracy</h2><figure><img alt='per-class top-1 accuracy against "
@@ -276,6 +279,10 @@ def render_report(doc: dict) -> str:
     sections.append("<h2 id='attention'>Title attention (Fig. 7)</h2>" + _attention_html(doc))
     if doc.get("input"):
         sections.append("<h2 id='input'>Input data</h2>" + _input_html(doc["input"]))
+    return _page(doc, sections)
+
+
+def _page(doc: dict, sections: list[str]) -> str:
     meta = (f"run folder {html.escape(doc['run_dir'])} · models {', '.join(map(html.escape, doc['variants']))} · "
             f"seeds {doc['seeds']} · configuration {doc['config_hash']}")
     return (

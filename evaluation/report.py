@@ -15,11 +15,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from evaluation.acceptance_rule import judge
+from evaluation.acceptance_rule import PENDING, judge
 from evaluation.attention_view import attention_examples
 from evaluation.html_report import write_report
 from evaluation.rescoring import in_report_order, with_rescoring
-from evaluation.results_document import build_results, write_results
+from evaluation.results_document import build_results, withheld, write_results
 from evaluation.results_archive import read_archives
 from evaluation.run_results import (
     Comparison,
@@ -51,7 +51,9 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=
                 planned: tuple | None = None, shown: list[str] | None = None,
                 seeds: list[int] | None = None) -> Report:
     """``acceptance``: a comparison's acceptance rule, judged at ``planned_seeds``
-    (evaluation/acceptance_rule.py; none when its variant is ""). ``archives``: results
+    (evaluation/acceptance_rule.py; none when its variant is ""); while it is pending,
+    no accuracy is written or shown, only which models are in (results_document.withheld;
+    a rule left out, ``--set compare.acceptance.variant=``, shows them). ``archives``: results
     archives whose models join the run folder's (evaluation/results_archive.py; the run
     folder's model wins over an archived copy). The comparison shown is ``planned``
     (evaluation/run_results.py ``Comparison``: shared settings hash, split, semantic
@@ -99,6 +101,8 @@ def make_report(run_dir: str | Path, out_dir: str | Path | None = None, rescore=
     document = build_results(models, str(folder), attention, reference=reference)
     if acceptance is not None and acceptance.variant:
         document["acceptance"] = judged_rule(document, models[0].config, acceptance, planned_seeds or [])
+        if document["acceptance"]["status"] == PENDING:
+            document = withheld(document)
     ingest = read_ingest_report(metadata) if metadata is not None else None
     if ingest is not None:
         path, report = ingest

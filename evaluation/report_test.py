@@ -3,6 +3,7 @@ title-attention model are replaced by fakes (both are checked in run_results_tes
 attention_view_test.py; the real thing end to end in tests/evaluation_report_e2e_test.py)."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -140,6 +141,33 @@ def test_an_acceptance_rule_is_judged_with_the_variants_results_names(run_dir, f
     assert report.make_report(run_dir, acceptance=rule, planned_seeds=[1, 2, 4]).document["acceptance"]["status"] == "pending"
 
 
+def test_a_pending_rule_withholds_every_accuracy_and_says_which_models_are_in(run_dir, fakes):
+    from sicot.config import AcceptanceConfig
+
+    fakes([model(True, 1, 0.6, 2), model(True, 2, 0.5, 3), model(False, 1, 0.4, 4)])
+    rule = AcceptanceConfig(variant="sicot", min_mean_gain={"tail": 0.02})
+    made = report.make_report(run_dir, acceptance=rule, planned_seeds=[1, 2, 3])
+    written = made.results_path.read_text()
+    doc = json.loads(written)
+    assert doc["withheld"] is True and doc["acceptance"]["status"] == "pending"
+    assert doc["models"] == [{"variant": "baseline", "seed": 1}, {"variant": "sicot-mean", "seed": 1},
+                             {"variant": "sicot-mean", "seed": 2}]
+    for key in ("summary", "gains", "cotraining_gains", "attention", "slices"):
+        assert key not in doc
+    # No accuracy of any model, in any form (the rule's own bounds stay; nothing is measured).
+    assert not re.findall(r"\d\.\d", json.dumps({k: v for k, v in doc.items() if k != "acceptance"}))
+    assert [c["measured"] for c in doc["acceptance"]["conditions"]] == [None]
+    models_in, verdict = made.tables
+    assert models_in.title.startswith("Accuracy withheld: the plan's acceptance rule is pending (3 model(s) in")
+    assert models_in.rows == [["baseline", "1", "1"], ["sicot-mean", "1, 2", "2"]]
+    assert verdict.title.endswith("PENDING") and "1 of the 3 planned seeds have both models" in verdict.note
+    page = made.html_path.read_text()
+    assert "Accuracy withheld" in page and "<img" not in page and "60.0" not in page
+    # The rule left out: the same models' numbers are shown.
+    shown = report.make_report(run_dir)
+    assert "summary" in shown.document and shown.document["models"][0]["slices"]
+
+
 def _archived(m, tmp_path, name="archive.json"):
     from evaluation.results_archive import write_archive
 
@@ -196,8 +224,10 @@ def test_archives_alone_make_a_report_in_an_empty_folder(tmp_path, fakes):
     made = report.make_report(out, archives=[archive], planned=(model(False, 1, 0.4, 1).config_hash, "test"),
                               acceptance=rule, planned_seeds=[1, 2])
     assert calls == {"collect": [], "attention": []}
-    assert made.results_path == out / "results.json" and made.document["attention"] == []
+    assert made.results_path == out / "results.json"
     assert made.document["acceptance"]["status"] == "pending"  # seed 2 has no model anywhere yet
+    assert made.document["withheld"] and made.document["models"] == [{"variant": "baseline", "seed": 1},
+                                                                      {"variant": "sicot-mean", "seed": 1}]
     with pytest.raises(RunResultsError, match="no evaluated model of the planned comparison .settings x, test"):
         report.make_report(out, archives=[archive], planned=("x", "test"))
     with pytest.raises(RunResultsError, match="no ML Metadata"):  # without archives the folder must hold a run

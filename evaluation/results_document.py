@@ -39,6 +39,11 @@ Schema ``sicot.results/2`` (all accuracies are fractions in [0, 1]):
                                         # evaluation/acceptance_rule.py); pending: no numbers
 }
 ```
+While the acceptance rule is pending, the document is ``withheld(document)``: schema,
+run_dir, config_hash, split, seeds, variants, the models' ``{"variant", "seed"}`` only,
+the acceptance verdict (no numbers) and ``"withheld": true``: a plan is read once, when
+every planned seed has both models, and a look at its first models on the way is a
+reading of them.
 ``std`` is the sample standard deviation over seeds (0 for one seed); ``ci95`` the 95%
 Student t interval of the mean, ``mean +- t(0.975, n-1) * std / sqrt(n)`` (null for one
 seed): for gains, an interval over the seeds' paired differences, and ``seeds_for_power``
@@ -164,6 +169,18 @@ def build_results(models: list[ModelResult], run_dir: str, attention: list[dict]
             "gains": {v: paired_gains(models, v, reference, slices) for v in variants if v != reference},
         }
     return document
+
+
+WITHHELD_KEYS = ("schema", "run_dir", "config_hash", "split", "seeds", "variants", "acceptance")
+
+
+def withheld(document: dict) -> dict:
+    """``document`` with every accuracy left out: which models are in, and the pending
+    verdict (see the module docstring)."""
+    kept = {key: document[key] for key in WITHHELD_KEYS if key in document}
+    kept["models"] = [{"variant": m["variant"], "seed": m["seed"]} for m in document["models"]]
+    kept["withheld"] = True
+    return kept
 
 
 def write_results(document: dict, path: str | Path) -> Path:

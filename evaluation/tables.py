@@ -107,11 +107,30 @@ def _with_power(note: str, gains_by_slice: dict) -> str:
 
 
 def comparison_tables(doc: dict) -> list[Table]:
-    """The accuracy tables, then the acceptance rule's verdict when the document has one."""
+    """The accuracy tables, then the acceptance rule's verdict when the document has one;
+    of a withheld document (a pending rule: results_document.withheld), which models are
+    in and the verdict, no accuracy."""
+    if doc.get("withheld"):
+        return [models_in_table(doc), acceptance_table(doc["acceptance"])]
     tables = _accuracy_tables(doc)
     if doc.get("acceptance"):
         tables.append(acceptance_table(doc["acceptance"]))
     return tables
+
+
+def models_in_table(doc: dict) -> Table:
+    """The seeds each variant of a withheld document has a model of."""
+    rows = [[variant, seed_list(sorted(m["seed"] for m in doc["models"] if m["variant"] == variant)),
+             str(sum(m["variant"] == variant for m in doc["models"]))]
+            for variant in doc["variants"]]
+    return Table(
+        f"Accuracy withheld: the plan's acceptance rule is pending ({len(doc['models'])} model(s) in, "
+        f"{doc['split']} split)",
+        ["variant", "seeds in", "models"],
+        rows,
+        "no accuracy is shown or written until every planned seed has both models: the plan is read once, "
+        "then (--set compare.acceptance.variant= leaves the rule out and shows them)",
+    )
 
 
 def acceptance_table(verdict: dict) -> Table:
