@@ -254,7 +254,7 @@ def _input_html(data: dict) -> str:
 def render_report(doc: dict) -> str:
     tables = comparison_tables(doc)
     if doc.get("withheld"):  # a pending acceptance rule: no accuracy, no figures
-        sections = ["<h2 id='tables'>Accuracy withheld</h2>" + "".join(_table_html(t) for t in tables)]
+        sections = ["<h2 id='tables'>A plan in progress</h2>" + "".join(_table_html(t) for t in tables)]
         return _page(doc, sections)
     sections = [
         "<h2 id='tables'>Accuracy tables</h2>" + "".join(_table_html(t) for t in tables),
