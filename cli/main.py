@@ -7,6 +7,8 @@
     sicot report  RUN_DIR [--rescore METHOD] [--reference VARIANT] [--config FILE] [--set compare.acceptance...]
                                                                    results.json + report.html again
     sicot archive RUN_DIR --out FILE [--rescore METHOD]            its compared models' results -> a small JSON file
+    sicot pair    A/results.json B/results.json [--variant-a V] [--variant-b V]
+                                                                   one variant against another, paired by seed
     sicot ingest  [--config FILE] [--set ...] [--force]            manifest -> TFRecords
     sicot config  [--config FILE] [--set ...]                      print the settings
     sicot index build [--catalogue FILE] [--url URL] [--set ...]   catalogue -> product index
@@ -145,6 +147,16 @@ def cmd_report(args) -> int:
     config = _load(args)
     _check_acceptance(config)
     _report(args.run_dir, rescore=_rescore(args, config), reference=args.reference, config=config)
+    return 0
+
+
+def cmd_pair(args) -> int:
+    from evaluation.paired_results import pair, pairing_tables
+
+    stage("pair", f"{args.a} (A) vs {args.b} (B)")
+    for table in pairing_tables(pair(args.a, args.b, args.variant_a, args.variant_b)):
+        say("")
+        say(table.to_text())
     return 0
 
 
@@ -383,6 +395,14 @@ def build_parser() -> argparse.ArgumentParser:
                      "one the configuration plans, as with compare.sealed_splits) are read")
     p.set_defaults(func=cmd_report)
     p = sub.add_parser(
+        "pair", help="one variant of one results.json against one of another, paired by seed (two plans "
+                     "that differ in a setting no variant name carries)")
+    p.add_argument("a", help="results.json of A (`sicot report` writes one)")
+    p.add_argument("b", help="results.json of B, scored on the same split and photos")
+    p.add_argument("--variant-a", help="A's variant (default: its only one besides the baseline)")
+    p.add_argument("--variant-b", help="B's variant (default: its only one besides the baseline)")
+    p.set_defaults(func=cmd_pair)
+    p = sub.add_parser(
         "archive", help="write the compared models' results (metrics, intervals, per-class hits, settings; no "
                         "model) into a small JSON file that compare.archives reads back")
     p.add_argument("run_dir", help="a `sicot run` output folder or a `sicot compare` folder")
@@ -445,6 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from components.ingest import IngestError
     from components.manifest import ManifestError
+    from evaluation.paired_results import PairingError
     from evaluation.run_results import RunResultsError
     from sicot.config import ConfigError
 
@@ -452,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (ConfigError, IngestError, ManifestError, RunResultsError, *service_errors) as e:
+    except (ConfigError, IngestError, ManifestError, PairingError, RunResultsError, *service_errors) as e:
         print(f"sicot: error: {e}", file=sys.stderr)
         return 2
 
