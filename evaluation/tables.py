@@ -128,8 +128,8 @@ def models_in_table(doc: dict) -> Table:
         f"{doc['split']} split)",
         ["variant", "seeds in", "models"],
         rows,
-        "no accuracy is shown or written until every planned seed has both models: the plan is read once, "
-        "then (--set compare.acceptance.variant= leaves the rule out and shows them)",
+        "no accuracy is shown or written until every planned seed has both models, when the plan is read "
+        "once (--set compare.acceptance.variant= leaves the rule out and shows them anyway)",
     )
 
 
