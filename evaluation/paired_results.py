@@ -7,7 +7,7 @@ both sides...) are two reports, and their gains are paired here, from the two
 ``results.json`` files (evaluation/results_document.py), by seed: for each slice both
 documents share, the per-seed difference of top-1 and top-3 (per example and averaged
 per class), its mean, sample standard deviation and 95% t interval
-(results_document.gain_stats, the same statistics as a report's gains).
+(results_document.paired_gains, the same statistics as a report's gains).
 
 Refused, with the reason: a document whose accuracy is withheld (a pending acceptance
 rule), a variant a document does not hold (or, unnamed, more than one candidate), two
@@ -22,7 +22,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from evaluation.results_document import ACCURACY_METRICS, gain_stats
+from evaluation.results_document import ACCURACY_METRICS, paired_gains
 from evaluation.run_results import BASELINE
 from evaluation.tables import Table, percent, slice_label
 
@@ -36,6 +36,14 @@ class Side:
     path: str
     variant: str
     by_seed: dict  # seed -> {slice: {metric: value}}
+
+
+@dataclasses.dataclass
+class _Scored:
+    """One side's model at one seed, as results_document.paired_gains reads a model."""
+    variant: str
+    seed: int
+    slices: dict
 
 
 @dataclasses.dataclass
@@ -90,8 +98,10 @@ def pair(path_a: str | Path, path_b: str | Path, variant_a: str | None = None,
             if na != nb:
                 raise PairingError(f"slice {s!r} at seed {seed}: {na} examples in {a.path} and {nb} in {b.path}; "
                                    "the models were not scored on the same photos")
-    gains = {s: {k: gain_stats([a.by_seed[seed][s][k] - b.by_seed[seed][s][k] for seed in seeds])
-                 for k in ACCURACY_METRICS} for s in slices}
+    # The two sides under names of their own (both may be called, say, sicot-mean), paired
+    # by results_document.paired_gains as a report pairs two variants.
+    scored = [_Scored(name, seed, side.by_seed[seed]) for name, side in (("A", a), ("B", b)) for seed in seeds]
+    gains = paired_gains(scored, "A", "B", slices)
     means = {s: {k: (sum(a.by_seed[seed][s][k] for seed in seeds) / len(seeds),
                      sum(b.by_seed[seed][s][k] for seed in seeds) / len(seeds))
                  for k in ACCURACY_METRICS} for s in slices}
@@ -105,7 +115,7 @@ def pairing_tables(p: Pairing) -> list[Table]:
         top1, top3 = f"top1_accuracy{suffix}", f"top3_accuracy{suffix}"
         rows = []
         for s, gains in p.gains.items():
-            (a1, b1), (a3, b3) = p.means[s][top1], p.means[s][top3]
+            a1, b1 = p.means[s][top1]
             per_seed = ", ".join(f"{100 * (p.a.by_seed[k][s][top1] - p.b.by_seed[k][s][top1]):+.1f}" for k in p.seeds)
             rows.append([slice_label(s), f"{100 * a1:.1f}", f"{100 * b1:.1f}",
                          percent(gains[top1], signed=True, interval=True), per_seed,
