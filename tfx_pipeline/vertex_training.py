@@ -30,21 +30,18 @@ from tfx.extensions.google_cloud_ai_platform.constants import ENABLE_VERTEX_KEY,
 from tfx.extensions.google_cloud_ai_platform.trainer.executor import TRAINING_ARGS_KEY
 
 from sicot.config import ConfigError, SicotConfig
-
-TRAINER_CLUSTERS = ("none", "vertex")
+from training.distribution import check_cluster_shape
 
 
 def on_vertex(config: SicotConfig) -> bool:
-    """Whether the pipeline's Trainer runs as a Vertex AI CustomJob (after check_cluster)."""
+    """Whether the pipeline's Trainer runs as a Vertex AI CustomJob (after check_cluster;
+    tfx_pipeline/trainer_cluster.py checks the setting's value)."""
     check_cluster(config)
     return config.pipeline.trainer_cluster == "vertex"
 
 
 def check_cluster(config: SicotConfig) -> None:
-    p, strategy = config.pipeline, config.distribute.strategy
-    if p.trainer_cluster not in TRAINER_CLUSTERS:
-        raise ConfigError(
-            f"unknown pipeline.trainer_cluster '{p.trainer_cluster}' (known: {', '.join(TRAINER_CLUSTERS)})")
+    p = config.pipeline
     if p.trainer_cluster != "vertex":
         return
     if not p.vertex_project:
@@ -52,27 +49,14 @@ def check_cluster(config: SicotConfig) -> None:
                           "project the training job runs in)")
     if not p.vertex_region:
         raise ConfigError("pipeline.trainer_cluster=vertex needs pipeline.vertex_region (e.g. us-central1)")
-    if p.vertex_workers < 0 or p.vertex_parameter_servers < 0:
-        raise ConfigError(f"pipeline.vertex_workers ({p.vertex_workers}) and pipeline.vertex_parameter_servers "
-                          f"({p.vertex_parameter_servers}) must be 0 or more")
+    check_cluster_shape(config.distribute.strategy, p.vertex_workers, p.vertex_parameter_servers, cluster="Vertex",
+                        workers_setting="pipeline.vertex_workers",
+                        servers_setting="pipeline.vertex_parameter_servers")
     if p.vertex_accelerator_count < 0 or bool(p.vertex_accelerator_type) != (p.vertex_accelerator_count > 0):
         raise ConfigError(
             f"pipeline.vertex_accelerator_type ('{p.vertex_accelerator_type}') and "
             f"pipeline.vertex_accelerator_count ({p.vertex_accelerator_count}) go together: both set (e.g. "
             "NVIDIA_TESLA_T4 and 1) or neither")
-    if strategy in ("none", "mirrored") and (p.vertex_workers or p.vertex_parameter_servers):
-        raise ConfigError(
-            f"a Vertex cluster with {p.vertex_workers} worker(s) and {p.vertex_parameter_servers} parameter "
-            f"server(s) needs distribute.strategy multi_worker_mirrored or parameter_server (it is "
-            f"'{strategy}', which trains on the chief alone)")
-    if strategy == "multi_worker_mirrored" and p.vertex_parameter_servers:
-        raise ConfigError("distribute.strategy=multi_worker_mirrored has no parameter servers: set "
-                          "pipeline.vertex_parameter_servers=0, or use distribute.strategy=parameter_server")
-    if strategy == "parameter_server" and (p.vertex_workers < 1 or p.vertex_parameter_servers < 1):
-        raise ConfigError(
-            f"distribute.strategy=parameter_server needs at least one worker and one parameter server "
-            f"(pipeline.vertex_workers={p.vertex_workers}, pipeline.vertex_parameter_servers="
-            f"{p.vertex_parameter_servers})")
 
 
 def worker_pool_specs(config: SicotConfig) -> list[dict[str, Any]]:

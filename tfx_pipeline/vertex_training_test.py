@@ -55,7 +55,6 @@ def test_without_a_strategy_the_job_is_the_chief_alone():
 @pytest.mark.parametrize(
     "settings, message",
     [
-        (["pipeline.trainer_cluster=slurm"], "unknown pipeline.trainer_cluster 'slurm'"),
         (["pipeline.vertex_project="], "needs pipeline.vertex_project"),
         (["pipeline.vertex_region="], "needs pipeline.vertex_region"),
         (["pipeline.vertex_workers=2"], "needs distribute.strategy multi_worker_mirrored or parameter_server"),

@@ -28,7 +28,7 @@ import os
 
 import tensorflow as tf
 
-from sicot.config import SicotConfig
+from sicot.config import ConfigError, SicotConfig
 
 STRATEGIES = ("none", "mirrored", "multi_worker_mirrored", "parameter_server")
 
@@ -54,6 +54,29 @@ def strategy_from_config(config: SicotConfig) -> tf.distribute.Strategy:
         # No variable_partitioner: see the module docstring.
         return tf.distribute.experimental.ParameterServerStrategy(resolver, variable_partitioner=None)
     raise ValueError(f"unknown distribute.strategy '{d.strategy}' (known: {', '.join(STRATEGIES)})")
+
+
+def check_cluster_shape(strategy: str, workers: int, parameter_servers: int, *, cluster: str,
+                        workers_setting: str, servers_setting: str) -> None:
+    """Refuses (ConfigError, naming the setting to change) a cluster of one chief,
+    ``workers`` workers and ``parameter_servers`` parameter servers that ``strategy``
+    cannot use: the clusters that the pipeline's Trainer step starts
+    (tfx_pipeline/vertex_training.py, tfx_pipeline/tfjob_training.py)."""
+    if workers < 0 or parameter_servers < 0:
+        raise ConfigError(f"{workers_setting} ({workers}) and {servers_setting} ({parameter_servers}) must be 0 "
+                          "or more")
+    if strategy in ("none", "mirrored") and (workers or parameter_servers):
+        raise ConfigError(
+            f"a {cluster} cluster with {workers} worker(s) and {parameter_servers} parameter server(s) needs "
+            f"distribute.strategy multi_worker_mirrored or parameter_server (it is '{strategy}', which trains "
+            "on the chief alone)")
+    if strategy == "multi_worker_mirrored" and parameter_servers:
+        raise ConfigError(f"distribute.strategy=multi_worker_mirrored has no parameter servers: set "
+                          f"{servers_setting}=0, or use distribute.strategy=parameter_server")
+    if strategy == "parameter_server" and (workers < 1 or parameter_servers < 1):
+        raise ConfigError(
+            f"distribute.strategy=parameter_server needs at least one worker and one parameter server "
+            f"({workers_setting}={workers}, {servers_setting}={parameter_servers})")
 
 
 def _require_cluster(strategy: str) -> None:
