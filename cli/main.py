@@ -322,7 +322,7 @@ def cmd_run(args) -> int:
         from sicot.config import ConfigError
 
         raise ConfigError(f"unknown pipeline.runner '{runner}' (known: {', '.join(RUNNERS)})")
-    from tfx_pipeline.vertex_training import describe as describe_trainer_cluster
+    from tfx_pipeline.trainer_cluster import describe as describe_trainer_cluster
 
     trainer_cluster = describe_trainer_cluster(config)
     if runner == "kubeflow":

@@ -18,8 +18,9 @@ and reads it:
 - ``WORD_VECTORS_URI``: added by the Trainer's executor (components/sicot_trainer.py),
   the URI of the word2vec step's artifact when the pipeline has one.
 - A Trainer that runs as a Vertex AI CustomJob also carries TFX's Vertex trainer keys
-  (the job's worker pools, project and region; tfx_pipeline/vertex_training.py), which
-  TFX's executor reads and ``decode`` ignores.
+  (the job's worker pools, project and region; tfx_pipeline/vertex_training.py), one
+  that runs as a Kubeflow TFJob the job's template (``sicot_tfjob``;
+  tfx_pipeline/tfjob_training.py); its executor reads them and ``decode`` ignores them.
 
 ``decode(custom_config)`` gives the configuration back (defaults for what was left out;
 a setting added to sicot after the execution was recorded reads back as it was before it

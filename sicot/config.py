@@ -490,12 +490,15 @@ class PipelineConfig:
     # (deploy/pipeline/Dockerfile builds it).
     kubeflow_image: str = "sicot-pipeline:latest"
     # Where the pipeline's Trainer trains: none (in its own step, where the orchestrator
-    # runs it) or vertex (the step starts a Vertex AI CustomJob and waits for it: a
+    # runs it), vertex (the step starts a Vertex AI CustomJob and waits for it: a
     # chief, vertex_workers workers and vertex_parameter_servers parameter servers, each
     # running the Trainer in kubeflow_image; Vertex gives every replica the TF_CONFIG
-    # that distribute.strategy multi_worker_mirrored or parameter_server reads). The
-    # pipeline root and the data must be paths the replicas read (gs://...).
-    # tfx_pipeline/vertex_training.py.
+    # that distribute.strategy multi_worker_mirrored or parameter_server reads; the
+    # pipeline root and the data must be paths the replicas read, gs://...;
+    # tfx_pipeline/vertex_training.py) or tfjob (the step creates a Kubeflow TFJob, the
+    # training operator's kubeflow.org/v1 resource, on the cluster it runs in and waits
+    # for it: a chief, tfjob_workers workers and tfjob_parameter_servers parameter
+    # servers in kubeflow_image; tfx_pipeline/tfjob_training.py).
     trainer_cluster: str = "none"
     vertex_project: str = ""
     vertex_region: str = "us-central1"
@@ -506,6 +509,28 @@ class PipelineConfig:
     vertex_accelerator_count: int = 0
     vertex_workers: int = 0
     vertex_parameter_servers: int = 0
+    # The TFJob's namespace ("": the namespace of the pod the Trainer step runs in).
+    tfjob_namespace: str = ""
+    tfjob_workers: int = 0
+    tfjob_parameter_servers: int = 0
+    # Every replica's resources (Kubernetes quantities); the GPUs (nvidia.com/gpu) go to
+    # the chief and the workers, not to the parameter servers.
+    tfjob_cpu: str = "4"
+    tfjob_memory: str = "16Gi"
+    tfjob_gpus: int = 0
+    # The replicas' Kubernetes service account ("": the namespace's default), e.g. one
+    # that may read and write the pipeline root's bucket.
+    tfjob_service_account: str = ""
+    # The pipeline root must be a path every replica reads and writes: a bucket
+    # (gs://, s3://, ...) or this PersistentVolumeClaim, mounted in every replica at
+    # tfjob_volume_mount_path, under which the pipeline root lies.
+    tfjob_volume_claim: str = ""
+    tfjob_volume_mount_path: str = ""
+    # How often the training operator restarts a failed replica before the job fails
+    # (runPolicy.backoffLimit; with train.fault_tolerance the restarted replicas go on
+    # from their last backup), and how often the step reads the job's state.
+    tfjob_backoff_limit: int = 3
+    tfjob_poll_seconds: float = 30.0
 
 
 @dataclasses.dataclass

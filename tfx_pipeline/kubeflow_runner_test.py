@@ -77,3 +77,27 @@ def test_a_vertex_cluster_the_strategy_cannot_use_is_refused(tmp_path, capsys):
     assert main(["run", "--runner", "kubeflow", *[a for s in settings for a in ("--set", s)]]) == 2
     assert "needs distribute.strategy multi_worker_mirrored or parameter_server" in capsys.readouterr().err
     assert not (tmp_path / "kubeflow_pipeline.json").exists()
+
+
+def test_a_trainer_cluster_as_a_tfjob_compiles_into_the_trainer_step(tmp_path, capsys):
+    settings = [f"pipeline.output_dir={tmp_path}", "pipeline.kubeflow_image=registry.example/sicot-pipeline:1.2",
+                "pipeline.trainer_cluster=tfjob", "pipeline.tfjob_namespace=team-a",
+                "distribute.strategy=multi_worker_mirrored", "pipeline.tfjob_workers=3", "pipeline.tfjob_gpus=1",
+                *catalogue_settings(tmp_path)]
+    assert main(["run", "--runner", "kubeflow", *[a for s in settings for a in ("--set", s)]]) == 0
+    assert ("Trainer: a Kubeflow TFJob in team-a: 1 chief, 3 worker(s), 0 parameter server(s); 4 CPU, 16Gi, "
+            "1 GPU(s) each on the chief and workers") in capsys.readouterr().out
+    spec = json.loads((tmp_path / "kubeflow_pipeline.json").read_text())["pipelineSpec"]
+    executor = spec["deploymentSpec"]["executors"]["SicotTrainer_executor"]["container"]
+    args = dict(zip(executor["args"][::2], executor["args"][1::2]))
+    assert args["--executor_class_path"] == "components.tfjob_sicot_trainer.TFJobSicotTrainerExecutor"
+    trainer_task = spec["root"]["dag"]["tasks"]["SicotTrainer"]
+    custom = json.loads(
+        trainer_task["inputs"]["parameters"]["custom_config"]["runtimeValue"]["constantValue"]["stringValue"])
+    job = custom["sicot_tfjob"]["manifest"]
+    assert job["kind"] == "TFJob" and job["metadata"]["namespace"] == "team-a"
+    assert {k: r["replicas"] for k, r in job["spec"]["tfReplicaSpecs"].items()} == {"Chief": 1, "Worker": 3}
+    images = {c["image"] for r in job["spec"]["tfReplicaSpecs"].values() for c in r["template"]["spec"]["containers"]}
+    assert images == {"registry.example/sicot-pipeline:1.2"}
+    assert json.loads(custom["sicot_config"])["distribute"]["strategy"] == "multi_worker_mirrored"
+    assert "SicotTrainer" in spec["root"]["dag"]["tasks"]["Evaluator"]["dependentTasks"]

@@ -5,8 +5,8 @@ TFRecords: ImportExampleGen -> ExampleScreen) -> StatisticsGen -> SchemaGen -> E
 [TitleWord2Vec] -> Trainer -> Evaluator (TFMA, head/tail slices; gated on the last
 blessed model, which a Resolver finds) -> Pusher (versioned folder that TF Serving
 loads). TitleWord2Vec runs when co-training starts from no pretrained file. With
-``pipeline.trainer_cluster: vertex`` the Trainer step runs its training as a Vertex AI
-CustomJob (tfx_pipeline/vertex_training.py).
+``pipeline.trainer_cluster`` the Trainer step runs its training as a Vertex AI
+CustomJob or a Kubeflow TFJob (tfx_pipeline/trainer_cluster.py).
 
 ``sicot compare`` builds the same graph without the resolver and the Pusher: each
 variant is evaluated on its own and nothing is pushed.
@@ -27,12 +27,11 @@ from components.manifest import check_manifest
 from components.manifest_example_gen import ManifestExampleGen
 from components.sicot_trainer import SicotTrainer
 from components.title_word2vec import TitleWord2Vec
-from components.vertex_sicot_trainer import VertexSicotTrainer
 from models import custom_config as custom_config_contract
 from sicot.config import SicotConfig
 from tfx_pipeline.code_version import code_version
 from tfx_pipeline.eval_config import eval_config, example_split, interval_rule
-from tfx_pipeline.vertex_training import vertex_custom_config
+from tfx_pipeline.trainer_cluster import trainer_step
 
 PREPROCESSING_FN = "models.preprocessing.preprocessing_fn"
 RUN_FN = "models.trainer.run_fn"
@@ -129,8 +128,8 @@ def create_pipeline(config: SicotConfig, push: bool = True, manifest=None) -> tf
                 custom_config_contract.SICOT_CONFIG],
             code_version=code_version(*STEP_CODE["word2vec"]),
         )
-    vertex = vertex_custom_config(config)
-    trainer = (VertexSicotTrainer if vertex else SicotTrainer)(
+    trainer_class, cluster_custom_config = trainer_step(config)
+    trainer = trainer_class(
         run_fn=RUN_FN,
         examples=(
             transform.outputs["transformed_examples"]
@@ -141,10 +140,10 @@ def create_pipeline(config: SicotConfig, push: bool = True, manifest=None) -> tf
         schema=schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(splits=["train"]),
         eval_args=tfx.proto.EvalArgs(splits=["validation"]),
-        custom_config={**custom_config, **vertex},
+        custom_config={**custom_config, **cluster_custom_config},
         word_vectors=word2vec.outputs["word_vectors"] if word2vec else None,
     )
-    if vertex:
+    if trainer_class is not SicotTrainer:
         trainer = trainer.with_id(SicotTrainer.__name__)
     resolver = None
     if push:
