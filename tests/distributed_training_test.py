@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.loopback import free_ports
 
 # Every test starts training processes (about 10 s each, more in a cluster).
 pytestmark = pytest.mark.slow
@@ -43,17 +44,6 @@ def run_job(out: Path, *settings: str, logical_cpus: int = 0) -> dict:
     result = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=TIMEOUT_S)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads((out / "result.json").read_text())
-
-
-def free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 def run_cluster(out: Path, tasks: dict[str, int], *settings: str) -> dict:

@@ -8,7 +8,6 @@ slices in its table (screenshot: <tmp>/fairness_indicators.png).
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -18,6 +17,7 @@ import pytest
 from evaluation import fairness_indicators_view as view
 from cli.main import main
 from tests.headless_chromium import chromium_driver, require_chromium
+from tests.loopback import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -37,12 +37,6 @@ return out.join('\\n');
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get_json(url: str, timeout: float = 90.0):
     deadline = time.time() + timeout
     while True:
@@ -60,7 +54,7 @@ def tensorboard(tiny_run_dir, tmp_path_factory):
     run = tmp_path_factory.mktemp("fi") / "run"
     shutil.copytree(tiny_run_dir, run)
     assert main(["tensorboard", str(run), "--no-launch"]) == 0
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(view.tensorboard_command(run / view.LOGDIR_NAME, "127.0.0.1", port),
                                env=view.environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -26,7 +26,6 @@ import datetime
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -35,23 +34,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tests.loopback import free_ports
+
 TASK_TYPES = {"Chief": "chief", "Master": "chief", "Worker": "worker", "PS": "ps", "Evaluator": "evaluator"}
 PATH = re.compile(r"^/apis/kubeflow\.org/v1/namespaces/([^/]+)/tfjobs(?:/([^/]+))?$")
 
 
 def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 def _status_object(code: int, reason: str, message: str) -> dict[str, Any]:
@@ -178,7 +168,7 @@ class FakeTrainingOperator:
         job = self.jobs[key]
         specs = job["spec"]["tfReplicaSpecs"]
         tasks = [(kind, i) for kind, spec in specs.items() for i in range(int(spec.get("replicas", 1)))]
-        ports = iter(_free_ports(len(tasks)))
+        ports = iter(free_ports(len(tasks)))
         cluster: dict[str, list[str]] = {}
         for kind, _ in tasks:
             cluster.setdefault(TASK_TYPES[kind], []).append(f"127.0.0.1:{next(ports)}")
