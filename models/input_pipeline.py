@@ -4,6 +4,12 @@
 materialized) as unbatched feature dicts; ``make_dataset`` keeps the image and the
 title token ids, drops unlabelled rows, caches, and for training shuffles, repeats
 and augments (random flip and shift, seeded per example).
+
+In a multi-worker cluster (distribute.strategy multi_worker_mirrored) tf.distribute
+splits the input between the workers by ``auto_shard_policy``: by file (each worker
+reads only its files) when there are at least as many files as workers, else by element
+(every worker reads all files and keeps its share). TF's default, AUTO, would try files
+and fail on a split with fewer files than workers (ExampleGen often writes one).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import tensorflow_transform as tft
 
 from models import features
 from sicot.config import SicotConfig
+from training.distribution import data_workers
 
 _AUTOTUNE = tf.data.AUTOTUNE
 
@@ -22,6 +29,12 @@ def _files(patterns: list[str]) -> list[str]:
     if not files:
         raise FileNotFoundError(f"no example files match {patterns}")
     return files
+
+
+def auto_shard_policy(num_files: int, workers: int) -> tf.data.experimental.AutoShardPolicy:
+    """FILE when every worker gets at least one file, else DATA."""
+    policies = tf.data.experimental.AutoShardPolicy
+    return policies.FILE if num_files >= workers else policies.DATA
 
 
 def transformed_examples(
@@ -59,6 +72,9 @@ def make_dataset(
     """({image_pixels, title_token_ids}, label_id) batches; training ones are cached,
     shuffled and augmented (the images)."""
     ds = transformed_examples(patterns, tft_output, config.preprocessing.materialize)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = auto_shard_policy(len(_files(patterns)), data_workers())
+    ds = ds.with_options(options)
     ds = ds.filter(lambda f: tf.reshape(f[features.LABEL_ID], []) >= 0)
     ds = ds.map(
         lambda f: (

@@ -2,6 +2,8 @@
 Transform's output (its feature specs and transform layer), so no Transform runs.
 models/trainer_test.py checks _augment's seeding; these check the datasets."""
 
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -187,3 +189,24 @@ def test_augment_flips_left_right():
         assert np.all(steps > 0) or np.all(steps < 0)  # a shift of the row, maybe mirrored
         seen.add(bool(steps[0] > 0))
     assert seen == {True, False}
+
+
+@pytest.mark.parametrize(
+    "cluster, policy",
+    [
+        (None, tf.data.experimental.AutoShardPolicy.FILE),  # one process: nothing to split
+        ({"chief": ["h:1"], "worker": ["h:2"]}, tf.data.experimental.AutoShardPolicy.FILE),  # 2 files, 2 readers
+        # 3 readers, 2 files: by file would fail ("not enough for the required 3 shards").
+        ({"chief": ["h:1"], "worker": ["h:2", "h:3"]}, tf.data.experimental.AutoShardPolicy.DATA),
+        ({"worker": ["h:2", "h:3", "h:4"], "ps": ["h:5"]}, tf.data.experimental.AutoShardPolicy.DATA),
+    ],
+)
+def test_a_cluster_splits_the_input_by_file_only_when_every_worker_gets_a_file(shards, monkeypatch, cluster,
+                                                                               policy):
+    if cluster is None:
+        monkeypatch.delenv("TF_CONFIG", raising=False)
+    else:
+        monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 0}}))
+    for training in (True, False):
+        ds = make_dataset(shards, FakeTransformOutput(), _config(), training=training)
+        assert ds.options().experimental_distribute.auto_shard_policy == policy

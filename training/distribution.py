@@ -39,6 +39,13 @@ def cluster_task() -> tuple[str | None, int]:
     return task.get("type"), int(task.get("index", 0))
 
 
+def data_workers() -> int:
+    """How many tasks of the cluster in TF_CONFIG read training data under
+    multi_worker_mirrored (the chief and the workers); 1 outside a cluster."""
+    cluster = json.loads(os.environ.get("TF_CONFIG") or "{}").get("cluster") or {}
+    return max(1, len(cluster.get("chief", [])) + len(cluster.get("worker", [])))
+
+
 def strategy_from_config(config: SicotConfig) -> tf.distribute.Strategy:
     d = config.distribute
     if d.strategy == "none":
