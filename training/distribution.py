@@ -26,9 +26,11 @@ from __future__ import annotations
 import json
 import os
 
+import keras
 import tensorflow as tf
 
 from sicot.config import ConfigError, SicotConfig
+from sicot.console import detail
 
 STRATEGIES = ("none", "mirrored", "multi_worker_mirrored", "parameter_server")
 
@@ -130,11 +132,15 @@ def serve_cluster_task(config: SicotConfig) -> bool:
     return True
 
 
-def fit_on_parameter_servers(model, dataset_fn, epochs: int, steps_per_epoch: int, initial_epoch: int = 0):
+def fit_on_parameter_servers(model, dataset_fn, epochs: int, steps_per_epoch: int, initial_epoch: int = 0,
+                             callbacks=()):
     """model.fit for ParameterServerStrategy (Keras 3's fit does not drive a
     ClusterCoordinator): the chief schedules model.train_step on the workers, steps_per_epoch
     per epoch, and returns the per-epoch logs {name: [value per epoch]}. dataset_fn builds
-    the input pipeline on each worker."""
+    the input pipeline on each worker. Each epoch ends with a line of its training logs
+    (Keras' fit prints its own; this loop is not fit), and the Keras ``callbacks`` get
+    their train and epoch calls with those logs (e.g. the Trainer's CSVLogger; not their
+    batch calls: steps run on the workers). No validation runs between epochs."""
     strategy = model.distribute_strategy
     coordinator = tf.distribute.coordinator.ClusterCoordinator(strategy)
     iterator = iter(coordinator.create_per_worker_dataset(dataset_fn))
@@ -143,13 +149,21 @@ def fit_on_parameter_servers(model, dataset_fn, epochs: int, steps_per_epoch: in
     def step(iterator):
         return strategy.run(model.train_step, args=(next(iterator),))
 
+    hooks = keras.callbacks.CallbackList(list(callbacks), model=model)
+    hooks.on_train_begin()
     history: dict[str, list[float]] = {}
-    for _ in range(initial_epoch, epochs):
+    for epoch in range(initial_epoch, epochs):
+        hooks.on_epoch_begin(epoch)
         for metric in model.metrics:
             metric.reset_state()
         for _ in range(steps_per_epoch):
             result = coordinator.schedule(step, args=(iterator,))
         coordinator.join()
-        for name, value in result.fetch().items():
-            history.setdefault(name, []).append(float(value))
+        logs = {name: float(value) for name, value in result.fetch().items()}
+        for name, value in logs.items():
+            history.setdefault(name, []).append(value)
+        detail(f"Epoch {epoch + 1}/{epochs}: {steps_per_epoch} steps on the workers - "
+               + " - ".join(f"{name}: {value:.4f}" for name, value in logs.items()))
+        hooks.on_epoch_end(epoch, logs)
+    hooks.on_train_end(logs if epochs > initial_epoch else None)
     return history

@@ -102,7 +102,7 @@ def _fit(model, config: SicotConfig, train_ds, eval_ds, call: FitCall, phase_fir
         return ds.skip(first_step - phase_first_step) if first_step > phase_first_step else ds
 
     if is_parameter_server(model.distribute_strategy):
-        return fit_on_parameter_servers(model, data, end_epoch, steps, initial_epoch)
+        return fit_on_parameter_servers(model, data, end_epoch, steps, initial_epoch, callbacks)
     every = config.train.checkpoint_every_steps
     backup = [StepBackup(backup_dir, every, first_step)] if backup_dir and every > 0 else []
     return model.fit(
