@@ -528,7 +528,7 @@ class PipelineConfig:
     tfjob_volume_mount_path: str = ""
     # How often the training operator restarts a failed replica before the job fails
     # (runPolicy.backoffLimit; with train.checkpoint_every_steps a restarted replica goes on
-    # from their last backup), and how often the step reads the job's state.
+    # from its last backup), and how often the step reads the job's state.
     tfjob_backoff_limit: int = 3
     tfjob_poll_seconds: float = 30.0
 
