@@ -2,11 +2,13 @@ import json
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from training.fault_tolerant_training import (
     LATEST,
     StepBackup,
+    agreed_resume_step,
     backed_up_step,
     remove_backups,
     restore_state,
@@ -27,12 +29,35 @@ def _data():
     return tf.data.Dataset.from_tensors((x, np.ones((4, 2), "float32"))).repeat()
 
 
-def test_backups_every_n_steps_keep_only_the_latest_state(tmp_path):
+def test_backups_every_n_steps_keep_the_last_two_states(tmp_path):
     model = _model(0)
     model.fit(_data(), epochs=1, steps_per_epoch=5, verbose=0, callbacks=[StepBackup(str(tmp_path), 2, first_step=10)])
-    assert json.loads((tmp_path / LATEST).read_text()) == {"step": 14, "weights": "state-14.weights.h5"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == [LATEST, "state-14.weights.h5"]
+    assert json.loads((tmp_path / LATEST).read_text()) == {
+        "step": 14, "weights": "state-14.weights.h5", "previous": {"step": 12, "weights": "state-12.weights.h5"}}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [LATEST, "state-12.weights.h5", "state-14.weights.h5"]
     assert backed_up_step(str(tmp_path)) == 14 and backed_up_step(str(tmp_path / "none")) == 0
+
+
+def test_restore_of_the_step_before_the_last_and_of_a_step_no_longer_held(tmp_path):
+    model = _model(0)
+    states = {}
+    for step in (1, 2, 3):
+        model.fit(_data(), epochs=1, steps_per_epoch=1, verbose=0)
+        save_state(model, str(tmp_path), step)
+        states[step] = [w.numpy().copy() for w in model.weights]
+    fresh = _model(1)
+    assert restore_state(fresh, str(tmp_path), step=2) == 2
+    for got, want in zip(fresh.weights, states[2]):
+        np.testing.assert_array_equal(got.numpy(), want)
+    assert int(fresh.optimizer.iterations.numpy()) == 2
+    with pytest.raises(ValueError, match=r"hold step\(s\) 3, 2, not step 1, which the other tasks"):
+        restore_state(fresh, str(tmp_path), step=1)
+
+
+def test_outside_a_multi_worker_cluster_training_resumes_at_its_own_last_backup(tmp_path):
+    save_state(_model(0), str(tmp_path), 5)
+    assert agreed_resume_step(tf.distribute.get_strategy(), str(tmp_path)) == 5
+    assert agreed_resume_step(tf.distribute.get_strategy(), None) == 0
 
 
 def test_restore_brings_back_weights_and_optimizer_state(tmp_path):
@@ -68,3 +93,20 @@ def test_restore_without_the_optimizer_keeps_a_fresh_one(tmp_path):
 
 def test_no_backup_restores_nothing(tmp_path):
     assert restore_state(_model(0), str(tmp_path)) == 0
+
+
+def test_each_task_removes_its_own_backups_and_the_last_one_the_chiefs_folder(tmp_path):
+    chief, worker = tmp_path / "backup", tmp_path / "backup" / "worker_0"
+    save_state(_model(0), str(chief), 4)
+    save_state(_model(0), str(worker), 4)
+    remove_backups(str(chief))  # the chief finished first: the worker's backups stay
+    assert sorted(p.name for p in chief.iterdir()) == ["worker_0"]
+    assert sorted(p.name for p in worker.iterdir()) == [LATEST, "state-4.weights.h5"]
+    remove_backups(str(worker), nested=True)
+    assert not chief.exists()
+    save_state(_model(0), str(chief), 6)
+    save_state(_model(0), str(worker), 6)
+    remove_backups(str(worker), nested=True)  # the worker finished first
+    assert sorted(p.name for p in chief.iterdir()) == [LATEST, "state-6.weights.h5"]
+    remove_backups(str(chief))
+    assert not chief.exists()

@@ -5,7 +5,8 @@ train.freeze_backbone_epochs with the backbone trunk frozen), each a fresh optim
 whose schedule carries the decays before it; with backups
 (training/fault_tolerant_training.py) a restarted call resumes at the backed-up step:
 the rest of the interrupted epoch, then whole epochs (``FitCall``). Under
-ParameterServerStrategy the chief schedules the steps on the workers.
+ParameterServerStrategy the chief schedules the steps on the workers, validates
+between epochs and writes the backups.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import keras
 
 from sicot.config import SicotConfig
 from sicot.console import detail
-from training.distribution import fit_on_parameter_servers, is_parameter_server
-from training.fault_tolerant_training import StepBackup, backed_up_step, remove_backups, restore_state
+from training.distribution import fit_on_parameter_servers, is_chief, is_parameter_server
+from training.fault_tolerant_training import StepBackup, agreed_resume_step, remove_backups, restore_state
 from training.learning_rate_schedule import make_optimizer
 
 
@@ -45,7 +46,7 @@ def fit_with_warmup(model, config: SicotConfig, train_ds, eval_ds, steps: int, c
     epochs = config.train.epochs
     warm = max(0, min(config.train.freeze_backbone_epochs, epochs))
     trunk = model.backbone_trunk() if warm else None
-    resume_step = backed_up_step(backup_dir)
+    resume_step = agreed_resume_step(model.distribute_strategy, backup_dir)
     history = keras.callbacks.History()
     history.history = {}
     for first_epoch, end_epoch, frozen in ((0, warm, True), (warm, epochs, False)):
@@ -55,18 +56,20 @@ def fit_with_warmup(model, config: SicotConfig, train_ds, eval_ds, steps: int, c
             trunk.trainable = not frozen
         with model.distribute_strategy.scope():
             _compile(model, config, steps, first_epoch)
-        if resume_step and resume_step >= first_epoch * steps:
-            # A backup taken at this phase's first step holds the previous phase's
-            # optimizer: this phase starts with a fresh one, as it would have.
-            restore_state(model, backup_dir, with_optimizer=resume_step > first_epoch * steps)
-            detail(f"resuming training at step {resume_step} from {backup_dir}")
+            if resume_step and resume_step >= first_epoch * steps:
+                # A backup taken at this phase's first step holds the previous phase's
+                # optimizer: this phase starts with a fresh one, as it would have. In
+                # the scope: the optimizer's variables are built there (a strategy's
+                # replicas or parameter servers hold them).
+                restore_state(model, backup_dir, with_optimizer=resume_step > first_epoch * steps, step=resume_step)
+                detail(f"resuming training at step {resume_step} from {backup_dir}")
         for call in _fit_calls(first_epoch, end_epoch, steps, max(resume_step, first_epoch * steps)):
             logs = _fit(model, config, train_ds, eval_ds, call, first_epoch * steps, callbacks, backup_dir)
             for key, values in logs.items():
                 history.history.setdefault(key, []).extend(values)
     if trunk is not None:
         trunk.trainable = True
-    remove_backups(backup_dir)
+    remove_backups(backup_dir, nested=not is_chief())
     return history
 
 
@@ -101,10 +104,11 @@ def _fit(model, config: SicotConfig, train_ds, eval_ds, call: FitCall, phase_fir
         ds = train_ds() if callable(train_ds) else train_ds
         return ds.skip(first_step - phase_first_step) if first_step > phase_first_step else ds
 
-    if is_parameter_server(model.distribute_strategy):
-        return fit_on_parameter_servers(model, data, end_epoch, steps, initial_epoch, callbacks)
     every = config.train.checkpoint_every_steps
     backup = [StepBackup(backup_dir, every, first_step)] if backup_dir and every > 0 else []
+    if is_parameter_server(model.distribute_strategy):
+        return fit_on_parameter_servers(model, data, end_epoch, steps, initial_epoch, callbacks,
+                                        validation_data=eval_ds, backup=backup[0] if backup else None)
     return model.fit(
         data(),
         epochs=end_epoch,
