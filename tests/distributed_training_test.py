@@ -37,42 +37,57 @@ def _env(tf_config: dict | None = None) -> dict:
     return env
 
 
-def run_job(out: Path, *settings: str, logical_cpus: int = 0) -> dict:
-    command = [sys.executable, str(JOB), str(out), *[a for s in settings for a in ("--set", s)]]
-    if logical_cpus:
-        command += ["--logical-cpus", str(logical_cpus)]
-    result = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=TIMEOUT_S)
+def _job(out: Path, settings, options=()) -> list[str]:
+    return [sys.executable, str(JOB), str(out), *options, *[a for s in settings for a in ("--set", s)]]
+
+
+def run_job(out: Path, *settings: str, logical_cpus: int = 0, options=()) -> dict:
+    options = [*options, *(["--logical-cpus", str(logical_cpus)] if logical_cpus else [])]
+    result = subprocess.run(_job(out, settings, options), env=_env(), capture_output=True, text=True,
+                            timeout=TIMEOUT_S)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads((out / "result.json").read_text())
 
 
-def run_cluster(out: Path, tasks: dict[str, int], *settings: str) -> dict:
-    """One process per task on loopback ports; waits for the chief, then ends every task."""
+def start_cluster(out: Path, tasks: dict[str, int], *settings: str, options=()) -> list:
+    """One process per task on loopback ports, each logging to <out>-<task><index>.log:
+    [(task type, Popen)]."""
     ports = iter(free_ports(sum(tasks.values())))
     cluster = {kind: [f"127.0.0.1:{next(ports)}" for _ in range(n)] for kind, n in tasks.items()}
     processes = []
+    for kind, n in tasks.items():
+        for index in range(n):
+            log = open(out.parent / f"{out.name}-{kind}{index}.log", "a")
+            processes.append(
+                (kind, subprocess.Popen(
+                    _job(out, settings, options),
+                    env=_env({"cluster": cluster, "task": {"type": kind, "index": index}}),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                ))
+            )
+    return processes
+
+
+def stop_cluster(processes) -> None:
+    for _, process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)
+
+
+def run_cluster(out: Path, tasks: dict[str, int], *settings: str, options=()) -> dict:
+    """Starts the cluster, waits for the chief, then ends every task."""
+    processes = []
     try:
-        for kind, n in tasks.items():
-            for index in range(n):
-                log = open(out.parent / f"{out.name}-{kind}{index}.log", "w")
-                processes.append(
-                    (kind, subprocess.Popen(
-                        [sys.executable, str(JOB), str(out), *[a for s in settings for a in ("--set", s)]],
-                        env=_env({"cluster": cluster, "task": {"type": kind, "index": index}}),
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                    ))
-                )
+        processes = start_cluster(out, tasks, *settings, options=options)
         chief = next(p for kind, p in processes if kind == "chief")
         assert chief.wait(timeout=TIMEOUT_S) == 0, (out.parent / f"{out.name}-chief0.log").read_text()[-3000:]
         for kind, process in processes:
             if kind == "worker" and "multi_worker" in " ".join(settings):
                 assert process.wait(timeout=60) == 0
     finally:
-        for _, process in processes:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=30)
+        stop_cluster(processes)
     return json.loads((out / "result.json").read_text())
 
 
@@ -134,3 +149,22 @@ def test_parameter_server_cluster_with_the_classifier_split_over_the_servers(sin
     assert sorted(d.split("/device")[0] for d in result["kernel_devices"]) == ["/job:ps/replica:0/task:0",
                                                                             "/job:ps/replica:0/task:1"]
     assert_same_weights(tmp_path / "ps", single_device / "sharded")
+
+
+def test_parameter_server_training_validates_after_every_epoch_as_fit_does(tmp_path):
+    """The chief's loop (fit_on_parameter_servers) evaluates the validation split after
+    each epoch: the same val_ logs, epoch by epoch, as Keras' fit gives the same model on
+    one device."""
+    reference = run_job(tmp_path / "one", options=["--validation"])
+    result = run_cluster(tmp_path / "ps", {"chief": 1, "worker": 1, "ps": 1}, "distribute.strategy=parameter_server",
+                         options=["--validation"])
+    want = {k: v for k, v in reference["history"].items() if k.startswith("val_")}
+    got = {k: v for k, v in result["history"].items() if k.startswith("val_")}
+    assert {"val_loss", "val_top1", "val_top3"} <= set(want)
+    assert sorted(got) == sorted(want)
+    for name, values in want.items():
+        assert len(values) == 2
+        np.testing.assert_allclose(got[name], values, atol=1e-5, err_msg=name)
+    assert got["val_loss"][0] != got["val_loss"][1]  # each epoch's model, not the first one twice
+    assert got["val_loss"] != result["history"]["loss"]  # the validation split, not the training logs
+    assert_same_weights(tmp_path / "ps", tmp_path / "one")

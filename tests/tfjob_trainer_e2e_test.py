@@ -91,9 +91,11 @@ def test_the_trainer_as_a_tfjob_trains_in_a_cluster_and_the_chief_writes_a_worki
     if strategy == "multi_worker_mirrored":
         assert "num_workers = 2" in chief_log and "Epoch 4/4" in worker_log, worker_log[-3000:]
     assert "Traceback" not in chief_log + worker_log
-    # The chief logs every epoch to the ModelRun (the other replicas log elsewhere).
+    # The chief logs every epoch to the ModelRun (the other replicas log elsewhere),
+    # with the validation split's metrics under either strategy.
     rows = (Path(model_run.uri) / "training_log.csv").read_text().splitlines()
     assert rows[0].startswith("epoch,") and [r.split(",")[0] for r in rows[1:]] == ["0", "1", "2", "3"]
+    assert {"val_loss", "val_top1"} <= set(rows[0].split(",")), rows[0]
     serving = tf.saved_model.load(str(tmp_path / "model" / "Format-Serving"))
     images = tf.constant([png_bytes(COLOURS[c], size=(30, 17)) for c in ("red", "green", "blue")])
     out = serving.signatures["serving_default"](images=images)

@@ -133,14 +133,25 @@ def serve_cluster_task(config: SicotConfig) -> bool:
 
 
 def fit_on_parameter_servers(model, dataset_fn, epochs: int, steps_per_epoch: int, initial_epoch: int = 0,
-                             callbacks=()):
+                             callbacks=(), validation_data=None, backup=None):
     """model.fit for ParameterServerStrategy (Keras 3's fit does not drive a
     ClusterCoordinator): the chief schedules model.train_step on the workers, steps_per_epoch
     per epoch, and returns the per-epoch logs {name: [value per epoch]}. dataset_fn builds
     the input pipeline on each worker. Each epoch ends with a line of its training logs
     (Keras' fit prints its own; this loop is not fit), and the Keras ``callbacks`` get
     their train and epoch calls with those logs (e.g. the Trainer's CSVLogger; not their
-    batch calls: steps run on the workers). No validation runs between epochs."""
+    batch calls: steps run on the workers).
+
+    validation_data: evaluated on the chief after every epoch (model.test_step, reading
+    the variables from the parameter servers), its logs ``val_``-prefixed as fit's, so
+    the chief's log and the ModelRun's ``training_log.csv`` carry the validation
+    metrics as under the other strategies. (TF's other option, scheduling evaluation on
+    the workers, reads a shared split at most once per worker only approximately.)
+
+    backup: a ``training.fault_tolerant_training.StepBackup``: after each step it counts
+    as due, the chief waits for the scheduled steps (``coordinator.join``) and writes the
+    state, so a restarted chief goes on from that step as under the other strategies.
+    """
     strategy = model.distribute_strategy
     coordinator = tf.distribute.coordinator.ClusterCoordinator(strategy)
     iterator = iter(coordinator.create_per_worker_dataset(dataset_fn))
@@ -149,21 +160,43 @@ def fit_on_parameter_servers(model, dataset_fn, epochs: int, steps_per_epoch: in
     def step(iterator):
         return strategy.run(model.train_step, args=(next(iterator),))
 
+    evaluate = tf.function(model.test_step) if validation_data is not None else None
+    if backup is not None:
+        backup.set_model(model)
     hooks = keras.callbacks.CallbackList(list(callbacks), model=model)
     hooks.on_train_begin()
     history: dict[str, list[float]] = {}
+    logs: dict[str, float] = {}
     for epoch in range(initial_epoch, epochs):
         hooks.on_epoch_begin(epoch)
         for metric in model.metrics:
             metric.reset_state()
         for _ in range(steps_per_epoch):
             result = coordinator.schedule(step, args=(iterator,))
+            if backup is not None and backup.count_step():
+                coordinator.join()
+                backup.save()
         coordinator.join()
         logs = {name: float(value) for name, value in result.fetch().items()}
+        if evaluate is not None:
+            logs.update(_validation_logs(model, evaluate, validation_data))
         for name, value in logs.items():
             history.setdefault(name, []).append(value)
         detail(f"Epoch {epoch + 1}/{epochs}: {steps_per_epoch} steps on the workers - "
                + " - ".join(f"{name}: {value:.4f}" for name, value in logs.items()))
         hooks.on_epoch_end(epoch, logs)
-    hooks.on_train_end(logs if epochs > initial_epoch else None)
+    hooks.on_train_end(logs or None)
     return history
+
+
+def _validation_logs(model, evaluate, validation_data) -> dict[str, float]:
+    """One pass of ``evaluate`` (the model's test_step) over validation_data on the
+    chief, from reset metrics, as Keras' fit validates; names ``val_``-prefixed."""
+    for metric in model.metrics:
+        metric.reset_state()
+    logs = {}
+    for batch in validation_data:
+        logs = evaluate(batch)
+    if not logs:
+        raise ValueError("the validation split is empty: parameter_server training has nothing to validate on")
+    return {f"val_{name}": float(value) for name, value in logs.items()}
