@@ -17,11 +17,11 @@ examples are skipped, or none is valid.
 
 from __future__ import annotations
 
-import glob
 import os
 from typing import Any
 
 from tfx import types
+from tfx.dsl.io import fileio
 from tfx.dsl.components.base import base_beam_component, base_beam_executor, executor_spec
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
@@ -41,7 +41,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         files = []
         inputs = {}
         for split in artifact_utils.decode_split_names(imported.split_names):
-            split_files = sorted(glob.glob(os.path.join(artifact_utils.get_split_uri([imported], split), "*")))
+            split_files = sorted(fileio.glob(os.path.join(artifact_utils.get_split_uri([imported], split), "*")))
             files += [(split, path) for path in split_files]
             inputs[split] = f"data.examples.{split} {getattr(options.examples, split)}"
         examples = artifact_utils.get_single_instance(output_dict["examples"])

@@ -311,9 +311,7 @@ def _write_report(tally, path: str, summary: dict[str, Any]) -> str:
         "reject_reasons": dict(Counter(r["reason"].split(" (")[0].split(" at ")[0] for r in rejects)),
         "class_counts": dict(sorted(per_class.items(), key=lambda kv: (-kv[1]["train"], kv[0]))),
     }
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(report, f, indent=2, ensure_ascii=False)
+    write_report(path, report)
     return path
 
 
@@ -397,18 +395,29 @@ def run_ingest(make_pipeline, source: RecordSource, options: DataConfig, example
     report = read_report(report_path)
     report["seconds"] = round(time.time() - started, 2)
     report["splits"] = split_files(examples_dir)
-    with open(report_path, "w", encoding="utf-8") as f:
-        json.dump(report, f, indent=2, ensure_ascii=False)
+    write_report(report_path, report)
     check_report(report, options, report_path, inputs)
     return report
 
 
+def write_report(path: str, report: dict[str, Any]) -> None:
+    """The ingest report, in the Examples artifact: through tf.io.gfile (as Beam writes
+    the TFRecords beside it), since that is a bucket's folder on a cloud pipeline root."""
+    import tensorflow as tf
+
+    tf.io.gfile.makedirs(os.path.dirname(path))
+    with tf.io.gfile.GFile(path, "w") as f:
+        f.write(json.dumps(report, indent=2, ensure_ascii=False))
+
+
 def read_report(path: str) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    import tensorflow as tf
+
+    with tf.io.gfile.GFile(path, "r") as f:
+        return json.loads(f.read())
 
 
 def split_files(examples_dir: str) -> dict[str, list[str]]:
-    import glob
+    import tensorflow as tf
 
-    return {split: sorted(glob.glob(os.path.join(examples_dir, f"Split-{split}", "*.gz"))) for split in SPLITS}
+    return {split: sorted(tf.io.gfile.glob(os.path.join(examples_dir, f"Split-{split}", "*.gz"))) for split in SPLITS}

@@ -134,3 +134,21 @@ def test_the_splits_do_not_depend_on_the_order_of_the_manifest(tmp_path):
     # red: 3 of 15 to eval, then min(2, floor(12 * 0.3)) = 2 to validation.
     assert counts["red"] == {"train": 10, "validation": 2, "eval": 3}
     assert json.loads((tmp_path / "a" / "report.json").read_text())["counts"]["rows"] == 28
+
+
+def test_the_report_and_the_split_files_are_read_where_the_artifact_is(tmp_path):
+    """The Examples artifact is a bucket's folder on a cloud pipeline root: the report
+    and the list of split files go through tf.io.gfile, as Beam writes the TFRecords
+    (TensorFlow's in-memory file system stands in for gs:// here)."""
+    from components.ingest_pipeline import read_report, split_files, write_report
+
+    root = f"ram://{tmp_path.name}/examples"
+    write_report(f"{root}/ingest_report.json", {"counts": {"train": 2}, "note": "caf\u00e9"})
+    assert read_report(f"{root}/ingest_report.json") == {"counts": {"train": 2}, "note": "caf\u00e9"}
+    for name in ("Split-train/data-00000-of-00002.gz", "Split-train/data-00001-of-00002.gz",
+                 "Split-eval/data-00000-of-00001.gz"):
+        with tf.io.gfile.GFile(f"{root}/{name}", "wb") as f:
+            f.write(b"")
+    files = split_files(root)
+    assert files["train"] == [f"{root}/Split-train/data-0000{i}-of-00002.gz" for i in (0, 1)]
+    assert files["eval"] == [f"{root}/Split-eval/data-00000-of-00001.gz"]

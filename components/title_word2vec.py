@@ -12,6 +12,7 @@ The Trainer (components/sicot_trainer.py) can start its word embeddings from the
 import os
 
 import numpy as np
+import tensorflow as tf
 import tensorflow_transform as tft
 from tfx import types
 from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
@@ -59,8 +60,10 @@ def TitleWord2Vec(
         epochs=w2v.epochs,
         seed=config.train.seed,
     )
-    os.makedirs(word_vectors.uri, exist_ok=True)
-    np.save(os.path.join(word_vectors.uri, EMBEDDING_FILE), vectors)
-    with open(os.path.join(word_vectors.uri, WORDS_FILE), "w", encoding="utf-8") as f:
+    # tf.io.gfile: the artifact's URI is a bucket (gs://...) on a cloud pipeline root.
+    tf.io.gfile.makedirs(word_vectors.uri)
+    with tf.io.gfile.GFile(os.path.join(word_vectors.uri, EMBEDDING_FILE), "wb") as f:
+        np.save(f, vectors)
+    with tf.io.gfile.GFile(os.path.join(word_vectors.uri, WORDS_FILE), "w") as f:
         f.write("\n".join(["<pad>"] + words) + "\n")
     detail(f"word2vec: {vectors.shape[0] - 1} words x {vectors.shape[1]} dims from {len(sequences)} titles")

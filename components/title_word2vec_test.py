@@ -58,13 +58,13 @@ def transform_stub(monkeypatch):
     return calls
 
 
-def run_executor(tmp_path, parameter: str) -> str:
+def run_executor(tmp_path, parameter: str, vectors_uri: str | None = None) -> str:
     examples = standard_artifacts.Examples()
     examples.uri = str(tmp_path / "examples")
     graph = standard_artifacts.TransformGraph()
     graph.uri = str(tmp_path / "transform_graph")
     vectors = WordVectors()
-    vectors.uri = str(tmp_path / "word_vectors")
+    vectors.uri = vectors_uri or str(tmp_path / "word_vectors")
     executor = TitleWord2Vec.EXECUTOR_SPEC.executor_class()
     executor.Do({"examples": [examples], "transform_graph": [graph]}, {"word_vectors": [vectors]},
                 {"sicot_config": parameter})
@@ -128,6 +128,19 @@ def test_real_training_writes_vectors_row_aligned_with_the_token_ids(tmp_path, t
     assert np.all(vectors[0] == 0) and np.all(np.any(vectors[1:] != 0, axis=1))
     with open(os.path.join(uri, WORDS_FILE), encoding="utf-8") as f:
         assert len(f.read().splitlines()) == vectors.shape[0]
+
+
+def test_the_vectors_go_to_the_artifacts_file_system_and_load_from_it(tmp_path, transform_stub, monkeypatch):
+    """On a cloud pipeline root the artifact is a bucket's folder (gs://...): written and
+    read through tf.io.gfile; TensorFlow's in-memory file system stands in for it."""
+    result = np.arange(5 * 3, dtype=np.float32).reshape(5, 3)
+    monkeypatch.setattr(title_word2vec, "train_skipgram", lambda sequences, **kw: result)
+    uri = run_executor(tmp_path, sicot_config("word2vec.dim=3"), vectors_uri=f"ram://{tmp_path.name}/word_vectors")
+    assert sorted(tf.io.gfile.listdir(uri)) == sorted([EMBEDDING_FILE, WORDS_FILE])
+    assert not (tmp_path / "word_vectors").exists() and not os.path.exists("ram:")
+    np.testing.assert_array_equal(load_word_vectors(uri), result)
+    with tf.io.gfile.GFile(os.path.join(uri, WORDS_FILE)) as f:
+        assert f.read() == "<pad>\nshoe\nred\ncaf\u00e9\nblue\n"
 
 
 def test_titles_without_word_pairs_fail_and_write_nothing(tmp_path, transform_stub, monkeypatch):

@@ -16,6 +16,7 @@ import tempfile
 
 import keras
 import numpy as np
+import tensorflow as tf
 import tensorflow_transform as tft
 
 from models import class_prior, features
@@ -67,9 +68,15 @@ def initial_word_vectors(
     )
     detail(message)
     if log_dir:
-        with open(os.path.join(log_dir, "word_vectors.txt"), "w") as f:
-            f.write(message + "\n")
+        write_log(log_dir, "word_vectors.txt", message + "\n")
     return alignment.matrix
+
+
+def write_log(log_dir: str, name: str, text: str) -> None:
+    """A file of the Trainer's logs (the ModelRun artifact): through tf.io.gfile, as
+    that artifact is a bucket's folder (gs://...) on a cloud pipeline root."""
+    with tf.io.gfile.GFile(os.path.join(log_dir, name), "w") as f:
+        f.write(text)
 
 
 def class_counts_by_id(tft_output: tft.TFTransformOutput) -> np.ndarray:
@@ -111,8 +118,7 @@ def rebalance_classifier(model, config: SicotConfig, validation_ds, class_counts
     apply_rebalancing(model.classifier, lt.adjustment, tau, log_prior)
     record = {"adjustment": lt.adjustment, "tau": tau, "validation_top1_by_tau": {str(k): v for k, v in accuracy.items()}}
     if log_dir:
-        with open(os.path.join(log_dir, "classifier_rebalancing.json"), "w") as f:
-            json.dump(record, f, indent=2)
+        write_log(log_dir, "classifier_rebalancing.json", json.dumps(record, indent=2))
     return record
 
 
@@ -141,8 +147,7 @@ def replace_classifier(model, config: SicotConfig, train_ds, num_classes: int, l
                f"classes sampled equally often ({settings.epochs} epochs)")
         record = {"adjustment": "crt", "train_images": int(len(labels)), "settings": dataclasses.asdict(settings)}
     if log_dir:
-        with open(os.path.join(log_dir, "classifier_rebalancing.json"), "w") as f:
-            json.dump(record, f, indent=2)
+        write_log(log_dir, "classifier_rebalancing.json", json.dumps(record, indent=2))
     return record
 
 
@@ -216,7 +221,7 @@ def run_fn(fn_args) -> None:
     # The chief's logs are the ModelRun artifact; the other tasks of a cluster, which
     # share its URI, log to a folder of their own.
     log_dir = fn_args.model_run_dir if is_chief() else tempfile.mkdtemp(prefix="sicot_task_logs_")
-    os.makedirs(log_dir, exist_ok=True)
+    tf.io.gfile.makedirs(log_dir)
     train_and_export(
         config,
         fn_args.train_files,

@@ -164,3 +164,22 @@ def test_run_fn_logs_to_the_model_run_only_on_the_chief(tmp_path, monkeypatch, t
     assert (seen["log_dir"] == str(run_dir)) is chief
     assert run_dir.exists() is chief
     assert os.path.isdir(seen["log_dir"])
+
+
+def test_the_trainers_logs_go_to_the_model_runs_file_system(monkeypatch):
+    """On a cloud pipeline root the ModelRun is a bucket's folder (gs://...): run_fn
+    creates it and the Trainer's log files go there through tf.io.gfile (TensorFlow's
+    in-memory file system stands in for gs:// here), not into a local folder named 'gs:'."""
+    from models import custom_config, trainer
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    monkeypatch.setattr(trainer, "train_and_export",
+                        lambda config, *args, **kwargs: trainer.write_log(kwargs["log_dir"], "word_vectors.txt", "ok\n"))
+    run_dir = "ram://pipeline_root/Trainer/model_run/7"
+    fn_args = types.SimpleNamespace(
+        custom_config=custom_config.encode(load_config(None, [])), model_run_dir=run_dir,
+        train_files=[], eval_files=[], transform_output="", serving_model_dir="", eval_model_dir="")
+    trainer.run_fn(fn_args)
+    with tf.io.gfile.GFile(f"{run_dir}/word_vectors.txt") as f:
+        assert f.read() == "ok\n"
+    assert not os.path.exists("ram:")

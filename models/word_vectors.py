@@ -21,6 +21,8 @@ reports the coverage, the share of vocabulary words found (also lower-cased).
 from __future__ import annotations
 
 import dataclasses
+import io
+import os
 from pathlib import Path
 from typing import Iterator
 
@@ -47,8 +49,12 @@ WORDS_FILE = "words.txt"
 
 
 def load_word_vectors(uri: str) -> np.ndarray:
-    """The word2vec step's vectors, row-aligned with the title token ids."""
-    return np.load(str(Path(uri) / EMBEDDING_FILE))
+    """The word2vec step's vectors, row-aligned with the title token ids. ``uri`` is the
+    artifact's, local or on any file system TensorFlow reads (gs://...)."""
+    import tensorflow as tf
+
+    with tf.io.gfile.GFile(os.path.join(uri, EMBEDDING_FILE), "rb") as f:
+        return np.load(io.BytesIO(f.read()))
 
 
 def resolve_path(spec: str | Path) -> Path:

@@ -9,8 +9,11 @@ the backed-up global step: it loads the state, finishes the interrupted epoch, a
 input pipeline is moved on (``dataset.skip``) to the batch that step would have read,
 so it ends at the same step count with the same model as an uninterrupted run.
 
-A backup is one weights file plus ``latest.json`` naming it, replaced atomically after
-the file is complete, so a kill at any moment leaves the previous backup usable. The
+A backup is one weights file plus ``latest.json`` naming it, replaced (atomically on a
+local disk) after the file is complete, so a kill at any moment leaves the previous
+backup usable. The folder may be on any file system TensorFlow reads and writes
+(``tf.io.gfile``: gs://... for a Trainer in the cloud, whose pods keep nothing on
+their own disks past a restart). The
 backup before the last one is kept too: the tasks of a multi-worker cluster back up
 one after another, and when a kill leaves one of them a backup behind, every task
 resumes at the step they all hold (``agreed_resume_step``). The backup folder is
@@ -56,7 +59,7 @@ class StepBackup(keras.callbacks.Callback):
 def save_state(model: keras.Model, backup_dir: str, step: int) -> None:
     """Writes the state of ``step`` and switches ``latest.json`` to it; the backup before
     it stays too (``previous``), every older one is removed."""
-    os.makedirs(backup_dir, exist_ok=True)
+    tf.io.gfile.makedirs(backup_dir)
     name = f"state-{step}.weights.h5"
     model.save_weights(os.path.join(backup_dir, name), overwrite=True)
     latest = _latest(backup_dir)
@@ -66,24 +69,32 @@ def save_state(model: keras.Model, backup_dir: str, step: int) -> None:
     elif latest and latest.get("previous"):
         record["previous"] = latest["previous"]
     tmp = os.path.join(backup_dir, LATEST + ".tmp")
-    with open(tmp, "w") as f:
-        json.dump(record, f)
-    os.replace(tmp, os.path.join(backup_dir, LATEST))
+    with tf.io.gfile.GFile(tmp, "w") as f:
+        f.write(json.dumps(record))
+    tf.io.gfile.rename(tmp, os.path.join(backup_dir, LATEST), overwrite=True)
     kept = {b["weights"] for b in _backups(record)}
-    for file in os.listdir(backup_dir):
-        if file.startswith("state-") and file.endswith(".weights.h5") and file not in kept:
-            try:
-                os.remove(os.path.join(backup_dir, file))
-            except FileNotFoundError:
-                pass
+    _remove_files(backup_dir, lambda file: _is_state(file) and file not in kept)
 
 
 def _latest(backup_dir: str) -> dict | None:
     try:
-        with open(os.path.join(backup_dir, LATEST)) as f:
-            return json.load(f)
-    except FileNotFoundError:
+        with tf.io.gfile.GFile(os.path.join(backup_dir, LATEST), "r") as f:
+            return json.loads(f.read())
+    except tf.errors.NotFoundError:
         return None
+
+
+def _is_state(file: str) -> bool:
+    return file.startswith("state-") and file.endswith(".weights.h5")
+
+
+def _remove_files(folder: str, which) -> None:
+    for file in tf.io.gfile.listdir(folder):
+        if which(file):
+            try:
+                tf.io.gfile.remove(os.path.join(folder, file))
+            except tf.errors.NotFoundError:  # removed meanwhile
+                pass
 
 
 def _backups(latest: dict | None) -> list[dict]:
@@ -149,16 +160,13 @@ def remove_backups(backup_dir: str | None, nested: bool = False) -> None:
     chief's (``training.distribution.task_path``) and may still be writing them: the
     chief leaves those, and a task whose folder is ``nested`` in the chief's removes the
     chief's folder too once it is empty (the last task to finish does)."""
-    if not backup_dir or not os.path.isdir(backup_dir):
+    if not backup_dir or not tf.io.gfile.isdir(backup_dir):
         return
-    for file in os.listdir(backup_dir):
-        if file in (LATEST, LATEST + ".tmp") or (file.startswith("state-") and file.endswith(".weights.h5")):
-            try:
-                os.remove(os.path.join(backup_dir, file))
-            except FileNotFoundError:
-                pass
-    for folder in (backup_dir, os.path.dirname(os.path.normpath(backup_dir))) if nested else (backup_dir,):
+    _remove_files(backup_dir, lambda file: file in (LATEST, LATEST + ".tmp") or _is_state(file))
+    for folder in (backup_dir, os.path.dirname(backup_dir.rstrip("/"))) if nested else (backup_dir,):
         try:
-            os.rmdir(folder)
-        except OSError:  # not empty: another task's backups are still in it
+            if tf.io.gfile.listdir(folder):  # another task's backups are still in it
+                return
+            tf.io.gfile.rmtree(folder)
+        except tf.errors.NotFoundError:  # removed meanwhile by another task
             return

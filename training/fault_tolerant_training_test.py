@@ -110,3 +110,22 @@ def test_each_task_removes_its_own_backups_and_the_last_one_the_chiefs_folder(tm
     assert sorted(p.name for p in chief.iterdir()) == [LATEST, "state-6.weights.h5"]
     remove_backups(str(chief))
     assert not chief.exists()
+
+
+def test_backups_on_a_file_system_other_than_the_local_disk(tmp_path):
+    """The backups go through tf.io.gfile (a Trainer in the cloud keeps them in a
+    bucket): TensorFlow's in-memory file system stands in for gs:// here."""
+    backup_dir = f"ram://backups/{tmp_path.name}/chief"
+    trained = _model(0)
+    trained.fit(_data(), epochs=1, steps_per_epoch=5, verbose=0, callbacks=[StepBackup(backup_dir, 2, first_step=0)])
+    assert sorted(tf.io.gfile.listdir(backup_dir)) == [LATEST, "state-2.weights.h5", "state-4.weights.h5"]
+    assert backed_up_step(backup_dir) == 4
+    four_steps = _model(0)
+    four_steps.fit(_data(), epochs=1, steps_per_epoch=4, verbose=0)
+    fresh = _model(1)
+    assert restore_state(fresh, backup_dir) == 4
+    for a, b in zip(four_steps.weights, fresh.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert int(fresh.optimizer.iterations.numpy()) == 4
+    remove_backups(backup_dir)
+    assert not tf.io.gfile.exists(backup_dir)
