@@ -28,7 +28,7 @@ from components.manifest_example_gen import ManifestExampleGen
 from components.sicot_trainer import SicotTrainer
 from components.title_word2vec import TitleWord2Vec
 from models import custom_config as custom_config_contract
-from sicot.config import SicotConfig
+from sicot.config import ConfigError, SicotConfig
 from tfx_pipeline.code_version import code_version
 from tfx_pipeline.eval_config import eval_config, example_split, interval_rule
 from tfx_pipeline.trainer_cluster import trainer_step
@@ -49,7 +49,32 @@ STEP_CODE = {
 def _glob_base(pattern: str) -> str:
     """The folder of a file pattern above its first wildcard."""
     head = pattern.split("*")[0].split("?")[0].split("[")[0]
-    return os.path.dirname(head) or "."
+    return head.rsplit("/", 1)[0] if "/" in head else "."
+
+
+def _is_url(path: str) -> bool:
+    """gs://..., s3://...: a path on a file system of its own, never made absolute or
+    normalised as a local one (os.path turns gs://b into gs:/b)."""
+    return "://" in path
+
+
+def _absolute(path: str) -> str:
+    return path if _is_url(path) else str(Path(path).absolute())
+
+
+def _common_folder(folders: list[str]) -> str:
+    """The deepest folder holding every one of ``folders`` (local paths or URLs)."""
+    parts = [f.rstrip("/").split("/") for f in folders]
+    common = []
+    for names in zip(*parts):
+        if len(set(names)) > 1:
+            break
+        common.append(names[0])
+    base = "/".join(common)
+    if _is_url(folders[0]) and len(common) < 3:  # gs:, "", the bucket
+        raise ConfigError(f"data.examples: {', '.join(folders)} are on different file systems or buckets; "
+                          "give every split's TFRecords in one bucket")
+    return base or "/"
 
 
 def example_gens(config: SicotConfig, manifest=None) -> list:
@@ -63,9 +88,12 @@ def example_gens(config: SicotConfig, manifest=None) -> list:
     data = copy.deepcopy(config.data)
     user = data.examples
     if user.train:
-        patterns = {split: str(Path(getattr(user, split)).absolute())
+        patterns = {split: _absolute(getattr(user, split))
                     for split in ("train", "validation", "eval") if getattr(user, split)}
-        base = os.path.commonpath([_glob_base(p) for p in patterns.values()])
+        if len({_is_url(p) for p in patterns.values()}) > 1:
+            raise ConfigError("data.examples: give every split's TFRecords on the local disk or every one in a "
+                              f"bucket, not both ({', '.join(patterns.values())})")
+        base = _common_folder([_glob_base(p) for p in patterns.values()])
         # One input split would otherwise be cut 2:1 into train and eval by hash: the
         # missing splits are carved per class by ExampleScreen instead.
         output_config = None
@@ -75,7 +103,7 @@ def example_gens(config: SicotConfig, manifest=None) -> list:
         imported = tfx.components.ImportExampleGen(
             input_base=base,
             input_config=tfx.proto.Input(splits=[
-                tfx.proto.Input.Split(name=split, pattern=os.path.relpath(pattern, base))
+                tfx.proto.Input.Split(name=split, pattern=pattern[len(base):].lstrip("/"))
                 for split, pattern in patterns.items()
             ]),
             output_config=output_config,

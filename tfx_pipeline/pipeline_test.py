@@ -14,7 +14,7 @@ from pathlib import Path
 from components.interval_blessing import IntervalRule
 from components.manifest_example_gen import data_options
 from models import custom_config as contract
-from sicot.config import load_config
+from sicot.config import ConfigError, load_config
 from tests.tiny_catalogue import catalogue_settings
 from tfx_pipeline.eval_config import eval_config, interval_rule
 from tfx_pipeline.code_version import code_version
@@ -262,3 +262,23 @@ def test_each_step_carries_the_version_of_its_own_code(tmp_path):
                 graph[W2V].exec_properties["code_version"], custom_config(graph[TRAINER])["code_version"]}
     assert len(versions) == 4  # four steps, four different sets of files
     assert set(STEP_CODE) >= {"ingest", "transform", "word2vec", "trainer"}
+
+
+def test_user_tfrecords_in_a_bucket_keep_their_urls(tmp_path):
+    """gs:// patterns are neither made absolute nor normalised as local paths (os.path
+    would turn gs://shop into gs:/shop, a local folder)."""
+    _, pipeline = build(tmp_path, "data.examples.train=gs://shop-data/tfrecords/train/*.gz",
+                        "data.examples.eval=gs://shop-data/tfrecords/test-*.gz")
+    imported = components(pipeline)["ImportExampleGen"]
+    assert imported.exec_properties["input_base"] == "gs://shop-data/tfrecords"
+    splits = json.loads(imported.exec_properties["input_config"])["splits"]
+    assert [(s["name"], s["pattern"]) for s in splits] == [("train", "train/*.gz"), ("eval", "test-*.gz")]
+
+
+@pytest.mark.parametrize("train, other, message", [
+    ("gs://a/train/*.gz", "gs://b/eval/*.gz", "are on different file systems or buckets"),
+    ("gs://a/train/*.gz", "local/eval/*.gz", "on the local disk or every one in a bucket, not both"),
+])
+def test_user_tfrecords_in_two_places_are_refused(tmp_path, train, other, message):
+    with pytest.raises(ConfigError, match=message):
+        build(tmp_path, f"data.examples.train={train}", f"data.examples.eval={other}")
