@@ -66,13 +66,17 @@ def load_saved_model(model_dir: str | Path):
     return tf.saved_model.load(str(model_dir))
 
 
-def latest_version_dir(model_base: str | Path) -> Path:
-    """The newest integer version folder under a TF Serving model base (Pusher's layout)."""
-    base = Path(model_base)
-    versions = sorted((int(p.name), p) for p in base.iterdir() if p.name.isdigit()) if base.is_dir() else []
+def latest_version_dir(model_base: str | Path) -> str:
+    """The newest integer version folder under a TF Serving model base (Pusher's layout),
+    local or in a bucket (gs://...: listed through tf.io.gfile, as TF Serving reads it)."""
+    import tensorflow as tf
+
+    base = str(model_base).rstrip("/")
+    names = [n.rstrip("/") for n in tf.io.gfile.listdir(base)] if tf.io.gfile.isdir(base) else []
+    versions = sorted((int(n), n) for n in names if n.isdigit())
     if not versions:
         raise FileNotFoundError(f"no model version folder under {base}: run `sicot run` (the Pusher writes one)")
-    return versions[-1][1]
+    return f"{base}/{versions[-1][1]}"
 
 
 class RecognitionBackend:
@@ -89,8 +93,8 @@ class SavedModelBackend(RecognitionBackend):
     def __init__(self, model_dir: str | Path, signature_name: str = "serving_default"):
         import tensorflow as tf
 
-        self.model_dir = Path(model_dir)
-        if not (self.model_dir / "saved_model.pb").exists():
+        self.model_dir = str(model_dir).rstrip("/")
+        if not tf.io.gfile.exists(f"{self.model_dir}/saved_model.pb"):
             raise FileNotFoundError(f"no SavedModel at {self.model_dir}")
         self._model = load_saved_model(self.model_dir)
         if signature_name not in self._model.signatures:
@@ -99,8 +103,8 @@ class SavedModelBackend(RecognitionBackend):
             )
         self._signature = self._model.signatures[signature_name]
         self._tf = tf
-        name = self.model_dir.name
-        self.model_version = name if name.isdigit() else str(self.model_dir)
+        name = self.model_dir.rsplit("/", 1)[-1]
+        self.model_version = name if name.isdigit() else self.model_dir
         self.description = f"SavedModel {self.model_dir} (in-process)"
 
     def recognize(self, images: Sequence[bytes]) -> Recognition:
@@ -134,7 +138,10 @@ def backend_from_config(config) -> RecognitionBackend:
     """The backend ``service.backend`` names, set up from the configuration."""
     service = config.service
     if service.backend == "saved_model":
-        model_dir = service.model_dir or latest_version_dir(config.serving_dir)
+        output_dir = config.pipeline.output_dir
+        # config.serving_dir is a local Path; a bucket's URL is joined as a URL.
+        base = f"{output_dir.rstrip('/')}/serving/{config.pipeline.name}" if "://" in output_dir else config.serving_dir
+        model_dir = service.model_dir or latest_version_dir(base)
         return SavedModelBackend(model_dir, service.signature_name)
     if service.backend == "tf_serving":
         return TFServingBackend(

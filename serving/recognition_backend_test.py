@@ -3,6 +3,7 @@
 import shutil
 
 import httpx
+import tensorflow as tf
 import pytest
 
 from serving.app import create_app
@@ -68,3 +69,26 @@ def test_latest_version_dir_explains_an_empty_base(tmp_path):
     (tmp_path / "sicot").mkdir()
     with pytest.raises(FileNotFoundError, match="no model version folder under .*run `sicot run`"):
         latest_version_dir(tmp_path / "sicot")
+
+
+def _copy_tree(source: str, target: str) -> None:
+    for folder, _, files in tf.io.gfile.walk(source):
+        destination = target + folder[len(source):]
+        tf.io.gfile.makedirs(destination)
+        for name in files:
+            tf.io.gfile.copy(f"{folder}/{name}", f"{destination}/{name}", overwrite=True)
+
+
+def test_the_in_process_backend_serves_a_push_destination_in_a_bucket(tiny_run_dir, saved_model_backend):
+    """pipeline.output_dir=gs://...: the newest version is found and loaded through
+    tf.io.gfile (TensorFlow's in-memory file system stands in for the bucket), versions
+    ordered as numbers, and it answers as the local copy does."""
+    pushed = latest_version_dir(tiny_run_dir / "serving" / "sicot")
+    root = "ram://bucket/sicot_run"
+    for version in ("2", "12"):
+        _copy_tree(pushed, f"{root}/serving/sicot/{version}")
+    config = load_config(overrides=[f"pipeline.output_dir={root}"])
+    backend = backend_from_config(config)
+    assert backend.model_dir == f"{root}/serving/sicot/12" and backend.model_version == "12"
+    got, want = backend.recognize(IMAGES), saved_model_backend.recognize(IMAGES)
+    assert [[p.sku for p in row] for row in got.predictions] == [[p.sku for p in row] for row in want.predictions]
