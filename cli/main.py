@@ -333,6 +333,13 @@ def cmd_run(args) -> int:
             detail(trainer_cluster)
         detail(f"pipeline JSON: {kubeflow_runner.run(config)} (compiled; run it on Kubeflow Pipelines or Vertex)")
         return 0
+    if config.output_is_url:
+        from sicot.config import ConfigError
+
+        raise ConfigError(
+            f"pipeline.output_dir {config.pipeline.output_dir} is a bucket: the {runner} runner keeps ML Metadata, "
+            "the ingest and the run summary on this machine's disk; give a local folder, or compile the pipeline "
+            "for a cluster with --runner kubeflow")
     stage("pipeline", f"{RUNNERS[runner]}, root {config.pipeline_root}")
     detail(f"input: {_input_of(config)}")
     if trainer_cluster:

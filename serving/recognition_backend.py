@@ -138,10 +138,7 @@ def backend_from_config(config) -> RecognitionBackend:
     """The backend ``service.backend`` names, set up from the configuration."""
     service = config.service
     if service.backend == "saved_model":
-        output_dir = config.pipeline.output_dir
-        # config.serving_dir is a local Path; a bucket's URL is joined as a URL.
-        base = f"{output_dir.rstrip('/')}/serving/{config.pipeline.name}" if "://" in output_dir else config.serving_dir
-        model_dir = service.model_dir or latest_version_dir(base)
+        model_dir = service.model_dir or latest_version_dir(config.output_location("serving", config.pipeline.name))
         return SavedModelBackend(model_dir, service.signature_name)
     if service.backend == "tf_serving":
         return TFServingBackend(

@@ -552,7 +552,20 @@ class SicotConfig:
     # -- derived paths ------------------------------------------------------------
     @property
     def output_path(self) -> Path:
+        """pipeline.output_dir on the local disk (see output_location for a bucket)."""
         return Path(self.pipeline.output_dir).absolute()
+
+    @property
+    def output_is_url(self) -> bool:
+        """pipeline.output_dir is a bucket's URL (gs://...), as a cluster's pipeline root is."""
+        return "://" in self.pipeline.output_dir
+
+    def output_location(self, *parts: str) -> str:
+        """A location under pipeline.output_dir: a local absolute path, or for a bucket the
+        URL joined with '/' (a Path would turn gs://b into the local folder gs:/b)."""
+        if self.output_is_url:
+            return "/".join([self.pipeline.output_dir.rstrip("/"), *parts])
+        return str(self.output_path.joinpath(*parts))
 
     @property
     def ingest_dir(self) -> Path:
@@ -570,7 +583,7 @@ class SicotConfig:
     def train_backup_dir(self) -> str:
         if self.train.checkpoint_dir:
             return self.train.checkpoint_dir
-        return str(self.output_path / "train_backup" / self.fingerprint())
+        return self.output_location("train_backup", self.fingerprint())
 
     @property
     def serving_dir(self) -> Path:

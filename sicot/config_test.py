@@ -122,3 +122,15 @@ def test_a_visual_only_model_ignores_the_semantic_streams_settings():
     sicot = load_config(None, ["model.mixed_loss_weight=0.3"])
     assert sicot.without_unread().model.mixed_loss_weight == 0.3  # read by a co-trained model
     assert tuned.model.mixed_loss_weight == 0.3  # the original is left alone
+
+
+def test_locations_under_a_bucket_keep_the_url_and_local_ones_are_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    bucket = load_config(None, ["pipeline.output_dir=gs://shop/sicot/"])
+    assert bucket.output_is_url
+    assert bucket.output_location("serving", "sicot") == "gs://shop/sicot/serving/sicot"
+    assert bucket.output_location() == "gs://shop/sicot"
+    assert bucket.train_backup_dir == f"gs://shop/sicot/train_backup/{bucket.fingerprint()}"
+    local = load_config(None, ["pipeline.output_dir=runs/x"])
+    assert not local.output_is_url
+    assert local.output_location("pipeline") == str(tmp_path / "runs" / "x" / "pipeline")

@@ -10,7 +10,6 @@ manifest without compiling again.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from tfx import v1 as tfx
 
@@ -27,14 +26,18 @@ def manifest_parameter(config: SicotConfig) -> tfx.dsl.experimental.RuntimeParam
     return tfx.dsl.experimental.RuntimeParameter(name=MANIFEST_PARAMETER, ptype=str, default=config.data.manifest)
 
 
-def run(config: SicotConfig) -> Path:
-    """Writes <pipeline.output_dir>/kubeflow_pipeline.json and returns its path."""
-    config.output_path.mkdir(parents=True, exist_ok=True)
+def run(config: SicotConfig) -> str:
+    """Writes <pipeline.output_dir>/kubeflow_pipeline.json and returns its path. The
+    output folder may be a bucket (gs://...), the usual root of a cluster's pipeline:
+    the JSON is written there through TFX's file I/O, and the pipeline root and the push
+    destination in it keep the URL."""
+    if not config.output_is_url:
+        config.output_path.mkdir(parents=True, exist_ok=True)
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
         config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=config.pipeline.kubeflow_image),
-        output_dir=str(config.output_path),
+        output_dir=config.output_location(),
         output_filename=PIPELINE_JSON,
     )
     runner.run(create_pipeline(config, manifest=manifest_parameter(config)),
                parameter_values={MANIFEST_PARAMETER: config.data.manifest}, write_out=True)
-    return config.output_path / PIPELINE_JSON
+    return config.output_location(PIPELINE_JSON)

@@ -101,3 +101,30 @@ def test_a_trainer_cluster_as_a_tfjob_compiles_into_the_trainer_step(tmp_path, c
     assert images == {"registry.example/sicot-pipeline:1.2"}
     assert json.loads(custom["sicot_config"])["distribute"]["strategy"] == "multi_worker_mirrored"
     assert "SicotTrainer" in spec["root"]["dag"]["tasks"]["Evaluator"]["dependentTasks"]
+
+
+def test_a_pipeline_root_in_a_bucket_keeps_its_url(tmp_path, capsys, monkeypatch):
+    """pipeline.output_dir=gs://... (TensorFlow's in-memory file system stands in for the
+    bucket): the JSON is written there, and its pipeline root, the push destination and
+    the Trainer's backup folder keep the URL; nothing goes to a local folder 'gs:'."""
+    import tensorflow as tf
+
+    monkeypatch.chdir(tmp_path)
+    root = "ram://shop-bucket/sicot"
+    settings = [f"pipeline.output_dir={root}", "pipeline.kubeflow_image=registry.example/sicot-pipeline:1.2",
+                *catalogue_settings(tmp_path)]
+    assert main(["run", "--runner", "kubeflow", *[a for s in settings for a in ("--set", s)]]) == 0
+    assert f"{root}/kubeflow_pipeline.json" in capsys.readouterr().out
+    with tf.io.gfile.GFile(f"{root}/kubeflow_pipeline.json") as f:
+        compiled = json.loads(f.read())
+    assert compiled["runtimeConfig"]["gcsOutputDirectory"] == f"{root}/pipeline"
+    pusher = json.dumps(compiled["pipelineSpec"]["root"]["dag"]["tasks"]["Pusher"]["inputs"]["parameters"])
+    assert f"{root}/serving/sicot" in pusher
+    assert load_config(None, settings).train_backup_dir.startswith(f"{root}/train_backup/")
+    assert not any(p.name.startswith("ram:") for p in tmp_path.iterdir())
+
+
+def test_the_local_runners_refuse_a_bucket_as_the_output_folder(capsys):
+    assert main(["run", "--set", "pipeline.output_dir=gs://shop-bucket/sicot"]) == 2
+    assert ("pipeline.output_dir gs://shop-bucket/sicot is a bucket: the local runner keeps ML Metadata"
+            in capsys.readouterr().err)

@@ -195,12 +195,13 @@ def create_pipeline(config: SicotConfig, push: bool = True, manifest=None) -> tf
             model=trainer.outputs["model"],
             model_blessing=evaluator.outputs["blessing"],
             push_destination=tfx.proto.PushDestination(
-                filesystem=tfx.proto.PushDestination.Filesystem(base_directory=str(config.serving_dir))
+                filesystem=tfx.proto.PushDestination.Filesystem(
+                    base_directory=config.output_location("serving", config.pipeline.name))
             ),
         )
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline.name,
-        pipeline_root=str(config.pipeline_root),
+        pipeline_root=config.output_location("pipeline"),
         components=[
             *gens,
             statistics_gen,
@@ -214,8 +215,9 @@ def create_pipeline(config: SicotConfig, push: bool = True, manifest=None) -> tf
             *([pusher] if pusher else []),
         ],
         enable_cache=config.pipeline.enable_cache,
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            str(config.metadata_path)
-        ),
+        # A cluster (pipeline root in a bucket) has its own ML Metadata; TFX's SQLite
+        # config would create the local folder gs:/... for the file.
+        metadata_connection_config=None if config.output_is_url else
+        tfx.orchestration.metadata.sqlite_metadata_connection_config(str(config.metadata_path)),
         beam_pipeline_args=list(config.pipeline.beam_pipeline_args),
     )
