@@ -24,6 +24,13 @@ from typing import Any, Iterable
 
 import yaml
 
+
+def is_url(path: str) -> bool:
+    """gs://..., s3://...: a path on a file system of its own, never made absolute or
+    normalised as a local one (os.path and Path turn gs://b into gs:/b)."""
+    return "://" in path
+
+
 class ConfigError(ValueError):
     """A configuration file or override that cannot be applied."""
 
@@ -558,7 +565,7 @@ class SicotConfig:
     @property
     def output_is_url(self) -> bool:
         """pipeline.output_dir is a bucket's URL (gs://...), as a cluster's pipeline root is."""
-        return "://" in self.pipeline.output_dir
+        return is_url(self.pipeline.output_dir)
 
     def output_location(self, *parts: str) -> str:
         """A location under pipeline.output_dir: a local absolute path, or for a bucket the

@@ -28,7 +28,7 @@ from components.manifest_example_gen import ManifestExampleGen
 from components.sicot_trainer import SicotTrainer
 from components.title_word2vec import TitleWord2Vec
 from models import custom_config as custom_config_contract
-from sicot.config import ConfigError, SicotConfig
+from sicot.config import ConfigError, SicotConfig, is_url
 from tfx_pipeline.code_version import code_version
 from tfx_pipeline.eval_config import eval_config, example_split, interval_rule
 from tfx_pipeline.trainer_cluster import trainer_step
@@ -52,14 +52,8 @@ def _glob_base(pattern: str) -> str:
     return head.rsplit("/", 1)[0] if "/" in head else "."
 
 
-def _is_url(path: str) -> bool:
-    """gs://..., s3://...: a path on a file system of its own, never made absolute or
-    normalised as a local one (os.path turns gs://b into gs:/b)."""
-    return "://" in path
-
-
 def _absolute(path: str) -> str:
-    return path if _is_url(path) else str(Path(path).absolute())
+    return path if is_url(path) else str(Path(path).absolute())
 
 
 def _common_folder(folders: list[str]) -> str:
@@ -71,7 +65,7 @@ def _common_folder(folders: list[str]) -> str:
             break
         common.append(names[0])
     base = "/".join(common)
-    if _is_url(folders[0]) and len(common) < 3:  # gs:, "", the bucket
+    if is_url(folders[0]) and len(common) < 3:  # gs:, "", the bucket
         raise ConfigError(f"data.examples: {', '.join(folders)} are on different file systems or buckets; "
                           "give every split's TFRecords in one bucket")
     return base or "/"
@@ -90,7 +84,7 @@ def example_gens(config: SicotConfig, manifest=None) -> list:
     if user.train:
         patterns = {split: _absolute(getattr(user, split))
                     for split in ("train", "validation", "eval") if getattr(user, split)}
-        if len({_is_url(p) for p in patterns.values()}) > 1:
+        if len({is_url(p) for p in patterns.values()}) > 1:
             raise ConfigError("data.examples: give every split's TFRecords on the local disk or every one in a "
                               f"bucket, not both ({', '.join(patterns.values())})")
         base = _common_folder([_glob_base(p) for p in patterns.values()])

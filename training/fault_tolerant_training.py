@@ -13,11 +13,10 @@ A backup is one weights file plus ``latest.json`` naming it, replaced (atomicall
 local disk) after the file is complete, so a kill at any moment leaves the previous
 backup usable. The folder may be on any file system TensorFlow reads and writes
 (``tf.io.gfile``: gs://... for a Trainer in the cloud, whose pods keep nothing on
-their own disks past a restart). The
-backup before the last one is kept too: the tasks of a multi-worker cluster back up
-one after another, and when a kill leaves one of them a backup behind, every task
-resumes at the step they all hold (``agreed_resume_step``). The backup folder is
-removed when training finishes.
+their own disks past a restart). The backup before the last one is kept too: the tasks
+of a multi-worker cluster back up one after another, and when a kill leaves one of them
+a backup behind, every task resumes at the step they all hold (``agreed_resume_step``).
+The backup folder is removed when training finishes.
 """
 
 from __future__ import annotations
